@@ -1,0 +1,64 @@
+"""What a job ran on: versions, CPU, memory, GPUs, and the Jetson's L4T release and board."""
+import os
+import platform
+import re
+
+from jobs import compat
+
+NV_TEGRA_RELEASE = "/etc/nv_tegra_release"
+DEVICE_TREE_MODEL = "/proc/device-tree/model"
+
+
+def read_text(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except (IOError, OSError):
+        return None
+
+
+def cpu_model(cpuinfo):
+    if not cpuinfo:
+        return None
+    for key in ("model name", "Model", "Hardware", "CPU part"):
+        match = re.search(r"^{}\s*:\s*(.+)$".format(re.escape(key)), cpuinfo, re.MULTILINE)
+        if match:
+            return match.group(1).strip()
+    return None
+
+
+def memory_total_bytes(meminfo):
+    match = re.search(r"^MemTotal:\s+(\d+) kB", meminfo or "", re.MULTILINE)
+    return int(match.group(1)) * 1024 if match else None
+
+
+def l4t_release(text):
+    """'# R32 (release), REVISION: 7.1, ...' -> 'R32.7.1'."""
+    match = re.search(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", text or "")
+    return "R{}.{}".format(match.group(1), match.group(2)) if match else None
+
+
+def collect(tf, keras):
+    gpus = []
+    try:
+        gpus = [device.name for device in tf.config.list_physical_devices("GPU")]
+    except Exception:  # noqa: BLE001 - a broken CUDA setup must not lose the result
+        gpus = []
+    board = read_text(DEVICE_TREE_MODEL)
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": compat.keras_version(keras),
+        "tfmot": compat.package_version("tensorflow-model-optimization"),
+        "tfds": compat.package_version("tensorflow-datasets"),
+        "numpy": compat.package_version("numpy"),
+        "machine": platform.machine(),
+        "cpu_model": cpu_model(read_text("/proc/cpuinfo")),
+        "cpu_count": os.cpu_count() or 1,
+        "memory_total_bytes": memory_total_bytes(read_text("/proc/meminfo")),
+        "gpus": gpus,
+        "l4t_release": l4t_release(read_text(NV_TEGRA_RELEASE)),
+        "board": board.strip("\x00 \n") if board else None,
+        "power_mode": os.environ.get("EDGECOMPRESS_POWER_MODE") or None,
+        "image_id": os.environ.get("EDGECOMPRESS_IMAGE_ID") or None,
+    }

@@ -1,0 +1,40 @@
+"""make_model: a keras.applications classifier with a new head, saved as a SavedModel.
+
+With ``weights: null`` nothing is downloaded: the demo and the tests use it.
+"""
+import time
+
+from jobs import architectures
+from jobs.contract import Outcome, path_bytes
+from jobs.errors import JobInputError
+
+SAVED_MODEL_DIR = "saved_model"
+
+
+def check(spec):
+    architectures.check_name(spec.get("architecture"))
+    size = spec.get("input_size")
+    if not isinstance(size, int) or not 32 <= size <= 1024:
+        raise JobInputError("input_size {!r} must be an integer in 32..1024".format(size))
+    classes = spec.get("num_classes")
+    if not isinstance(classes, int) or classes < 2:
+        raise JobInputError("num_classes {!r} must be an integer >= 2".format(classes))
+
+
+def run(spec, context):
+    tf, keras = context.tf, context.keras
+    tf.random.set_seed(spec.get("seed", 0))
+    started = time.time()
+    model = architectures.build_classifier(
+        keras, spec["architecture"], spec["input_size"], spec["num_classes"], spec.get("weights"))
+    build_s = time.time() - started
+    path = context.artifact_path(SAVED_MODEL_DIR)
+    model.save(path, include_optimizer=False)
+    return Outcome(
+        metrics={
+            "parameters": int(model.count_params()),
+            "saved_model_bytes": path_bytes(path),
+            "build_s": build_s,
+        },
+        artifacts=[("model", "saved_model", SAVED_MODEL_DIR)],
+    )

@@ -1,0 +1,214 @@
+"""The one module that talks to the Docker SDK. Thin: it turns SDK objects and exceptions into
+plain data and one-line errors, and holds no policy (what to run, how to judge it)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+
+from launcher.errors import EngineError, UserError
+
+LABEL_PREFIX = "io.edgecompress"
+
+
+def label(name: str) -> str:
+    return f"{LABEL_PREFIX}.{name}"
+
+
+@dataclass(frozen=True)
+class Mount:
+    source: str
+    target: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class ContainerRequest:
+    """Everything a job container is created with. Least privilege by default."""
+
+    image: str
+    command: list[str]
+    name: str
+    mounts: tuple[Mount, ...]
+    labels: Mapping[str, str]
+    environment: Mapping[str, str] = field(default_factory=dict)
+    user: str | None = None
+    runtime: str | None = None
+    network_disabled: bool = True
+    read_only_root: bool = True
+    mem_limit: str | None = None
+    working_dir: str = "/job"
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    status: str
+    running: bool
+    exit_code: int | None
+    oom_killed: bool
+    error: str
+
+
+def _engine_down(error: Exception) -> EngineError:
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    text = str(error)
+    if "Permission denied" in text or isinstance(error, PermissionError):
+        return EngineError(
+            f"permission denied on the Docker socket ({host}): add your user to the docker "
+            "group (sudo usermod -aG docker $USER, then log in again) or run as root"
+        )
+    return EngineError(
+        f"cannot reach the Docker engine at {host}: start it (systemctl start docker, or "
+        "dockerd &) or point DOCKER_HOST at a running engine"
+    )
+
+
+class Engine:
+    """A connected Docker engine."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self._client = client
+        self._api = client.api
+
+    @classmethod
+    def connect(cls, timeout: int = 60) -> Engine:
+        try:
+            client = docker.from_env(timeout=timeout)
+            client.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException,
+                OSError) as error:
+            raise _engine_down(error) from None
+        return cls(client)
+
+    # --- engine ---------------------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        try:
+            return dict(self._api.info())
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+            raise _engine_down(error) from None
+
+    # --- images ---------------------------------------------------------------------------
+
+    def image_id(self, ref: str) -> str | None:
+        try:
+            return str(self._api.inspect_image(ref)["Id"])
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as error:
+            if error.status_code == 404:
+                return None
+            raise EngineError(f"cannot inspect image {ref}: {error.explanation}") from None
+
+    def image_labels(self, ref: str) -> dict[str, str]:
+        return dict(self._api.inspect_image(ref)["Config"].get("Labels") or {})
+
+    def tag(self, image_id: str, ref: str) -> None:
+        repository, _, tag = ref.rpartition(":")
+        self._api.tag(image_id, repository, tag)
+
+    def build(self, context_dir: str, tag: str, buildargs: Mapping[str, str],
+              labels: Mapping[str, str]) -> Iterator[dict[str, Any]]:
+        """Stream the classic builder's events (``stream`` lines, ``aux`` with the id, or
+        ``error``). The caller renders them and decides what an error means."""
+        try:
+            yield from self._api.build(
+                path=context_dir, tag=tag, buildargs=dict(buildargs), labels=dict(labels),
+                rm=True, forcerm=True, decode=True, pull=False,
+            )
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+            raise _engine_down(error) from None
+
+    def remove_image(self, ref: str) -> None:
+        self._api.remove_image(ref, force=True)
+
+    # --- containers -----------------------------------------------------------------------
+
+    def create(self, request: ContainerRequest) -> str:
+        host_config = self._api.create_host_config(
+            binds={m.source: {"bind": m.target, "mode": "ro" if m.read_only else "rw"}
+                   for m in request.mounts},
+            privileged=False,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            read_only=request.read_only_root,
+            tmpfs={"/tmp": "rw,exec,nosuid,nodev"} if request.read_only_root else None,
+            network_mode="none" if request.network_disabled else "bridge",
+            runtime=request.runtime,
+            mem_limit=request.mem_limit,
+            init=True,
+        )
+        try:
+            created = self._api.create_container(
+                image=request.image, command=request.command, name=request.name,
+                labels=dict(request.labels), environment=dict(request.environment),
+                user=request.user, working_dir=request.working_dir, host_config=host_config,
+                volumes=[m.target for m in request.mounts], detach=True,
+            )
+        except docker.errors.ImageNotFound:
+            raise UserError(
+                f"image {request.image} is missing: build it with 'edgecompress build'"
+            ) from None
+        except docker.errors.APIError as error:
+            raise EngineError(f"cannot create the job container: {error.explanation}") from None
+        except requests.exceptions.RequestException as error:
+            raise _engine_down(error) from None
+        return str(created["Id"])
+
+    def start(self, container_id: str) -> None:
+        self._api.start(container_id)
+
+    def wait(self, container_id: str, timeout: float) -> bool:
+        """Block until the container exits or ``timeout`` seconds pass; True if it exited.
+        The SDK's own timeout is an HTTP read timeout, so it only bounds one call."""
+        try:
+            self._api.wait(container_id, timeout=max(timeout, 0.01))
+            return True
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as error:
+            if isinstance(error, requests.exceptions.ConnectionError) and not _is_timeout(error):
+                raise _engine_down(error) from None
+            return False
+
+    def state(self, container_id: str) -> ContainerState:
+        state = self._api.inspect_container(container_id)["State"]
+        return ContainerState(
+            status=str(state.get("Status", "")),
+            running=bool(state.get("Running")),
+            exit_code=None if state.get("Running") else int(state.get("ExitCode", -1)),
+            oom_killed=bool(state.get("OOMKilled")),
+            error=str(state.get("Error") or ""),
+        )
+
+    def kill(self, container_id: str) -> None:
+        with contextlib.suppress(docker.errors.APIError):  # already gone: what we wanted
+            self._api.kill(container_id)
+
+    def stop(self, container_id: str, grace_s: int = 5) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            self._api.stop(container_id, timeout=grace_s)
+
+    def stream_logs(self, container_id: str) -> Iterator[bytes]:
+        return iter(self._api.logs(container_id, stream=True, follow=True,
+                                   stdout=True, stderr=True))
+
+    def logs(self, container_id: str) -> bytes:
+        return bytes(self._api.logs(container_id, stdout=True, stderr=True))
+
+    def remove_container(self, container_id: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self._api.remove_container(container_id, force=True, v=True)
+
+    def containers(self, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+        filters = {"label": [f"{k}={v}" if v else k for k, v in labels.items()]}
+        return list(self._api.containers(all=True, filters=filters))
+
+
+def _is_timeout(error: Exception) -> bool:
+    return "timed out" in str(error).lower() or "timeout" in str(error).lower()

@@ -1,0 +1,86 @@
+"""edgecompress doctor: is this machine ready to run jobs? Checks are pure functions over
+what the engine and the disk report; ``run_checks`` is the edge that gathers them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from launcher.docker_client import Engine
+from launcher.errors import EngineError
+from launcher.profiles import PROFILES
+
+State = Literal["ok", "warn", "fail"]
+MIN_FREE_BYTES = 10 * 1024**3  # one job image plus a study's artifacts
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    state: State
+    detail: str
+
+
+def check_engine(info: dict[str, Any] | None, error: str | None) -> Check:
+    if info is None:
+        return Check("docker engine", "fail", error or "not reachable")
+    return Check("docker engine", "ok",
+                 f"{info.get('ServerVersion', '?')}, {info.get('Driver', '?')} storage, "
+                 f"cgroup v{info.get('CgroupVersion', '1')}")
+
+
+def check_runtimes(info: dict[str, Any], needs_nvidia: bool) -> Check:
+    runtimes = sorted((info.get("Runtimes") or {}).keys())
+    if needs_nvidia and "nvidia" not in runtimes:
+        return Check("runtimes", "fail", "the nvidia runtime is not registered with the engine: "
+                     "install nvidia-container-runtime (JetPack) and restart docker")
+    return Check("runtimes", "ok", ", ".join(runtimes) or "none listed")
+
+
+def check_disk(path: Path, free_bytes: int) -> Check:
+    gib = free_bytes / 1024**3
+    if free_bytes < MIN_FREE_BYTES:
+        return Check("disk", "warn", f"{gib:.1f} GiB free at {path}: images and models need "
+                     f"about {MIN_FREE_BYTES // 1024**3} GiB; free some space")
+    return Check("disk", "ok", f"{gib:.1f} GiB free at {path}")
+
+
+def check_images(present: dict[str, str | None]) -> Check:
+    built = [name for name, image_id in present.items() if image_id]
+    missing = [name for name, image_id in present.items() if not image_id]
+    if not built:
+        return Check("job images", "warn", "none built yet: run 'edgecompress build' "
+                     "(or make image)")
+    detail = "built: " + ", ".join(built)
+    if missing:
+        detail += "; not built: " + ", ".join(missing)
+    return Check("job images", "ok", detail)
+
+
+def existing_parent(path: Path) -> Path:
+    path = path.resolve()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def run_checks(store: Path | None = None) -> list[Check]:
+    store = store or Path(os.environ.get("EDGECOMPRESS_STORE", "results"))
+    disk_path = existing_parent(store)
+    checks = []
+    try:
+        engine = Engine.connect(timeout=10)
+        info = engine.info()
+    except EngineError as error:
+        return [check_engine(None, str(error)),
+                check_disk(disk_path, shutil.disk_usage(disk_path).free)]
+    checks.append(check_engine(info, None))
+    needs_nvidia = any(p.runtime == "nvidia" for p in PROFILES.values()) and os.path.exists(
+        "/etc/nv_tegra_release")
+    checks.append(check_runtimes(info, needs_nvidia))
+    checks.append(check_disk(disk_path, shutil.disk_usage(disk_path).free))
+    checks.append(check_images({name: engine.image_id(p.image) for name, p in PROFILES.items()}))
+    return checks

@@ -1,0 +1,44 @@
+"""Small file helpers shared by the store and the image builder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Temp file, fsync, rename: readers see the old or the new file, never a torn one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def tree_files(root: Path) -> list[Path]:
+    """Files under root (or root itself), sorted, without caches."""
+    if root.is_file():
+        return [root]
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_NAMES)
+        found.extend(Path(folder) / f for f in sorted(files)
+                     if f not in SKIPPED_NAMES and not f.endswith(".pyc"))
+    return found
+
+
+def tree_digest(root: Path) -> str:
+    """sha256 over (relative path, content) of every file: the identity of a model folder."""
+    digest = hashlib.sha256()
+    for file in tree_files(root):
+        rel = file.relative_to(root).as_posix() if root.is_dir() else ""
+        digest.update(rel.encode() + b"\0")
+        with open(file, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,58 @@
+"""How a finished container is judged. Pure: inspect data in, one named status out."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from launcher.schema import JobStatus
+
+
+class StopCause(str, Enum):
+    """Why the launcher itself ended a container, if it did."""
+
+    none = "none"
+    deadline = "deadline"
+    cancel = "cancel"
+    engine_lost = "engine_lost"
+
+
+def classify(
+    exit_code: int | None,
+    oom_killed: bool,
+    stop_cause: StopCause,
+    result_problem: str | None,
+    log_tail: str = "",
+    deadline_s: float = 0.0,
+) -> tuple[JobStatus, str | None]:
+    """``result_problem`` is None when result.json exists and validates, else what is wrong.
+
+    The order matters: what the launcher did itself (cancel, deadline) explains a kill better
+    than the exit code; OOM is read from State.OOMKilled, never guessed from exit 137; a zero
+    exit is only a success when the result validates.
+    """
+    if stop_cause is StopCause.cancel:
+        return JobStatus.canceled, "canceled by the user (Ctrl-C)"
+    if stop_cause is StopCause.deadline:
+        return JobStatus.timeout, f"still running after its {deadline_s:g} s deadline; killed"
+    if stop_cause is StopCause.engine_lost:
+        return JobStatus.killed, "lost the Docker engine while the job ran"
+    if exit_code == 0:
+        if result_problem is None:
+            return JobStatus.succeeded, None
+        return JobStatus.invalid_result, result_problem
+    if oom_killed:
+        return JobStatus.oom, "out of memory: the kernel killed the job (State.OOMKilled)"
+    if exit_code is not None and exit_code > 128:
+        return JobStatus.killed, f"killed by signal {exit_code - 128} (exit {exit_code})"
+    reason = last_meaningful_line(log_tail) or "no output"
+    return JobStatus.failed, f"exit {exit_code}: {reason}"
+
+
+def last_meaningful_line(log: str) -> str:
+    """The line that explains a failure: the job's own 'error: ...' line if it printed one,
+    else the last non-empty line (a traceback ends with the exception)."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("error: "):
+            return line[len("error: "):]
+    return lines[-1] if lines else ""

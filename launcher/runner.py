@@ -1,0 +1,224 @@
+"""Run one job as one container and file what it leaves behind.
+
+create -> start -> wait against our own deadline -> inspect -> classify -> validate -> file,
+with the container removed in ``finally`` whatever happened (repo2docker's pattern).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from launcher.docker_client import ContainerRequest, Engine, Mount, label
+from launcher.errors import EngineError, UserError
+from launcher.keys import canonical_json, job_key
+from launcher.outcome import StopCause, classify
+from launcher.schema import (
+    CONTAINER_OUT_DIR,
+    CONTAINER_SPEC_PATH,
+    AnySpec,
+    JobResult,
+    JobStatus,
+    RunRecord,
+)
+from launcher.store import RESULT_NAME, Store, load_result
+
+# Jobs run as this user when the launcher runs as root: never root inside the container.
+UNPRIVILEGED_UID = 1000
+SESSION_ID = uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    spec: AnySpec
+    image: str
+    image_id: str
+    inputs: Mapping[str, Path] = field(default_factory=dict)  # name -> host path, mounted ro
+    deadline_s: float = 3600.0
+    runtime: str | None = None
+    mem_limit: str | None = None
+    force: bool = False
+
+    @property
+    def job(self) -> str:
+        return self.spec.job
+
+    @property
+    def key(self) -> str:
+        return job_key(self.spec, self.image_id)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    folder: Path
+    record: RunRecord
+    result: JobResult | None
+    reused: bool = False
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def container_user() -> str:
+    uid = os.getuid()
+    return f"{UNPRIVILEGED_UID}:{UNPRIVILEGED_UID}" if uid == 0 else f"{uid}:{os.getgid()}"
+
+
+def run_job(engine: Engine, store: Store, request: JobRequest,
+            on_line: Callable[[str], None] | None = None) -> JobOutcome:
+    key = request.key
+    folder = store.job_folder(request.job, key)
+    if not request.force:
+        stored = store.load(folder)
+        if stored.result is not None and stored.record is not None:
+            return JobOutcome(folder, stored.record, stored.result, reused=True)
+    for name, path in request.inputs.items():
+        if not path.exists():
+            raise UserError(f"input {name} {path} does not exist: check the path")
+
+    spec_json = canonical_json(request.spec)
+    store.prepare(folder, spec_json + "\n")
+    out_dir = folder / "out"
+    if os.getuid() == 0:
+        os.chown(out_dir, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
+
+    mounts = [
+        Mount(str((folder / "spec.json").resolve()), CONTAINER_SPEC_PATH, read_only=True),
+        Mount(str(out_dir.resolve()), CONTAINER_OUT_DIR, read_only=False),
+    ]
+    mounts += [Mount(str(path.resolve()), f"/inputs/{name}", read_only=True)
+               for name, path in sorted(request.inputs.items())]
+    container_request = ContainerRequest(
+        image=request.image_id,
+        command=["--spec", CONTAINER_SPEC_PATH, "--out", CONTAINER_OUT_DIR],
+        name=f"edgecompress-{request.job}-{key[:12]}-{uuid.uuid4().hex[:6]}",
+        mounts=tuple(mounts),
+        labels={
+            label("session"): SESSION_ID,
+            label("kind"): "job",
+            label("job"): request.job,
+            label("key"): key,
+        },
+        environment={"EDGECOMPRESS_IMAGE_ID": request.image_id},
+        user=container_user(),
+        runtime=request.runtime,
+        mem_limit=request.mem_limit,
+    )
+
+    started_at, t0 = _now(), time.monotonic()
+    cause = StopCause.none
+    exit_code: int | None = None
+    oom_killed = False
+    log = b""
+    container_id = engine.create(container_request)
+    streamer: threading.Thread | None = None
+    try:
+        engine.start(container_id)
+        streamer = _stream(engine, container_id, folder / "log.txt", on_line)
+        cause = _wait(engine, container_id, t0 + request.deadline_s)
+        try:
+            state = engine.state(container_id)
+            exit_code, oom_killed = state.exit_code, state.oom_killed
+            log = engine.logs(container_id)
+        except EngineError:
+            cause = StopCause.engine_lost
+    finally:
+        # The engine may be gone; 'edgecompress gc' sweeps leftovers by label.
+        with contextlib.suppress(Exception):
+            engine.remove_container(container_id)
+        if streamer is not None:
+            streamer.join(timeout=2)
+
+    if log:
+        store.write_log(folder, log)
+    log_text = (folder / "log.txt").read_text(errors="replace") if (
+        folder / "log.txt").exists() else ""
+
+    result: JobResult | None = None
+    problem: str | None = None
+    if exit_code == 0 and cause is StopCause.none:
+        result, problem = load_result(out_dir / RESULT_NAME, json.loads(spec_json))
+        if result is not None:
+            problem = _missing_artifact(out_dir, result)
+            if problem:
+                result = None
+    status, reason = classify(exit_code, oom_killed, cause, problem, log_text[-4000:],
+                              request.deadline_s)
+    if status is not JobStatus.succeeded:
+        _set_aside_result(out_dir)
+    record = RunRecord(
+        key=key, job=request.job, status=status, reason=reason, exit_code=exit_code,
+        oom_killed=oom_killed, image=request.image, image_id=request.image_id,
+        started_at=started_at, finished_at=_now(), wall_s=time.monotonic() - t0,
+        deadline_s=request.deadline_s,
+        inputs={name: str(path.resolve()) for name, path in request.inputs.items()},
+    )
+    store.write_record(folder, record)
+    return JobOutcome(folder, record, result if status is JobStatus.succeeded else None)
+
+
+def _missing_artifact(out_dir: Path, result: JobResult) -> str | None:
+    for artifact in result.artifacts:
+        if not (out_dir / artifact.path).exists():
+            return f"result.json names artifact {artifact.path} that the job did not write"
+    return None
+
+
+def _set_aside_result(out_dir: Path) -> None:
+    """A result that is not a success must never be read as one."""
+    result = out_dir / RESULT_NAME
+    if result.exists():
+        os.replace(result, out_dir / "result.rejected.json")
+
+
+def _wait(engine: Engine, container_id: str, deadline: float) -> StopCause:
+    """Wait for exit against our own deadline. First Ctrl-C stops the container and the run
+    ends as canceled; a second Ctrl-C during that stop propagates and exits at once."""
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                engine.kill(container_id)
+                return StopCause.deadline
+            if engine.wait(container_id, timeout=min(remaining, 5.0)):
+                return StopCause.none
+    except KeyboardInterrupt:
+        engine.stop(container_id, grace_s=3)
+        return StopCause.cancel
+    except EngineError:
+        return StopCause.engine_lost
+
+
+def _stream(engine: Engine, container_id: str, log_path: Path,
+            on_line: Callable[[str], None] | None) -> threading.Thread:
+    """Copy the container's output to log.txt as it comes, so a launcher that dies mid-job
+    still leaves the log; the complete log replaces it once the container has exited."""
+
+    def pump() -> None:
+        try:
+            with open(log_path, "ab") as handle:
+                pending = b""
+                for chunk in engine.stream_logs(container_id):
+                    handle.write(chunk)
+                    handle.flush()
+                    if on_line is None:
+                        continue
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        on_line(line.decode("utf-8", "replace"))
+        except Exception:  # noqa: BLE001 - the container went away under us; nothing to add
+            return
+
+    thread = threading.Thread(target=pump, name="edgecompress-logs", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,117 @@
+"""The results store: plain files, one folder per job, so it can be copied off a device.
+
+    <root>/jobs/<job>-<key16>/
+        spec.json      what the job was asked (written before the container starts)
+        status.json    the launcher's RunRecord of the last attempt
+        log.txt        the container's output of the last attempt
+        out/           written by the job: result.json and its artifacts
+        attempts/N/    earlier attempts' status, log and output, never deleted
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from launcher.files import write_text_atomic
+from launcher.schema import JOB_RESULT, JobResult, JobStatus, RunRecord
+
+RESULT_NAME = "result.json"
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    folder: Path
+    record: RunRecord | None
+    result: JobResult | None
+    problem: str | None  # why the result is not usable, when it is not
+
+
+def describe_validation_error(error: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for item in error.errors()[:limit]:
+        where = ".".join(str(p) for p in item["loc"]) or "document"
+        parts.append(f"{where}: {item['msg']}")
+    more = error.error_count() - limit
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+def load_result(path: Path, expected_spec: dict[str, object] | None = None
+                ) -> tuple[JobResult | None, str | None]:
+    """Validate a result.json. Returns (result, None) or (None, what is wrong)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, "the job exited 0 but wrote no result.json"
+    except OSError as error:
+        return None, f"cannot read result.json: {error}"
+    try:
+        result = JOB_RESULT.validate_json(text)
+    except ValidationError as error:
+        return None, "result.json does not validate: " + describe_validation_error(error)
+    if expected_spec is not None and result.spec.model_dump(mode="json") != expected_spec:
+        return None, "result.json echoes a different spec than the one the job was given"
+    return result, None
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def job_folder(self, job: str, key: str) -> Path:
+        return self.root / "jobs" / f"{job}-{key[:16]}"
+
+    def prepare(self, folder: Path, spec_json: str) -> None:
+        """Make the folder ready for a new attempt; an earlier attempt is moved aside whole."""
+        if (folder / "status.json").exists() or (folder / "out").exists():
+            self._archive_attempt(folder)
+        (folder / "out").mkdir(parents=True, exist_ok=True)
+        write_text_atomic(folder / "spec.json", spec_json)
+
+    def _archive_attempt(self, folder: Path) -> None:
+        attempts = folder / "attempts"
+        attempts.mkdir(exist_ok=True)
+        number = 1 + max((int(p.name) for p in attempts.iterdir() if p.name.isdigit()), default=0)
+        target = attempts / str(number)
+        target.mkdir()
+        for name in ("status.json", "log.txt", "out"):
+            if (folder / name).exists():
+                shutil.move(str(folder / name), str(target / name))
+
+    def write_record(self, folder: Path, record: RunRecord) -> None:
+        write_text_atomic(folder / "status.json", record.model_dump_json(indent=2) + "\n")
+
+    def write_log(self, folder: Path, log: bytes) -> None:
+        tmp = folder / "log.txt.tmp"
+        tmp.write_bytes(log)
+        os.replace(tmp, folder / "log.txt")
+
+    def load(self, folder: Path) -> StoredJob:
+        record: RunRecord | None = None
+        try:
+            record = RunRecord.model_validate_json((folder / "status.json").read_text())
+        except (OSError, ValidationError):
+            record = None
+        if record is None or record.status is not JobStatus.succeeded:
+            return StoredJob(folder, record, None, None if record else "never finished")
+        try:
+            spec = json.loads((folder / "spec.json").read_text())
+        except (OSError, ValueError):
+            return StoredJob(folder, record, None, "spec.json is missing or unreadable")
+        result, problem = load_result(folder / "out" / RESULT_NAME, spec)
+        return StoredJob(folder, record, result, problem)
+
+    def done(self, folder: Path) -> JobResult | None:
+        """The valid result of a succeeded job, else None: only this counts as done."""
+        return self.load(folder).result
+
+    def folders(self) -> Iterator[Path]:
+        jobs = self.root / "jobs"
+        if jobs.is_dir():
+            yield from sorted(p for p in jobs.iterdir() if (p / "spec.json").exists())
