@@ -48,7 +48,7 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but its errors are one line like every other error of the tool."""
 
     def error(self, message: str) -> Any:
-        errors.print(f"error: {message} (see {self.prog} --help)")
+        errors.print(f"error: {message} (see {self.prog} --help)", markup=False, soft_wrap=True)
         raise SystemExit(2)
 
 

@@ -143,6 +143,8 @@ class Engine:
             network_mode="none" if request.network_disabled else "bridge",
             runtime=request.runtime,
             mem_limit=request.mem_limit,
+            # Swap would turn an out-of-memory job into a crawl instead of a clear 'oom'.
+            memswap_limit=request.mem_limit,
             init=True,
         )
         try:

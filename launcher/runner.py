@@ -10,12 +10,14 @@ import contextlib
 import datetime as dt
 import json
 import os
+import signal
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from launcher.docker_client import ContainerRequest, Engine, Mount, label
 from launcher.errors import EngineError, UserError
@@ -119,24 +121,25 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     exit_code: int | None = None
     oom_killed = False
     log = b""
-    container_id = engine.create(container_request)
     streamer: threading.Thread | None = None
-    try:
-        engine.start(container_id)
-        streamer = _stream(engine, container_id, folder / "log.txt", on_line)
-        cause = _wait(engine, container_id, t0 + request.deadline_s)
+    with CtrlC() as ctrl_c:
+        container_id = engine.create(container_request)
         try:
-            state = engine.state(container_id)
-            exit_code, oom_killed = state.exit_code, state.oom_killed
-            log = engine.logs(container_id)
-        except EngineError:
-            cause = StopCause.engine_lost
-    finally:
-        # The engine may be gone; 'edgecompress gc' sweeps leftovers by label.
-        with contextlib.suppress(Exception):
-            engine.remove_container(container_id)
-        if streamer is not None:
-            streamer.join(timeout=2)
+            engine.start(container_id)
+            streamer = _stream(engine, container_id, folder / "log.txt", on_line)
+            cause = _wait(engine, container_id, t0 + request.deadline_s, ctrl_c)
+            try:
+                state = engine.state(container_id)
+                exit_code, oom_killed = state.exit_code, state.oom_killed
+                log = engine.logs(container_id)
+            except EngineError:
+                cause = StopCause.engine_lost
+        finally:
+            # The engine may be gone; 'edgecompress gc' sweeps leftovers by label.
+            with contextlib.suppress(Exception):
+                engine.remove_container(container_id)
+            if streamer is not None:
+                streamer.join(timeout=2)
 
     if log:
         store.write_log(folder, log)
@@ -180,20 +183,46 @@ def _set_aside_result(out_dir: Path) -> None:
         os.replace(result, out_dir / "result.rejected.json")
 
 
-def _wait(engine: Engine, container_id: str, deadline: float) -> StopCause:
-    """Wait for exit against our own deadline. First Ctrl-C stops the container and the run
-    ends as canceled; a second Ctrl-C during that stop propagates and exits at once."""
+class CtrlC:
+    """First Ctrl-C asks the running job to stop (the run then ends as canceled, everything
+    finished before it kept); a second Ctrl-C raises KeyboardInterrupt at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+
+# How often the wait loop looks at the deadline and Ctrl-C; exits are seen at once anyway.
+WAIT_SLICE_S = 0.5
+
+
+def _wait(engine: Engine, container_id: str, deadline: float, ctrl_c: CtrlC) -> StopCause:
+    """Wait for exit against our own deadline (the SDK's timeout only bounds one HTTP call)."""
     try:
         while True:
+            if ctrl_c.requested:
+                engine.stop(container_id, grace_s=3)
+                return StopCause.cancel
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 engine.kill(container_id)
                 return StopCause.deadline
-            if engine.wait(container_id, timeout=min(remaining, 5.0)):
-                return StopCause.none
-    except KeyboardInterrupt:
-        engine.stop(container_id, grace_s=3)
-        return StopCause.cancel
+            if engine.wait(container_id, timeout=min(remaining, WAIT_SLICE_S)):
+                return StopCause.cancel if ctrl_c.requested else StopCause.none
     except EngineError:
         return StopCause.engine_lost
 

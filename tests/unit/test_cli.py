@@ -1,0 +1,61 @@
+"""The command line's errors, run as a user runs it: a subprocess, one line, non-zero exit."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def edgecompress(*args, env=None, cwd=None):
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "launcher", *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd, timeout=120)
+
+
+def assert_one_line_error(proc, code, fragment):
+    assert proc.returncode == code, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    assert fragment in lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["run", "nope"], 2, "invalid choice: 'nope'"),
+        (["run", "make_model", "--input-size", "5"], 2, "invalid --input-size '5'"),
+        (["run", "make_model", "--architecture", "ResNet50"], 2, "invalid --architecture"),
+        (["run", "quantize", "--model", "/no/such/dir"], 2, "no such file or folder"),
+        (["run", "quantize", "--mode", "int4", "--model", "."], 2, "invalid --mode 'int4'"),
+        (["run", "probe", "--timeout", "-3"], 2, "must be greater than 0"),
+        (["run", "probe", "--profile", "commodore64"], 2, "invalid choice"),
+        (["build", "commodore64"], 2, "invalid choice"),
+        (["frobnicate"], 2, "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(args, code, fragment, tmp_path):
+    assert_one_line_error(edgecompress(*args, cwd=tmp_path), code, fragment)
+
+
+def test_daemon_not_running_is_one_line(tmp_path):
+    proc = edgecompress("run", "probe", "--store", str(tmp_path),
+                        env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+    assert_one_line_error(proc, 3, "cannot reach the Docker engine")
+    assert not (tmp_path / "jobs").exists(), "nothing is filed when no job could start"
+
+
+def test_unreadable_spec_file_is_one_line(tmp_path):
+    bad = tmp_path / "spec.json"
+    bad.write_text("{not json")
+    proc = edgecompress("run", "make_model", "--spec-file", str(bad))
+    assert_one_line_error(proc, 2, "cannot read spec file")
+
+
+def test_spec_file_values_are_validated_like_options(tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text('{"job": "make_model", "input_size": 4}')
+    proc = edgecompress("run", "make_model", "--spec-file", str(spec))
+    assert_one_line_error(proc, 2, "invalid --input-size '4'")

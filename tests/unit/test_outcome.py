@@ -1,0 +1,49 @@
+import pytest
+
+from launcher.outcome import StopCause, classify, last_meaningful_line
+from launcher.schema import JobStatus
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "oom", "cause", "problem", "expected"),
+    [
+        (0, False, StopCause.none, None, JobStatus.succeeded),
+        (0, False, StopCause.none, "wrote no result.json", JobStatus.invalid_result),
+        # OOMKilled can be set while the main process survived: a valid result still counts.
+        (0, True, StopCause.none, None, JobStatus.succeeded),
+        (137, True, StopCause.none, None, JobStatus.oom),
+        # 137 without OOMKilled is a kill from outside, not an OOM.
+        (137, False, StopCause.none, None, JobStatus.killed),
+        (143, False, StopCause.none, None, JobStatus.killed),
+        (1, False, StopCause.none, None, JobStatus.failed),
+        (2, False, StopCause.none, None, JobStatus.failed),
+        # What the launcher did itself explains the exit code best.
+        (137, False, StopCause.deadline, None, JobStatus.timeout),
+        (137, True, StopCause.deadline, None, JobStatus.timeout),
+        (143, False, StopCause.cancel, None, JobStatus.canceled),
+        (0, False, StopCause.cancel, None, JobStatus.canceled),
+        (None, False, StopCause.engine_lost, None, JobStatus.killed),
+    ],
+)
+def test_classify(exit_code, oom, cause, problem, expected):
+    status, reason = classify(exit_code, oom, cause, problem, "", 60)
+    assert status is expected
+    assert (reason is None) == (expected is JobStatus.succeeded)
+
+
+def test_failed_reason_is_the_jobs_error_line():
+    log = "loading\nerror: model input '/inputs/model' is not a SavedModel\n"
+    status, reason = classify(2, False, StopCause.none, None, log)
+    assert status is JobStatus.failed
+    assert reason == "exit 2: model input '/inputs/model' is not a SavedModel"
+
+
+def test_failed_reason_falls_back_to_the_last_line_of_a_traceback():
+    log = "Traceback (most recent call last):\n  File x\nValueError: bad shape\n\n"
+    assert last_meaningful_line(log) == "ValueError: bad shape"
+    assert last_meaningful_line("") == ""
+
+
+def test_timeout_reason_names_the_deadline():
+    _, reason = classify(137, False, StopCause.deadline, None, "", 1.5)
+    assert reason is not None and "1.5 s deadline" in reason
