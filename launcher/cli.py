@@ -21,7 +21,13 @@ from launcher.console import console, errors
 from launcher.docker_client import Engine, label
 from launcher.errors import UserError
 from launcher.files import tree_digest
-from launcher.profiles import DEFAULT_PROFILE, PROFILES, get_profile, resolve_base_image
+from launcher.profiles import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    Profile,
+    get_profile,
+    resolve_base_image,
+)
 from launcher.runner import JobOutcome, JobRequest, run_job
 from launcher.schema import JobStatus, json_schemas, render_json_schema
 from launcher.store import Store
@@ -83,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--force", action="store_true", help="run even if a valid result exists")
         sub.add_argument("--verbose", "-v", action="store_true", help="print the job's log")
 
+    demo = commands.add_parser("demo", help="run probe, make a model, quantize it (no download)")
+    demo.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES))
+    demo.add_argument("--store", type=Path, default=default_store())
+
     results = commands.add_parser("results", help="list the jobs in a results store")
     results.add_argument("--store", type=Path, default=default_store())
 
@@ -131,14 +141,19 @@ def job_params(args: argparse.Namespace) -> dict[str, str]:
     return params
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    spec, inputs = jobspecs.build_spec(args.job, job_params(args), tree_digest)
-    profile = get_profile(args.profile)
+def connect_with_image(profile_name: str) -> tuple[Engine, Profile, str]:
+    profile = get_profile(profile_name)
     engine = Engine.connect()
     image_id = engine.image_id(profile.image)
     if image_id is None:
         raise UserError(f"image {profile.image} is missing: build it with "
-                        f"'edgecompress build {profile.name}'")
+                        f"'edgecompress build {profile.name}' (or 'make image')")
+    return engine, profile, image_id
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    spec, inputs = jobspecs.build_spec(args.job, job_params(args), tree_digest)
+    engine, profile, image_id = connect_with_image(args.profile)
     request = JobRequest(
         spec=spec, image=profile.image, image_id=image_id, inputs=inputs,
         deadline_s=args.timeout or DEFAULT_DEADLINES_S[args.job], runtime=profile.runtime,
@@ -154,6 +169,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         outcome = run_job(engine, Store(args.store), request, on_line=show)
     print_outcome(outcome)
     return 0 if outcome.record.status is JobStatus.succeeded else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from launcher.demo import run_demo
+
+    engine, profile, image_id = connect_with_image(args.profile)
+    console.print(f"[bold]demo[/] on {profile.image}, results in {args.store}")
+    with console.status("demo running"):
+        run_demo(engine, Store(args.store), profile.image, image_id, print_outcome)
+    return cmd_results(args)
 
 
 def print_outcome(outcome: JobOutcome) -> None:
@@ -255,8 +280,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "run": cmd_run, "results": cmd_results, "doctor": cmd_doctor,
-            "gc": cmd_gc, "schema": cmd_schema}
+COMMANDS = {"build": cmd_build, "run": cmd_run, "demo": cmd_demo, "results": cmd_results,
+            "doctor": cmd_doctor, "gc": cmd_gc, "schema": cmd_schema}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
