@@ -1,0 +1,94 @@
+# edgecompress: every entry point a user or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EDGECOMPRESS := $(BIN)/edgecompress
+
+# The job image to build and run (see launcher/profiles.py).
+PROFILE ?= x86-tf2.12
+# The twins whose images `make test` runs the job tests in.
+TEST_PROFILES ?= x86-tf2.12 x86-tf2.7
+# LOCAL_BASE=1 makes the base images from Debian packages (debootstrap) instead of pulling
+# python:*-slim from a registry: for air-gapped machines and CI.
+LOCAL_BASE ?= 0
+# EXTRA_CA=/path/bundle.pem gives pip an extra CA bundle during image builds (TLS-intercepting
+# proxies); it never reaches the final image.
+EXTRA_CA ?=
+ifneq ($(EXTRA_CA),)
+export EDGECOMPRESS_EXTRA_CA := $(EXTRA_CA)
+endif
+
+base_suite_x86-tf2.12 := bookworm
+base_suite_x86-tf2.7 := bullseye
+ifeq ($(LOCAL_BASE),1)
+export EDGECOMPRESS_BASE_X86_TF2_12 ?= edgecompress/base:bookworm
+export EDGECOMPRESS_BASE_X86_TF2_7 ?= edgecompress/base:bullseye
+endif
+
+.PHONY: help venv engine base-image image demo lint unit integration test matrix bench \
+        nano xavier x86 pull gc clean
+
+help:
+	@echo "make demo     build the job image and run the demo jobs (no download)"
+	@echo "make test     lint, unit tests, and the job tests in each twin image ($(TEST_PROFILES))"
+	@echo "make image    build (or reuse) the job image of PROFILE=$(PROFILE)"
+	@echo "make bench    launcher overhead and no-op rebuild benchmarks"
+	@echo "make nano | xavier | x86 | pull   the device study (not yet: see README)"
+	@echo "variables: PROFILE, LOCAL_BASE=1 (Debian-made base images), EXTRA_CA=bundle.pem"
+
+venv: $(BIN)/.installed
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+engine:
+	@docker info >/dev/null 2>&1 || { echo "error: no Docker engine answers: start it (systemctl start docker, or dockerd &), or run .ci/run as root" >&2; exit 2; }
+
+base-image: engine
+ifeq ($(LOCAL_BASE),1)
+	docker/base/make-base-image.sh $(base_suite_$(PROFILE)) edgecompress/base:$(base_suite_$(PROFILE))
+endif
+
+image: venv base-image
+	$(EDGECOMPRESS) build $(PROFILE)
+
+demo: image
+	$(EDGECOMPRESS) demo --profile $(PROFILE)
+
+lint: venv
+	$(BIN)/ruff check launcher tests bench
+	$(BIN)/mypy
+	$(BIN)/vermin -q --no-tips --violations -t=3.6- jobs
+	$(EDGECOMPRESS) schema --check
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+# The job tests in one twin: PROFILE picks it.
+integration: image
+	EDGECOMPRESS_TEST_PROFILE=$(PROFILE) $(BIN)/pytest tests/integration
+
+matrix: venv engine
+	@set -e; for profile in $(TEST_PROFILES); do \
+	  $(MAKE) --no-print-directory integration PROFILE=$$profile; done
+
+test: lint unit matrix
+
+bench: image
+	$(BIN)/python bench/overhead.py --profile $(PROFILE)
+	$(BIN)/python bench/rebuild.py --profile $(PROFILE)
+
+nano xavier x86 pull:
+	@echo "make $@: not yet. Jetson images, device profiles and prebuilt images are issue #4;" \
+	      "the whole-study campaign is issue #5. Today: make demo, or edgecompress run JOB." >&2
+	@exit 2
+
+gc: venv
+	$(EDGECOMPRESS) gc
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
