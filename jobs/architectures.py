@@ -1,19 +1,24 @@
 """The keras.applications models of the study: one entry per architecture.
 
-Each entry names the constructor and whether the model carries its own preprocessing
-(MobileNetV3 and EfficientNet rescale inside the model; DenseNet expects its
-``preprocess_input`` to have been applied).
+Models take raw RGB pixels in [0, 255]: MobileNetV3 and EfficientNet rescale inside
+themselves; DenseNet's ``preprocess_input`` (ImageNet mean/std) is added as layers, so every
+job and every exported model (SavedModel, TFLite) is fed the same way. The model is built
+flat (the backbone's layers, not a nested model) because tfmot's clone-based pruning only
+sees top-level layers.
 """
 from jobs.errors import JobInputError
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# name: (keras.applications attribute, needs ImageNet mean/std normalisation in front)
 ARCHITECTURES = {
-    # name: (keras.applications attribute, preprocessing module or None when built in)
-    "MobileNetV3Small": ("MobileNetV3Small", None),
-    "MobileNetV3Large": ("MobileNetV3Large", None),
-    "EfficientNetB1": ("EfficientNetB1", None),
-    "EfficientNetB3": ("EfficientNetB3", None),
-    "DenseNet169": ("DenseNet169", "densenet"),
-    "DenseNet201": ("DenseNet201", "densenet"),
+    "MobileNetV3Small": ("MobileNetV3Small", False),
+    "MobileNetV3Large": ("MobileNetV3Large", False),
+    "EfficientNetB1": ("EfficientNetB1", False),
+    "EfficientNetB3": ("EfficientNetB3", False),
+    "DenseNet169": ("DenseNet169", True),
+    "DenseNet201": ("DenseNet201", True),
 }
 
 
@@ -23,13 +28,32 @@ def check_name(name):
             name, ", ".join(sorted(ARCHITECTURES))))
 
 
-def build_classifier(keras, name, input_size, num_classes, weights):
-    """keras.applications backbone (no top, global average pooling) plus a new softmax head."""
+def build_classifier(keras, name, input_size, num_classes, weights, logits=False):
+    """Backbone (no top, global average pooling) plus a new head named 'head'."""
     check_name(name)
-    constructor = getattr(keras.applications, ARCHITECTURES[name][0])
-    backbone = constructor(include_top=False, weights=weights,
-                           input_shape=(input_size, input_size, 3), pooling="avg")
+    attribute, normalise = ARCHITECTURES[name]
     inputs = keras.Input(shape=(input_size, input_size, 3), name="image")
-    features = backbone(inputs)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="head")(features)
+    x = inputs
+    if normalise:
+        # (x / 255 - mean) / std per channel, as one weightless layer: a layer with weights
+        # here (Normalization) would shift the topology that ImageNet weight files load into.
+        x = keras.layers.Rescaling(
+            scale=[1.0 / (255.0 * s) for s in IMAGENET_STD],
+            offset=[-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)],
+            name="imagenet_norm")(x)
+    backbone = getattr(keras.applications, attribute)(
+        include_top=False, weights=weights, input_tensor=x, pooling="avg")
+    outputs = keras.layers.Dense(num_classes, activation=None if logits else "softmax",
+                                 name="head")(backbone.output)
     return keras.Model(inputs, outputs, name="{}_{}".format(name, num_classes))
+
+
+def freeze_all_but_head(model):
+    for layer in model.layers:
+        layer.trainable = layer.name == "head"
+
+
+def set_bn_momentum(keras, model, momentum):
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum

@@ -61,3 +61,10 @@ def tflite_interpreter(tf, **kwargs):
     except ImportError:
         Interpreter = tf.lite.Interpreter
     return Interpreter(**kwargs)
+
+
+def import_tfmot():
+    """tfmot follows TF_USE_LEGACY_KERAS (set by import_tensorflow) to pick tf_keras."""
+    import tensorflow_model_optimization as tfmot
+
+    return tfmot

@@ -18,7 +18,12 @@ RESULT_NAME = "result.json"
 JOBS = {
     "probe": "jobs.probe",
     "make_model": "jobs.make_model",
+    "train": "jobs.train",
+    "scratch": "jobs.train",
     "quantize": "jobs.quantize",
+    "prune": "jobs.prune",
+    "distill": "jobs.distill",
+    "benchmark": "jobs.benchmark",
 }
 
 

@@ -1,49 +1,86 @@
 """quantize: TFLite post-training quantization of a SavedModel.
 
-``conversion_s`` times ``converter.convert()`` alone: loading the SavedModel and writing the
-file are outside it, as the paper's compression time is the compression itself.
+fp16: float16 weights.  dynamic: int8 weights, float activations.  int8: int8 weights and
+activations calibrated on N training images, float fallback and float input/output (the
+paper's INT8).  full_int8: integer-only ops with int8 input and output.
+
+``conversion_s`` times ``converter.convert()`` alone, calibration included: loading the
+calibration images and writing the file are outside it.
 """
-import os
 import time
 
-from jobs.contract import Outcome, path_bytes
+from jobs import data, models
+from jobs.contract import Outcome
 from jobs.errors import JobInputError
 
-MODES = ("fp16", "dynamic")
+MODES = ("fp16", "dynamic", "int8", "full_int8")
+CALIBRATED = ("int8", "full_int8")
 
 
 def check(spec):
     if spec.get("mode") not in MODES:
         raise JobInputError("quantize mode {!r}: choose one of {}".format(
             spec.get("mode"), ", ".join(MODES)))
-    model = (spec.get("model") or {}).get("path")
-    if not model or not os.path.isfile(os.path.join(model, "saved_model.pb")):
-        raise JobInputError(
-            "model input {!r} is not a SavedModel folder (no saved_model.pb): pass a folder "
-            "written by make_model or model.save()".format(model))
+    models.check_saved_model("model", spec.get("model"))
+    if spec["mode"] in CALIBRATED:
+        count = spec.get("calibration_images")
+        if not isinstance(count, int) or count < 1:
+            raise JobInputError("calibration_images {!r} must be at least 1 for {}".format(
+                count, spec["mode"]))
+        data.check(spec)
+
+
+def calibration_images(tf, spec, input_size):
+    splits = data.load_splits(tf, spec)
+    images = data.first_images(tf, splits.train, input_size, spec["calibration_images"])
+    if not images:
+        raise JobInputError("no training images to calibrate with")
+    return images
+
+
+def model_input_size(tf, path):
+    loaded = tf.saved_model.load(path)
+    signature = loaded.signatures["serving_default"]
+    spec = list(signature.structured_input_signature[1].values())[0]
+    return int(spec.shape[1])
 
 
 def run(spec, context):
     tf = context.tf
     source = spec["model"]["path"]
+    mode = spec["mode"]
     converter = tf.lite.TFLiteConverter.from_saved_model(source)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if spec["mode"] == "fp16":
+    images = []
+    if mode == "fp16":
         converter.target_spec.supported_types = [tf.float16]
+    elif mode in CALIBRATED:
+        images = calibration_images(tf, spec, model_input_size(tf, source))
+
+        def representative():
+            for image in images:
+                yield [image]
+
+        converter.representative_dataset = representative
+        if mode == "full_int8":
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = tf.int8
+            converter.inference_output_type = tf.int8
     started = time.time()
     flatbuffer = converter.convert()
     conversion_s = time.time() - started
 
-    name = "model_{}.tflite".format(spec["mode"])
+    name = "model_{}.tflite".format(mode)
     with open(context.artifact_path(name), "wb") as handle:
         handle.write(flatbuffer)
-    saved_model_bytes = path_bytes(source)
+    saved_model_bytes = models.path_bytes(source)
     return Outcome(
         metrics={
             "saved_model_bytes": saved_model_bytes,
             "tflite_bytes": len(flatbuffer),
             "size_ratio": float(saved_model_bytes) / len(flatbuffer),
             "conversion_s": conversion_s,
+            "calibration_images": len(images),
         },
         artifacts=[("model", "tflite", name)],
     )

@@ -19,17 +19,27 @@ from launcher.schema import (
     CONTAINER_INPUTS_DIR,
     JOB_NAMES,
     AnySpec,
+    BenchmarkSpec,
+    DistillSpec,
     InputRef,
     MakeModelSpec,
     ProbeSpec,
+    PruneSpec,
     QuantizeSpec,
+    ScratchSpec,
+    TrainSpec,
 )
 from launcher.store import describe_validation_error
 
 SPEC_CLASSES: dict[str, type[AnySpec]] = {
     "probe": ProbeSpec,
     "make_model": MakeModelSpec,
+    "train": TrainSpec,
+    "scratch": ScratchSpec,
     "quantize": QuantizeSpec,
+    "prune": PruneSpec,
+    "distill": DistillSpec,
+    "benchmark": BenchmarkSpec,
 }
 assert tuple(SPEC_CLASSES) == JOB_NAMES
 FIXED_FIELDS = {"job", "schema_version"}
@@ -51,7 +61,7 @@ def parameter_fields(job: str) -> dict[str, Any]:
 
 
 def is_input_field(info: Any) -> bool:
-    return info.annotation is InputRef
+    return info.annotation is InputRef or InputRef in typing.get_args(info.annotation)
 
 
 def allows_none(info: Any) -> bool:
@@ -84,7 +94,7 @@ def build_spec(job: str, params: Mapping[str, str],
         else:
             values[name] = text
     for name, info in fields.items():
-        if is_input_field(info) and name not in values:
+        if is_input_field(info) and info.is_required() and name not in values:
             raise UserError(f"job {job} needs {option_name(name)} PATH")
     try:
         return spec_class(job).model_validate(values), inputs

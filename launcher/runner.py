@@ -48,6 +48,8 @@ class JobRequest:
     runtime: str | None = None
     mem_limit: str | None = None
     force: bool = False
+    network: bool = False  # only for jobs that download (tfds); everything else runs offline
+    caches: Mapping[str, Path] = field(default_factory=dict)  # container path -> host, rw
 
     @property
     def job(self) -> str:
@@ -99,6 +101,11 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     ]
     mounts += [Mount(str(path.resolve()), f"/inputs/{name}", read_only=True)
                for name, path in sorted(request.inputs.items())]
+    for target, host in sorted(request.caches.items()):
+        host.mkdir(parents=True, exist_ok=True)
+        if os.getuid() == 0:
+            os.chown(host, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
+        mounts.append(Mount(str(host.resolve()), target, read_only=False))
     container_request = ContainerRequest(
         image=request.image_id,
         command=["--spec", CONTAINER_SPEC_PATH, "--out", CONTAINER_OUT_DIR],
@@ -114,6 +121,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         user=container_user(),
         runtime=request.runtime,
         mem_limit=request.mem_limit,
+        network_disabled=not request.network,
     )
 
     started_at, t0 = _now(), time.monotonic()

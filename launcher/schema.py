@@ -10,7 +10,7 @@ import posixpath
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -18,6 +18,7 @@ SCHEMA_VERSION: Literal[1] = 1
 CONTAINER_SPEC_PATH = "/job/spec.json"
 CONTAINER_OUT_DIR = "/job/out"
 CONTAINER_INPUTS_DIR = "/inputs"
+CONTAINER_TFDS_DIR = "/data/tfds"  # tfds's download cache: writable, not part of any key
 
 ARCHITECTURES = (
     "MobileNetV3Small",
@@ -38,6 +39,7 @@ Architecture = Literal[
 
 NonNegFloat = Annotated[float, Field(ge=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -88,18 +90,124 @@ class MakeModelSpec(SpecBase):
     seed: int = Field(default=0, ge=0)
 
 
-class QuantizeSpec(SpecBase):
+class DataSpec(SpecBase):
+    """Where a job's images come from and how they are shaped. An image folder (``images``)
+    wins over tfds; tfds (default: the paper's oxford_flowers102) reads its splits as given."""
+
+    images: InputRef | None = Field(
+        default=None, description="image folder: one subfolder per class, or train/, "
+        "validation/, test/ each with one subfolder per class")
+    tfds_name: str = Field(default="oxford_flowers102", pattern=r"^[a-z0-9_]+(:[0-9.]+)?$")
+    tfds_mock_examples: int | None = Field(
+        default=None, ge=1, le=100_000,
+        description="generate this many random examples with tfds.testing.mock_data (no "
+        "download; for tests and dry runs)")
+    validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    input_size: int = Field(default=224, ge=32, le=1024)
+    batch_size: int = Field(default=4, ge=1, le=4096)
+    seed: int = Field(default=0, ge=0)
+
+
+class TrainingSpec(DataSpec):
+    architecture: Architecture = "MobileNetV3Small"
+    weights: Literal["imagenet"] | None = "imagenet"
+    epochs: int = Field(default=10, ge=1, le=10_000)
+    learning_rate: float = Field(default=1e-3, gt=0, lt=10)
+    copy_label: int = Field(default=1, ge=1, le=1000,
+                            description="the paper's labeled copy number (1..5)")
+    freeze_backbone: bool | None = Field(
+        default=None, description="train the head only; default: when weights are given")
+    bn_momentum: float | None = Field(
+        default=None, gt=0, lt=1, description="override BatchNormalization momentum "
+        "(MobileNetV3's 0.999 leaves short from-scratch runs at chance)")
+
+
+class TrainSpec(TrainingSpec):
+    """Transfer learning: a keras.applications backbone with a new head, trained on the data."""
+
+    job: Literal["train"] = "train"
+
+
+class ScratchSpec(TrainingSpec):
+    """The distillation student trained on labels alone with the same budget: the baseline."""
+
+    job: Literal["scratch"] = "scratch"
+    epochs: int = Field(default=5, ge=1, le=10_000)
+    # Distillation trains the whole student, so its baseline does too.
+    freeze_backbone: bool | None = False
+
+
+class QuantizeSpec(DataSpec):
     """TFLite post-training quantization of a SavedModel."""
 
     job: Literal["quantize"] = "quantize"
     model: InputRef
-    mode: Literal["fp16", "dynamic"] = "fp16"
+    mode: Literal["fp16", "dynamic", "int8", "full_int8"] = "fp16"
+    calibration_images: int = Field(
+        default=128, ge=1, le=100_000,
+        description="training images for INT8 calibration (paper: 128)")
 
 
-AnySpec = ProbeSpec | MakeModelSpec | QuantizeSpec
+class PruneSpec(DataSpec):
+    """tfmot unstructured magnitude pruning, then strip_pruning."""
+
+    job: Literal["prune"] = "prune"
+    model: InputRef
+    target_sparsity: float = Field(default=0.5, gt=0, lt=1)
+    schedule: Literal["constant", "polynomial"] = "constant"
+    epochs: int = Field(default=5, ge=1, le=10_000)
+    learning_rate: float = Field(default=1e-4, gt=0, lt=10)
+
+
+class DistillSpec(DataSpec):
+    """Knowledge distillation from a trained teacher into a student."""
+
+    job: Literal["distill"] = "distill"
+    teacher: InputRef
+    student: Architecture = "MobileNetV3Small"
+    student_weights: Literal["imagenet"] | None = "imagenet"
+    temperature: float = Field(default=10.0, gt=0, le=1000)
+    alpha: float = Field(default=0.1, ge=0, le=1)
+    epochs: int = Field(default=5, ge=1, le=10_000)
+    learning_rate: float = Field(default=1e-3, gt=0, lt=10)
+    copy_label: int = Field(default=1, ge=1, le=1000)
+    bn_momentum: float | None = Field(default=None, gt=0, lt=1)
+
+
+class BenchmarkSpec(DataSpec):
+    """Accuracy on the test split, latency by the paper's rule, and size of any artifact."""
+
+    job: Literal["benchmark"] = "benchmark"
+    model: InputRef
+    accuracy: bool = True
+    latency_images: int = Field(default=1000, ge=1, le=1_000_000)
+    latency_runs: int = Field(default=11, ge=2, le=10_000)
+    warmup_runs: int = Field(default=1, ge=0, le=100)
+    threads: int | None = Field(default=None, ge=1, le=256,
+                                description="TFLite interpreter threads (default: TFLite's)")
+    eval_batch_size: int = Field(default=32, ge=1, le=4096)
+
+    @model_validator(mode="after")
+    def _keeps_a_run(self) -> BenchmarkSpec:
+        if self.warmup_runs >= self.latency_runs:
+            raise ValueError("warmup_runs must be fewer than latency_runs")
+        return self
+
+
+def needs_tfds_download(spec: BaseModel) -> bool:
+    """A job that reads a real tfds dataset: it needs the network (first time) and the cache."""
+    return (isinstance(spec, DataSpec) and spec.images is None
+            and spec.tfds_mock_examples is None
+            and not (isinstance(spec, QuantizeSpec) and spec.mode in ("fp16", "dynamic")))
+
+
+AnySpec = (ProbeSpec | MakeModelSpec | TrainSpec | ScratchSpec | QuantizeSpec | PruneSpec
+           | DistillSpec | BenchmarkSpec)
 JobSpec = Annotated[AnySpec, Field(discriminator="job")]
 JOB_SPEC = TypeAdapter(JobSpec)
-JOB_NAMES: tuple[str, ...] = ("probe", "make_model", "quantize")
+JOB_NAMES: tuple[str, ...] = (
+    "probe", "make_model", "train", "scratch", "quantize", "prune", "distill", "benchmark")
 
 # --- results -------------------------------------------------------------------------------
 
@@ -184,11 +292,37 @@ class MakeModelResult(ResultBase):
     metrics: MakeModelMetrics
 
 
+class TrainMetrics(Strict):
+    train_s: NonNegFloat
+    epochs: int = Field(ge=1)
+    steps_per_epoch: int = Field(ge=1)
+    train_examples: int = Field(ge=1)
+    validation_examples: NonNegInt
+    num_classes: int = Field(ge=2)
+    parameters: int = Field(ge=1)
+    saved_model_bytes: int = Field(ge=1)
+    final_train_accuracy: Fraction
+    final_validation_accuracy: Fraction | None = None
+
+
+class TrainResult(ResultBase):
+    job: Literal["train"]
+    spec: TrainSpec
+    metrics: TrainMetrics
+
+
+class ScratchResult(ResultBase):
+    job: Literal["scratch"]
+    spec: ScratchSpec
+    metrics: TrainMetrics
+
+
 class QuantizeMetrics(Strict):
     saved_model_bytes: int = Field(ge=1)
     tflite_bytes: int = Field(ge=1)
     size_ratio: Annotated[float, Field(gt=0)]
     conversion_s: NonNegFloat
+    calibration_images: NonNegInt = 0
 
 
 class QuantizeResult(ResultBase):
@@ -197,8 +331,73 @@ class QuantizeResult(ResultBase):
     metrics: QuantizeMetrics
 
 
+class PruneMetrics(Strict):
+    prune_s: NonNegFloat
+    target_sparsity: Fraction
+    achieved_sparsity: Fraction  # zeros among the weights of the pruned layers' kernels
+    overall_sparsity: Fraction  # zeros among all weights of the model
+    wrapped_layers: int = Field(ge=1)
+    pruned_parameters: int = Field(ge=1)
+    parameters: int = Field(ge=1)
+    saved_model_bytes: int = Field(ge=1)
+    gzip_bytes: int = Field(ge=1)
+    base_saved_model_bytes: int = Field(ge=1)
+    base_gzip_bytes: int = Field(ge=1)
+    final_validation_accuracy: Fraction | None = None
+
+
+class PruneResult(ResultBase):
+    job: Literal["prune"]
+    spec: PruneSpec
+    metrics: PruneMetrics
+
+
+class DistillMetrics(Strict):
+    distill_s: NonNegFloat
+    epochs: int = Field(ge=1)
+    teacher_parameters: int = Field(ge=1)
+    student_parameters: int = Field(ge=1)
+    saved_model_bytes: int = Field(ge=1)
+    final_validation_accuracy: Fraction | None = None
+
+
+class DistillResult(ResultBase):
+    job: Literal["distill"]
+    spec: DistillSpec
+    metrics: DistillMetrics
+
+
+class BenchmarkMetrics(Strict):
+    format: Literal["saved_model", "tflite"]
+    backend: str  # e.g. "tf-cpu", "tf-gpu", "tflite-cpu"
+    threads: int | None = None
+    input_dtype: str
+    top1_accuracy: Fraction | None = None
+    test_examples: NonNegInt | None = None
+    latency_images: int = Field(ge=1)
+    latency_runs_kept: int = Field(ge=1)
+    latency_ms_mean: NonNegFloat  # the paper's figure: mean of the kept runs
+    latency_ms_median: NonNegFloat
+    latency_ms_p90: NonNegFloat
+    latency_ms_std: NonNegFloat
+    latency_ms_min: NonNegFloat
+    latency_ms_max: NonNegFloat
+    bytes: int = Field(ge=1)
+    gzip_bytes: int = Field(ge=1)
+    parameters: int | None = Field(default=None, ge=1)
+    nonzero_parameters: NonNegInt | None = None
+
+
+class BenchmarkResult(ResultBase):
+    job: Literal["benchmark"]
+    spec: BenchmarkSpec
+    metrics: BenchmarkMetrics
+
+
 JobResult = Annotated[
-    ProbeResult | MakeModelResult | QuantizeResult, Field(discriminator="job")
+    ProbeResult | MakeModelResult | TrainResult | ScratchResult | QuantizeResult | PruneResult
+    | DistillResult | BenchmarkResult,
+    Field(discriminator="job"),
 ]
 JOB_RESULT = TypeAdapter(JobResult)
 

@@ -1,0 +1,195 @@
+"""benchmark: top-1 accuracy on the test split, latency by the paper's rule, and size.
+
+Latency (paper, eq. 1): a run pushes ``latency_images`` preloaded images one at a time
+through the model; per-image latency = total seconds * 1000 / images. ``latency_runs`` runs,
+the first ``warmup_runs`` discarded, the mean of the rest reported, plus the distribution.
+The timed loop holds preloaded inputs and calls a tf.function or Interpreter.invoke: it
+times the model, not Keras's predict() machinery.
+"""
+import math
+import os
+import time
+
+from jobs import compat, data, models
+from jobs.contract import Outcome
+from jobs.errors import JobInputError
+
+
+def check(spec):
+    path = (spec.get("model") or {}).get("path")
+    if not (models.is_saved_model(path) or (path and os.path.isfile(path) and
+                                            _is_tflite(path))):
+        raise JobInputError("model input {!r} is neither a SavedModel folder nor a .tflite "
+                            "file".format(path))
+    if spec.get("warmup_runs", 0) >= spec.get("latency_runs", 0):
+        raise JobInputError("warmup_runs must be fewer than latency_runs")
+    data.check(spec)
+
+
+def _is_tflite(path):
+    with open(path, "rb") as handle:
+        return handle.read(8)[4:8] == b"TFL3"
+
+
+def summarise(per_image_ms, warmup_runs):
+    kept = sorted(per_image_ms[warmup_runs:])
+    n = len(kept)
+    mean = sum(kept) / n
+    variance = sum((v - mean) ** 2 for v in kept) / (n - 1) if n > 1 else 0.0
+    # p90 by linear interpolation between closest ranks (numpy's default).
+    rank = 0.9 * (n - 1)
+    low = int(math.floor(rank))
+    high = min(low + 1, n - 1)
+    p90 = kept[low] + (kept[high] - kept[low]) * (rank - low)
+    median = (kept[(n - 1) // 2] + kept[n // 2]) / 2.0
+    return {"latency_runs_kept": n, "latency_ms_mean": mean, "latency_ms_median": median,
+            "latency_ms_p90": p90, "latency_ms_std": math.sqrt(variance),
+            "latency_ms_min": kept[0], "latency_ms_max": kept[-1]}
+
+
+class KerasRunner(object):
+    def __init__(self, tf, keras, path):
+        self.model = models.load_keras(keras, path)
+        self.size = int(self.model.input_shape[1])
+        self.input_dtype = "float32"
+        self.function = tf.function(lambda x: self.model(x, training=False))
+        self.backend = "tf-gpu" if tf.config.list_physical_devices("GPU") else "tf-cpu"
+        self.threads = None
+
+    def prepare(self, image):
+        return image
+
+    def predict(self, image):
+        return self.function(image)
+
+    def sync(self, output):
+        output.numpy()  # on a GPU the calls are queued: wait for the last one
+
+    def weight_counts(self):
+        return models.weight_counts(self.model)
+
+
+class TFLiteRunner(object):
+    def __init__(self, tf, path, threads):
+        import numpy as np
+
+        self.np = np
+        kwargs = {"model_path": path}
+        if threads:
+            kwargs["num_threads"] = threads
+        self.interpreter = compat.tflite_interpreter(tf, **kwargs)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self.size = int(self.input["shape"][1])
+        self.input_dtype = np.dtype(self.input["dtype"]).name
+        self.backend = "tflite-cpu"
+        self.threads = threads
+
+    def prepare(self, image):
+        np = self.np
+        dtype = self.input["dtype"]
+        if dtype in (np.int8, np.uint8):
+            scale, zero_point = self.input["quantization"]
+            info = np.iinfo(dtype)
+            image = np.clip(np.round(image / scale + zero_point), info.min, info.max)
+        return image.astype(dtype)
+
+    def predict(self, image):
+        self.interpreter.set_tensor(self.input["index"], image)
+        self.interpreter.invoke()
+        return None
+
+    def sync(self, output):
+        return None  # invoke() is synchronous
+
+    def scores(self):
+        return self.interpreter.get_tensor(self.output["index"])
+
+    def weight_counts(self):
+        """Constant tensors (weights, biases) are those no operator produces."""
+        np = self.np
+        try:
+            ops = self.interpreter._get_ops_details()  # noqa: SLF001 - no public API
+        except AttributeError:
+            return None, None
+        produced = set()
+        consumed = set()
+        for op in ops:
+            produced.update(int(i) for i in op["outputs"])
+            consumed.update(int(i) for i in op["inputs"] if i >= 0)
+        inputs = set(int(d["index"]) for d in self.interpreter.get_input_details())
+        total = nonzero = 0
+        for index in sorted(consumed - produced - inputs):
+            try:
+                values = self.interpreter.get_tensor(index)
+            except ValueError:
+                continue
+            total += int(values.size)
+            nonzero += int(np.count_nonzero(values))
+        return (total or None), (nonzero if total else None)
+
+
+def accuracy(tf, runner, splits, spec):
+    import numpy as np
+
+    correct = total = 0
+    if isinstance(runner, KerasRunner):
+        for images, labels in data.batches(tf, splits.test, runner.size,
+                                           spec["eval_batch_size"]):
+            predicted = np.argmax(runner.function(images).numpy(), axis=-1)
+            correct += int(np.sum(predicted == labels.numpy()))
+            total += int(labels.shape[0])
+    else:
+        for image, label in data.as_dataset(tf, splits.test, runner.size):
+            runner.predict(runner.prepare(image.numpy()[None, ...]))
+            correct += int(np.argmax(runner.scores()[0]) == int(label))
+            total += 1
+    if total == 0:
+        raise JobInputError("the test split is empty: nothing to measure accuracy on")
+    return float(correct) / total, total
+
+
+def latency_runs(runner, images, runs):
+    per_image_ms = []
+    for _ in range(runs):
+        output = None
+        started = time.perf_counter()
+        for image in images:
+            output = runner.predict(image)
+        runner.sync(output)
+        per_image_ms.append((time.perf_counter() - started) * 1000.0 / len(images))
+    return per_image_ms
+
+
+def run(spec, context):
+    tf, keras = context.tf, context.keras
+    path = spec["model"]["path"]
+    if models.is_saved_model(path):
+        runner, fmt = KerasRunner(tf, keras, path), "saved_model"
+    else:
+        runner, fmt = TFLiteRunner(tf, path, spec.get("threads")), "tflite"
+    splits = data.load_splits(tf, spec)
+
+    metrics = {"format": fmt, "backend": runner.backend, "threads": runner.threads,
+               "input_dtype": runner.input_dtype, "top1_accuracy": None, "test_examples": None}
+    if spec["accuracy"]:
+        metrics["top1_accuracy"], metrics["test_examples"] = accuracy(tf, runner, splits, spec)
+
+    source = splits.test if data.count(splits.test) else splits.train
+    pool = [runner.prepare(image) for image in
+            data.first_images(tf, source, runner.size, spec["latency_images"])]
+    if not pool:
+        raise JobInputError("no images to time the model with")
+    # Preloaded, cycled up to the requested count: the loop does no I/O or decoding.
+    images = [pool[i % len(pool)] for i in range(spec["latency_images"])]
+    if fmt == "saved_model":
+        images = [tf.constant(image) for image in images]
+    per_image_ms = latency_runs(runner, images, spec["latency_runs"])
+    metrics.update(summarise(per_image_ms, spec["warmup_runs"]))
+    metrics["latency_images"] = len(images)
+
+    parameters, nonzero = runner.weight_counts()
+    metrics.update({"bytes": models.path_bytes(path), "gzip_bytes": models.gzip_bytes(path),
+                    "parameters": parameters, "nonzero_parameters": nonzero})
+    return Outcome(metrics=metrics, samples={"latency_ms_per_image_all_runs": per_image_ms})

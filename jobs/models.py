@@ -1,0 +1,69 @@
+"""Loading, saving and measuring models on disk."""
+import gzip
+import io
+import os
+import tarfile
+
+from jobs.contract import path_bytes
+from jobs.errors import JobInputError
+
+SAVED_MODEL_DIR = "saved_model"
+
+
+def is_saved_model(path):
+    return bool(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
+def check_saved_model(role, ref):
+    path = (ref or {}).get("path")
+    if not is_saved_model(path):
+        raise JobInputError(
+            "{} input {!r} is not a SavedModel folder (no saved_model.pb): pass a folder "
+            "written by train, make_model or model.save()".format(role, path))
+
+
+def load_keras(keras, path, role="model"):
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many kinds for a folder it cannot read
+        raise JobInputError("cannot load the {} at {} as a Keras model: {}".format(
+            role, path, str(error).splitlines()[0] if str(error) else type(error).__name__))
+
+
+def save(model, out_dir, name=SAVED_MODEL_DIR):
+    path = os.path.join(out_dir, name)
+    model.save(path, include_optimizer=False)
+    return path
+
+
+def gzip_bytes(path):
+    """Bytes after gzip, as the paper measures pruned models: a file is gzipped as it is, a
+    folder as a tar with fixed metadata (so the figure depends only on the content)."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9, mtime=0) as archive:
+        if os.path.isfile(path):
+            with open(path, "rb") as handle:
+                archive.write(handle.read())
+        else:
+            with tarfile.open(fileobj=archive, mode="w") as tar:
+                for folder, dirs, files in os.walk(path):
+                    dirs.sort()
+                    for name in sorted(files):
+                        full = os.path.join(folder, name)
+                        info = tar.gettarinfo(full, arcname=os.path.relpath(full, path))
+                        info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+                        with open(full, "rb") as handle:
+                            tar.addfile(info, handle)
+    return len(buffer.getvalue())
+
+
+def weight_counts(model):
+    """(parameters, non-zero parameters) over every weight of a Keras model."""
+    import numpy as np
+
+    total = nonzero = 0
+    for weight in model.weights:
+        values = weight.numpy()
+        total += int(values.size)
+        nonzero += int(np.count_nonzero(values))
+    return total, nonzero

@@ -1,0 +1,71 @@
+"""train / scratch: a keras.applications backbone with a new head, trained on the data.
+
+``train`` is the paper's transfer learning (ImageNet weights by default, backbone frozen
+when weights are given). ``scratch`` is the same code for the distillation student trained
+on labels alone with the distillation budget: the paper's baseline.
+"""
+import time
+
+from jobs import architectures, data, models
+from jobs.contract import Outcome
+from jobs.errors import JobInputError
+
+
+def check(spec):
+    architectures.check_name(spec.get("architecture"))
+    data.check(spec)
+
+
+def compile_for_labels(keras, model, learning_rate):
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=["accuracy"])
+
+
+def run(spec, context):
+    tf, keras = context.tf, context.keras
+    tf.random.set_seed(spec["seed"])
+    splits = data.load_splits(tf, spec)
+    size, batch = spec["input_size"], spec["batch_size"]
+    train = data.batches(tf, splits.train, size, batch, shuffle_seed=spec["seed"])
+    validation = data.batches(tf, splits.validation, size, batch)
+    n_train, n_validation = data.count(splits.train), data.count(splits.validation)
+    if n_train == 0:
+        raise JobInputError("the training split is empty")
+
+    model = architectures.build_classifier(keras, spec["architecture"], size,
+                                           splits.num_classes, spec["weights"])
+    freeze = spec.get("freeze_backbone")
+    if freeze is None:
+        freeze = spec["weights"] is not None
+    if freeze:
+        architectures.freeze_all_but_head(model)
+    if spec.get("bn_momentum"):
+        architectures.set_bn_momentum(keras, model, spec["bn_momentum"])
+    compile_for_labels(keras, model, spec["learning_rate"])
+
+    started = time.time()
+    history = model.fit(train, validation_data=validation if n_validation else None,
+                        epochs=spec["epochs"], verbose=2)
+    train_s = time.time() - started
+    path = models.save(model, context.out_dir)
+
+    metrics = history.history
+    samples = {name: [float(v) for v in values] for name, values in metrics.items()}
+    return Outcome(
+        metrics={
+            "train_s": train_s,
+            "epochs": spec["epochs"],
+            "steps_per_epoch": -(-n_train // batch),
+            "train_examples": n_train,
+            "validation_examples": n_validation,
+            "num_classes": splits.num_classes,
+            "parameters": int(model.count_params()),
+            "saved_model_bytes": models.path_bytes(path),
+            "final_train_accuracy": float(metrics["accuracy"][-1]),
+            "final_validation_accuracy": (float(metrics["val_accuracy"][-1])
+                                          if "val_accuracy" in metrics else None),
+        },
+        artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR)],
+        samples=samples,
+    )
