@@ -1,6 +1,6 @@
 """quantize: TFLite post-training quantization of a SavedModel.
 
-fp16: float16 weights.  dynamic: int8 weights, float activations.  int8: int8 weights and
+float32: plain conversion, the reference the others are compared with.  fp16: float16 weights.  dynamic: int8 weights, float activations.  int8: int8 weights and
 activations calibrated on N training images, float fallback and float input/output (the
 paper's INT8).  full_int8: integer-only ops with int8 input and output.
 
@@ -13,7 +13,7 @@ from jobs import data, models
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
 
-MODES = ("fp16", "dynamic", "int8", "full_int8")
+MODES = ("float32", "fp16", "dynamic", "int8", "full_int8")
 CALIBRATED = ("int8", "full_int8")
 
 
@@ -50,7 +50,8 @@ def run(spec, context):
     source = spec["model"]["path"]
     mode = spec["mode"]
     converter = tf.lite.TFLiteConverter.from_saved_model(source)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
     images = []
     if mode == "fp16":
         converter.target_spec.supported_types = [tf.float16]

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from launcher.checks import Check
 from launcher.docker_client import Engine
 from launcher.errors import EngineError
 from launcher.profiles import PROFILES
 
-State = Literal["ok", "warn", "fail"]
 MIN_FREE_BYTES = 10 * 1024**3  # one job image plus a study's artifacts
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    state: State
-    detail: str
 
 
 def check_engine(info: dict[str, Any] | None, error: str | None) -> Check:

@@ -39,17 +39,31 @@ class BuildPlan:
 
 
 def render_requirements(profile: Profile) -> str:
-    return "".join(f"{pin}\n" for pin in profile.requirements)
+    """requirements.txt: the pins, and on Jetson what the build-time check needs to know
+    (as comments pip ignores) and a wheels-only rule, so no C extension is compiled on a device
+    because a pin's wheel tag did not match."""
+    lines = [f"# provided: {requirement}" for requirement in profile.provided]
+    lines += [f"# left-out: {name}" for name in profile.left_out]
+    lines += [f"# loose-bound: {package} {dependency}"
+              for package, dependency in profile.loose_bounds]
+    if profile.is_jetson:
+        lines.append("--only-binary=:all:")
+        lines += [f"--no-binary={name}" for name in profile.source_builds]
+    lines += profile.requirements
+    return "".join(f"{line}\n" for line in lines)
 
 
 def read_sources(repo_root: Path, profile: Profile) -> dict[str, bytes]:
-    """The files of a context that come from the checkout (the edge that reads disk)."""
-    dockerfile = repo_root / "docker" / profile.family / "Dockerfile"
+    """The files of a context that come from the checkout (the edge that reads disk): every
+    file of docker/<family>/ (its Dockerfile and any helper it copies) and jobs/."""
+    family = repo_root / "docker" / profile.family
+    dockerfile = family / "Dockerfile"
     jobs = repo_root / "jobs"
     if not dockerfile.is_file() or not jobs.is_dir():
         raise UserError(f"cannot find docker/{profile.family}/Dockerfile and jobs/ under "
                         f"{repo_root}: run edgecompress from a checkout of the project")
-    files = {"Dockerfile": dockerfile.read_bytes()}
+    files = {path.relative_to(family).as_posix(): path.read_bytes()
+             for path in tree_files(family)}
     for path in tree_files(jobs):
         files["jobs/" + path.relative_to(jobs).as_posix()] = path.read_bytes()
     return files

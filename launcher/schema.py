@@ -143,7 +143,7 @@ class QuantizeSpec(DataSpec):
 
     job: Literal["quantize"] = "quantize"
     model: InputRef
-    mode: Literal["fp16", "dynamic", "int8", "full_int8"] = "fp16"
+    mode: Literal["float32", "fp16", "dynamic", "int8", "full_int8"] = "fp16"
     calibration_images: int = Field(
         default=128, ge=1, le=100_000,
         description="training images for INT8 calibration (paper: 128)")
@@ -199,7 +199,7 @@ def needs_tfds_download(spec: BaseModel) -> bool:
     """A job that reads a real tfds dataset: it needs the network (first time) and the cache."""
     return (isinstance(spec, DataSpec) and spec.images is None
             and spec.tfds_mock_examples is None
-            and not (isinstance(spec, QuantizeSpec) and spec.mode in ("fp16", "dynamic")))
+            and not (isinstance(spec, QuantizeSpec) and spec.mode in ("float32", "fp16", "dynamic")))
 
 
 AnySpec = (ProbeSpec | MakeModelSpec | TrainSpec | ScratchSpec | QuantizeSpec | PruneSpec

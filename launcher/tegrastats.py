@@ -1,0 +1,140 @@
+"""tegrastats lines as samples, and the energy of a timed run (pure).
+
+Two formats matter (samples in tests/data/jetson/):
+- Jetson Nano, L4T R32: no timestamp; rails as "POM_5V_IN 2284/2284" (now/average, in mW);
+  GPU as "GR3D_FREQ 0%" or "GR3D_FREQ 0%@76".
+- Jetson Xavier NX, L4T R35: "MM-DD-YYYY HH:MM:SS" first; rails as "VDD_IN 4736mW/4736mW";
+  GPU as "GR3D_FREQ 0%@[114]".
+The first number of a rail is the instantaneous reading; the second is tegrastats' own running
+average since it started, which says nothing about a window, so it is not used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+# The rail that measures the whole module's input, per board family.
+INPUT_RAILS = ("VDD_IN", "POM_5V_IN", "VIN_SYS_5V0")
+
+_TIMESTAMP = re.compile(r"^\s*(\d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2})\s")
+_RAM = re.compile(r"\bRAM (\d+)/(\d+)MB")
+_SWAP = re.compile(r"\bSWAP (\d+)/(\d+)MB")
+_CPU = re.compile(r"\bCPU \[([^\]]*)\]")
+_GPU = re.compile(r"\bGR3D_FREQ (\d+)%")
+# "VDD_IN 4736mW/4736mW" or "VDD_IN 4736mW"; "POM_5V_IN 2284/2284" (mW, unit implied). The
+# lookahead keeps "RAM 2198/3956MB" and "IRAM 0/252kB" out.
+_RAIL_MW = re.compile(r"\b([A-Z][A-Z0-9_]*) (\d+)mW(?:/\d+mW)?")
+_RAIL_BARE = re.compile(r"\b([A-Z][A-Z0-9_]*) (\d+)/(\d+)(?![\w.])")
+
+
+class TegrastatsError(ValueError):
+    """A line that is not tegrastats output, or a window with nothing to measure."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    timestamp: datetime | None
+    ram_used_mb: int
+    ram_total_mb: int
+    swap_used_mb: int | None
+    swap_total_mb: int | None
+    cpu_loads: tuple[int | None, ...]  # percent per core; None for a core that is off
+    gpu_load: int | None  # percent
+    rails_mw: Mapping[str, int]  # instantaneous power per rail
+
+    @property
+    def input_rail(self) -> str | None:
+        return next((rail for rail in INPUT_RAILS if rail in self.rails_mw), None)
+
+    @property
+    def power_mw(self) -> int | None:
+        """Total input power of the module."""
+        rail = self.input_rail
+        return self.rails_mw[rail] if rail else None
+
+
+def parse_line(line: str) -> Sample:
+    ram = _RAM.search(line)
+    if ram is None:
+        raise TegrastatsError(f"not a tegrastats line (no RAM field): {line.strip()[:80]!r}")
+    stamp = _TIMESTAMP.search(line)
+    swap = _SWAP.search(line)
+    cpu = _CPU.search(line)
+    gpu = _GPU.search(line)
+    rails = {name: int(now) for name, now in _RAIL_MW.findall(line)}
+    rails.update({name: int(now) for name, now, _avg in _RAIL_BARE.findall(line)})
+    return Sample(
+        timestamp=datetime.strptime(stamp.group(1), "%m-%d-%Y %H:%M:%S") if stamp else None,
+        ram_used_mb=int(ram.group(1)),
+        ram_total_mb=int(ram.group(2)),
+        swap_used_mb=int(swap.group(1)) if swap else None,
+        swap_total_mb=int(swap.group(2)) if swap else None,
+        cpu_loads=_cpu_loads(cpu.group(1)) if cpu else (),
+        gpu_load=int(gpu.group(1)) if gpu else None,
+        rails_mw=rails,
+    )
+
+
+def _cpu_loads(field: str) -> tuple[int | None, ...]:
+    """'12%@1479,2%@1479,off,off' -> (12, 2, None, None)."""
+    loads: list[int | None] = []
+    for core in field.split(","):
+        match = re.match(r"\s*(\d+)%", core)
+        loads.append(int(match.group(1)) if match else None)
+    return tuple(loads)
+
+
+def parse_log(text: str) -> list[Sample]:
+    """Every tegrastats line of a log; blank lines are skipped, anything else is an error."""
+    return [parse_line(line) for line in text.splitlines() if line.strip()]
+
+
+def with_times(samples: Iterable[Sample], start: datetime, interval_s: float) -> list[Sample]:
+    """Give untimed samples (L4T R32 prints no time) the times tegrastats took them at:
+    start, then one per --interval."""
+    return [replace(sample, timestamp=start + timedelta(seconds=index * interval_s))
+            for index, sample in enumerate(samples)]
+
+
+def in_window(samples: Sequence[Sample], start: datetime, end: datetime) -> list[Sample]:
+    if any(sample.timestamp is None for sample in samples):
+        raise TegrastatsError("samples without a time cannot be windowed: use with_times()")
+    return [s for s in samples if s.timestamp is not None and start <= s.timestamp <= end]
+
+
+def average_power_mw(samples: Sequence[Sample]) -> float:
+    powers = [s.power_mw for s in samples if s.power_mw is not None]
+    if not powers:
+        raise TegrastatsError("no sample with an input power rail: nothing to average")
+    return sum(powers) / len(powers)
+
+
+@dataclass(frozen=True)
+class Energy:
+    samples: int
+    duration_s: float
+    average_power_mw: float
+    energy_mj: float  # mW x s = mJ
+    inferences: int
+
+    @property
+    def per_inference_mj(self) -> float:
+        return self.energy_mj / self.inferences
+
+
+def energy(samples: Sequence[Sample], start: datetime, end: datetime, inferences: int) -> Energy:
+    """Energy of a timed run from start to end that made `inferences` inferences: the mean
+    input power of the samples inside the window times its length. tegrastats prints whole
+    seconds, so short windows need --interval well below them and several samples."""
+    if inferences <= 0:
+        raise TegrastatsError(f"inferences must be positive, got {inferences}")
+    duration = (end - start).total_seconds()
+    if duration <= 0:
+        raise TegrastatsError(f"the window must end after it starts ({start} .. {end})")
+    inside = in_window(samples, start, end)
+    mean = average_power_mw(inside)
+    return Energy(samples=len(inside), duration_s=duration, average_power_mw=mean,
+                  energy_mj=mean * duration, inferences=inferences)
