@@ -102,6 +102,8 @@ PROFILES: dict[str, Profile] = {
                 "ml-dtypes<0.3",
                 "scipy<1.12",
                 "pillow<11",
+                # tfds.testing (mock_data: the download-free tfds path) imports dill.
+                "dill<0.4",
             ),
             tag="x86-tf2.12-py311",
         ),
@@ -123,6 +125,8 @@ PROFILES: dict[str, Profile] = {
                 "tensorflow-metadata<1.15",
                 "scipy<1.12",
                 "pillow<11",
+                # tfds.testing (mock_data: the download-free tfds path) imports dill.
+                "dill<0.4",
             ),
             tag="x86-tf2.7-py39",
         ),
