@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
@@ -42,3 +43,23 @@ def tree_digest(root: Path) -> str:
                 digest.update(block)
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def first_unreadable_by_others(root: Path) -> Path | None:
+    """The first file or folder under root that a different, unprivileged user could not
+    read (or, for folders, enter): jobs launched by root run as uid 1000."""
+    for path in [root, *_walk_all(root)]:
+        mode = path.stat().st_mode
+        needed = (stat.S_IROTH | stat.S_IXOTH) if path.is_dir() else stat.S_IROTH
+        if mode & needed != needed:
+            return path
+    return None
+
+
+def _walk_all(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        found.extend(Path(folder) / name for name in dirs + files)
+    return found

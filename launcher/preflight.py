@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from launcher.checks import Check
-from launcher.profiles import Profile
+from launcher.profiles import PROFILES, Profile
 
 GiB = 1024**3
 MIN_FREE_BYTES = 2 * GiB  # below this a model save or an image layer fails outright
@@ -130,9 +130,11 @@ def check_l4t(profile: Profile, release: L4tRelease | None) -> Check:
         return Check("L4T", "fail", f"no /etc/nv_tegra_release: this is not a Jetson; profile "
                      f"{profile.name} runs on a Jetson with L4T {profile.l4t_major}")
     if release.line != profile.l4t_major:
+        fits = [p.name for p in PROFILES.values() if p.l4t_major == release.line]
+        instead = f"use profile {' or '.join(fits)}" if fits else "no profile fits this host"
         return Check("L4T", "fail", f"this host runs L4T {release} but profile {profile.name} "
-                     f"is built for {wanted} (JetPack {profile.jetpack}): use the profile of "
-                     f"this JetPack, or flash JetPack {profile.jetpack}")
+                     f"is built for {wanted} (JetPack {profile.jetpack}): {instead}, or "
+                     f"flash JetPack {profile.jetpack}")
     if release.major == 32 and not release.revision.startswith("7"):
         return Check("L4T", "fail", f"this host runs L4T {release} but profile {profile.name} "
                      "needs R32.7 (JetPack 4.6.1 or later 4.6.x): upgrade JetPack")
@@ -151,9 +153,10 @@ def check_board(model: str | None) -> Check:
 def check_runtime(info: Mapping[str, Any] | None) -> Check:
     runtimes = docker_runtimes(info)
     if "nvidia" not in runtimes:
+        listed = ", ".join(runtimes) or "none"
         return Check("docker runtime", "fail", "the nvidia runtime is not registered with "
-                     f"Docker (runtimes: {', '.join(runtimes) or 'none'}): install "
-                     "nvidia-container-runtime (sudo apt install nvidia-container) and restart "
+                     f"Docker (runtimes: {listed}): install NVIDIA's container runtime "
+                     "(sudo apt install nvidia-container, part of nvidia-jetpack) and restart "
                      "docker")
     default = str((info or {}).get("DefaultRuntime") or "runc")
     return Check("docker runtime", "ok", f"nvidia registered (default {default})")

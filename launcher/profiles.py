@@ -205,6 +205,8 @@ PROFILES: dict[str, Profile] = {
                 "certifi==2023.5.7",
                 "charset-normalizer==3.1.0",
                 "click==8.1.3",
+                # tfds.testing (mock_data: the download-free tfds path) imports dill.
+                "dill==0.3.6",
                 "dm-tree==0.1.8",
                 "etils==1.3.0",
                 "flatbuffers==23.5.26",

@@ -21,6 +21,7 @@ from typing import Any
 
 from launcher.docker_client import ContainerRequest, Engine, Mount, label
 from launcher.errors import EngineError, UserError
+from launcher.files import first_unreadable_by_others
 from launcher.keys import canonical_json, job_key
 from launcher.outcome import StopCause, classify
 from launcher.schema import (
@@ -88,6 +89,13 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     for name, path in request.inputs.items():
         if not path.exists():
             raise UserError(f"input {name} {path} does not exist: check the path")
+        if os.getuid() == 0:
+            blocked = first_unreadable_by_others(path)
+            if blocked is not None:
+                raise UserError(
+                    f"input {name}: {blocked} is not readable by the job's unprivileged user "
+                    f"(uid {UNPRIVILEGED_UID}): chmod -R a+rX {path}, or run the launcher as "
+                    "a user in the docker group")
 
     spec_json = canonical_json(request.spec)
     store.prepare(folder, spec_json + "\n")

@@ -199,7 +199,8 @@ def needs_tfds_download(spec: BaseModel) -> bool:
     """A job that reads a real tfds dataset: it needs the network (first time) and the cache."""
     return (isinstance(spec, DataSpec) and spec.images is None
             and spec.tfds_mock_examples is None
-            and not (isinstance(spec, QuantizeSpec) and spec.mode in ("float32", "fp16", "dynamic")))
+            and not (isinstance(spec, QuantizeSpec)
+                     and spec.mode in ("float32", "fp16", "dynamic")))
 
 
 AnySpec = (ProbeSpec | MakeModelSpec | TrainSpec | ScratchSpec | QuantizeSpec | PruneSpec

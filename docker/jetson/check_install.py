@@ -29,7 +29,7 @@ def pin_requirement(line):
         return line
     name, url = (part.strip() for part in line.split(" @ ", 1))
     version = url.rsplit("/", 1)[-1].split("-")[1]
-    return "{}=={}".format(name, version)
+    return f"{name}=={version}"
 
 
 def read_plan(text):
@@ -63,9 +63,9 @@ def problems(plan, distributions):
             wanted = pkg_resources.Requirement.parse(text)
             dist = installed.get(canonical(wanted.project_name))
             if dist is None:
-                found.append("{} ({}) is not installed".format(text, role))
+                found.append(f"{text} ({role}) is not installed")
             elif dist.version not in wanted:
-                found.append("{} ({}) is installed as {}".format(text, role, dist.version))
+                found.append(f"{text} ({role}) is installed as {dist.version}")
     todo = [(pkg_resources.Requirement.parse(text).project_name, ()) for text in plan["pins"]]
     seen = set()
     while todo:
@@ -80,9 +80,9 @@ def problems(plan, distributions):
             if key in plan["left_out"]:
                 continue
             if have is None:
-                found.append("{} needs {}, which is not installed".format(dist, need))
+                found.append(f"{dist} needs {need}, which is not installed")
             elif (canonical(name), key) not in plan["loose"] and have.version not in need:
-                found.append("{} needs {}, found {}".format(dist, need, have.version))
+                found.append(f"{dist} needs {need}, found {have.version}")
             elif need.extras:
                 todo.append((need.project_name, tuple(sorted(need.extras))))
     return found
@@ -95,11 +95,11 @@ def main(argv):
     for line in found:
         print("check_install: " + line, file=sys.stderr)
     if found:
-        print("check_install: {} problem(s): fix the profile's pins in launcher/profiles.py"
-              .format(len(found)), file=sys.stderr)
+        print(f"check_install: {len(found)} problem(s): fix the profile's pins in "
+              "launcher/profiles.py", file=sys.stderr)
         return 1
-    print("check_install: {} pins and {} base-image requirements ok"
-          .format(len(plan["pins"]), len(plan["provided"])))
+    print(f"check_install: {len(plan['pins'])} pins and {len(plan['provided'])} base-image "
+          "requirements ok")
     return 0
 
 

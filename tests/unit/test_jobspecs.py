@@ -36,6 +36,14 @@ def test_inputs_are_digested_and_mapped_under_inputs(tmp_path):
         ("quantize", {}, "job quantize needs --model PATH"),
         ("quantize", {"model": "/no/such/model"}, "--model /no/such/model: no such file"),
         ("nope", {}, "unknown job 'nope'"),
+        ("train", {"architecture": "VGG16"}, "invalid --architecture 'VGG16'"),
+        ("prune", {"model": ".", "target_sparsity": "1.0"}, "invalid --target-sparsity '1.0'"),
+        ("prune", {"model": ".", "target_sparsity": "0"}, "invalid --target-sparsity '0'"),
+        ("quantize", {"model": ".", "mode": "int8", "calibration_images": "0"},
+         "invalid --calibration-images '0'"),
+        ("distill", {"teacher": ".", "alpha": "1.5"}, "invalid --alpha '1.5'"),
+        ("benchmark", {"model": ".", "latency_runs": "3", "warmup_runs": "3"},
+         "warmup_runs must be fewer than latency_runs"),
     ],
 )
 def test_bad_parameters_are_one_clear_line(job, params, message):
