@@ -155,6 +155,26 @@ def job_params(args: argparse.Namespace) -> dict[str, str]:
     return params
 
 
+def device_preflight(engine: Engine, profile: Profile, store: Path) -> dict[str, str]:
+    """On a Jetson profile: refuse a host that cannot run its image, warn about what spoils
+    measurements, and return what the jobs should record about the device's setup."""
+    if not profile.is_jetson:
+        return {}
+    from launcher import preflight
+    from launcher.checks import raise_on_failure
+
+    nvpmodel = preflight.query_nvpmodel()
+    facts = preflight.gather(store=store, docker_info=engine.info(), nvpmodel=nvpmodel)
+    checks = preflight.preflight(profile, facts, store)
+    for check in checks:
+        if check.state == "warn":
+            errors.print(f"warning: {check.name}: {check.detail}", markup=False,
+                         soft_wrap=True)
+    raise_on_failure(checks)
+    mode = preflight.parse_nvpmodel(nvpmodel)
+    return {"EDGECOMPRESS_POWER_MODE": f"{mode.name} ({mode.mode_id})"} if mode else {}
+
+
 def connect_with_image(profile_name: str) -> tuple[Engine, Profile, str]:
     profile = get_profile(profile_name)
     engine = Engine.connect()
@@ -168,12 +188,14 @@ def connect_with_image(profile_name: str) -> tuple[Engine, Profile, str]:
 def cmd_run(args: argparse.Namespace) -> int:
     spec, inputs = jobspecs.build_spec(args.job, job_params(args), tree_digest)
     engine, profile, image_id = connect_with_image(args.profile)
+    device_env = device_preflight(engine, profile, args.store)
     downloads = needs_tfds_download(spec)
     request = JobRequest(
         spec=spec, image=profile.image, image_id=image_id, inputs=inputs,
         deadline_s=args.timeout or DEFAULT_DEADLINES_S.get(args.job, TRAINING_DEADLINE_S),
         runtime=profile.runtime, force=args.force, network=downloads,
         caches={CONTAINER_TFDS_DIR: tfds_cache()} if downloads else {},
+        environment=device_env,
     )
     with console.status(f"[bold]{args.job}[/] starting") as status:
         def show(line: str) -> None:

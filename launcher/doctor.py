@@ -75,4 +75,20 @@ def run_checks(store: Path | None = None) -> list[Check]:
     checks.append(check_runtimes(info, needs_nvidia))
     checks.append(check_disk(disk_path, shutil.disk_usage(disk_path).free))
     checks.append(check_images({name: engine.image_id(p.image) for name, p in PROFILES.items()}))
+    if os.path.exists("/etc/nv_tegra_release"):
+        checks += jetson_checks(info, store)
     return checks
+
+
+def jetson_checks(info: dict[str, Any], store: Path) -> list[Check]:
+    """On a Jetson: the preflight of the device profile made for this host's L4T line."""
+    from launcher import preflight
+
+    facts = preflight.gather(store=store, docker_info=info, nvpmodel=preflight.query_nvpmodel())
+    release = preflight.parse_l4t_release(facts.tegra_release)
+    matching = [p for p in PROFILES.values()
+                if p.is_jetson and release is not None and p.l4t_major == release.line]
+    if not matching:
+        return [Check("device profile", "fail", f"no device profile for L4T {release}: "
+                      "edgecompress supports R32.7 (JetPack 4.6) and R35 (JetPack 5.1)")]
+    return [c for c in preflight.preflight(matching[0], facts, store) if c.name != "disk"]

@@ -51,6 +51,7 @@ class JobRequest:
     force: bool = False
     network: bool = False  # only for jobs that download (tfds); everything else runs offline
     caches: Mapping[str, Path] = field(default_factory=dict)  # container path -> host, rw
+    environment: Mapping[str, str] = field(default_factory=dict)  # e.g. the device power mode
 
     @property
     def job(self) -> str:
@@ -125,7 +126,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
             label("job"): request.job,
             label("key"): key,
         },
-        environment={"EDGECOMPRESS_IMAGE_ID": request.image_id},
+        environment={**request.environment, "EDGECOMPRESS_IMAGE_ID": request.image_id},
         user=container_user(),
         runtime=request.runtime,
         mem_limit=request.mem_limit,
