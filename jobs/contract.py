@@ -103,6 +103,7 @@ def run(spec, out_dir, started):
         "samples": outcome.samples,
         "artifacts": [describe_artifact(out_dir, *item) for item in outcome.artifacts],
         "environment": environment.collect(tf, keras),
+        "resources": environment.peak_memory(),
         "timings": {
             "started_at": started_at,
             "imports_s": imports_s,

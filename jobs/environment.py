@@ -62,3 +62,22 @@ def collect(tf, keras):
         "power_mode": os.environ.get("EDGECOMPRESS_POWER_MODE") or None,
         "image_id": os.environ.get("EDGECOMPRESS_IMAGE_ID") or None,
     }
+
+
+# cgroup v1 and v2 names of the container's peak memory (v2's memory.peak needs Linux 5.19).
+CGROUP_PEAK_FILES = ("/sys/fs/cgroup/memory/memory.max_usage_in_bytes",
+                     "/sys/fs/cgroup/memory.peak")
+
+
+def peak_memory():
+    import resource
+
+    # ru_maxrss is in kilobytes on Linux.
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    cgroup_peak = None
+    for path in CGROUP_PEAK_FILES:
+        text = read_text(path)
+        if text and text.strip().isdigit():
+            cgroup_peak = int(text.strip())
+            break
+    return {"peak_rss_bytes": peak_rss, "cgroup_peak_bytes": cgroup_peak}

@@ -241,6 +241,14 @@ class Timings(Strict):
     total_s: NonNegFloat
 
 
+class Resources(Strict):
+    """Peak memory of the job: the process's own peak RSS and, where the container's cgroup
+    tells it, the peak of everything charged to the container (page cache included)."""
+
+    peak_rss_bytes: NonNegInt | None = None
+    cgroup_peak_bytes: NonNegInt | None = None
+
+
 class Artifact(Strict):
     name: str
     kind: Literal["saved_model", "tflite", "file"]
@@ -267,6 +275,7 @@ class ResultBase(Strict):
     schema_version: Literal[1]
     timings: Timings
     environment: Environment
+    resources: Resources = Resources()
     artifacts: list[Artifact] = []
     samples: dict[str, list[Annotated[float, Field(allow_inf_nan=False)]]] = {}
 

@@ -1,0 +1,200 @@
+"""Campaigns: the study as a small TOML file, validated with pydantic.
+
+A campaign says which models, which compression methods, how many trained copies and timed
+compressions, on which data and with which benchmark settings. ``launcher/presets/`` holds
+``paper`` (the paper's Section 2.5, exactly) and ``quick`` (no download, a few minutes on a
+laptop CPU); a path to a ``.toml`` file of the same shape is a campaign of one's own.
+Expansion into jobs is launcher/plan.py; this module only reads and checks the config.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from launcher.errors import UserError
+from launcher.profiles import PROFILES
+from launcher.schema import ARCHITECTURES, Architecture
+from launcher.store import describe_validation_error
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 has no tomllib: tomli is the same parser, released separately.
+    import tomli as tomllib
+
+PRESETS = ("paper", "quick")
+
+# fp16 / int8: TFLite post-training quantization; pruneNN: tfmot unstructured pruning to NN %
+# sparsity; distill: into the student; scratch: the student trained on labels alone.
+METHOD_PATTERN = r"^(fp16|int8|prune[1-9][0-9]?|distill|scratch)$"
+Method = Annotated[str, Field(pattern=METHOD_PATTERN)]
+QUANTIZE_MODES = {"fp16": "fp16", "int8": "int8"}
+
+
+def prune_sparsity(method: str) -> float | None:
+    """``prune50`` -> 0.5; anything else -> None."""
+    found = re.fullmatch(r"prune([1-9][0-9]?)", method)
+    return int(found.group(1)) / 100 if found else None
+
+
+class Config(BaseModel):
+    """Unknown keys are errors: a misspelt setting must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetConfig(Config):
+    source: Literal["tfds", "images", "digits"] = Field(
+        default="tfds", description="tfds: a tfds dataset by name; images: an image folder "
+        "(one subfolder per class, or train/ validation/ test/); digits: scikit-learn's "
+        "digits, written by the launcher as an image folder (no download)")
+    name: str = Field(default="oxford_flowers102", pattern=r"^[a-z0-9_]+(:[0-9.]+)?$",
+                      description="tfds dataset name")
+    path: Path | None = Field(default=None, description="the image folder (source = images); "
+                              "relative paths are relative to the campaign file")
+    mock_examples: int | None = Field(
+        default=None, ge=1, le=100_000,
+        description="tfds only: random examples from tfds.testing.mock_data, no download")
+    validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _source_fields(self) -> DatasetConfig:
+        if self.source == "images" and self.path is None:
+            raise ValueError("source 'images' needs path = the image folder")
+        if self.source != "images" and self.path is not None:
+            raise ValueError(f"path is for source 'images', not {self.source!r}")
+        if self.source != "tfds" and self.mock_examples is not None:
+            raise ValueError("mock_examples is for source 'tfds'")
+        return self
+
+
+class DistillConfig(Config):
+    student: Architecture = "MobileNetV3Small"
+    temperature: float = Field(default=10.0, gt=0, le=1000)
+    alpha: float = Field(default=0.1, ge=0, le=1)
+    # The paper's teachers are the models larger than the student (Mob-L to D201): a
+    # teacher of the student's own architecture is skipped unless this says otherwise.
+    self_distill: bool = False
+
+
+class BenchmarkConfig(Config):
+    latency_images: int = Field(default=1000, ge=1, le=1_000_000)
+    latency_runs: int = Field(default=11, ge=2, le=10_000)
+    warmup_runs: int = Field(default=1, ge=0, le=100)
+    threads: int | None = Field(default=None, ge=1, le=256,
+                                description="TFLite interpreter threads (default: TFLite's)")
+    eval_batch_size: int = Field(default=32, ge=1, le=4096)
+
+    @model_validator(mode="after")
+    def _keeps_a_run(self) -> BenchmarkConfig:
+        if self.warmup_runs >= self.latency_runs:
+            raise ValueError("warmup_runs must be fewer than latency_runs")
+        return self
+
+
+class CampaignConfig(Config):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    description: str = ""
+    profile: str | None = Field(default=None, description="device profile; --profile wins")
+    models: list[Architecture] = Field(min_length=1)
+    methods: list[Method] = Field(min_length=1)
+    copies: int = Field(default=5, ge=1, le=100, description="independently trained copies")
+    repeats: int = Field(
+        default=5, ge=1, le=100, description="timed compressions per model x method: the "
+        "compressions of the copies count, repeats beyond the copies re-compress copy 1")
+    seed: int = Field(default=0, ge=0, description="copy N trains with seed + N - 1")
+    dataset: DatasetConfig = DatasetConfig()
+    input_size: int = Field(default=224, ge=32, le=1024)
+    batch_size: int = Field(default=4, ge=1, le=4096)
+    weights: Literal["imagenet"] | None = "imagenet"
+    bn_momentum: float | None = Field(default=None, gt=0, lt=1)
+    epochs: int = Field(default=10, ge=1, le=10_000, description="training epochs")
+    compress_epochs: int = Field(default=5, ge=1, le=10_000,
+                                 description="pruning, distillation and scratch epochs")
+    calibration_images: int = Field(default=128, ge=1, le=100_000)
+    distill: DistillConfig = DistillConfig()
+    benchmark: BenchmarkConfig = BenchmarkConfig()
+    timeout_s: float | None = Field(default=None, gt=0, description="per-job deadline; "
+                                    "default: generous per job kind")
+
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _none_word(cls, value: Any) -> Any:
+        # TOML has no null: "none" spells "no pretrained weights".
+        return None if isinstance(value, str) and value.lower() == "none" else value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str | None) -> str | None:
+        if value is not None and value not in PROFILES:
+            raise ValueError(f"unknown profile; choose one of {', '.join(sorted(PROFILES))}")
+        return value
+
+    @field_validator("models", "methods")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists each entry once")
+        return value
+
+
+def preset_text(name: str) -> str:
+    return resources.files("launcher").joinpath("presets", f"{name}.toml").read_text("utf-8")
+
+
+def parse_config(text: str, where: str, base_dir: Path | None = None) -> CampaignConfig:
+    """TOML text -> a validated config; errors are one line naming the setting."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{where} is not valid TOML: {error}") from None
+    try:
+        config = CampaignConfig.model_validate(data)
+    except ValidationError as error:
+        raise UserError(f"{where}: {describe_validation_error(error)}") from None
+    path = config.dataset.path
+    if path is not None and base_dir is not None and not path.is_absolute():
+        config = config.model_copy(update={"dataset": config.dataset.model_copy(
+            update={"path": (base_dir / path).resolve()})})
+    return config
+
+
+def load_campaign(name_or_path: str) -> CampaignConfig:
+    """A preset by name (``paper``, ``quick``) or a path to a TOML file."""
+    if name_or_path in PRESETS:
+        return parse_config(preset_text(name_or_path), f"preset {name_or_path}")
+    path = Path(name_or_path).expanduser()
+    if not path.is_file():
+        raise UserError(f"campaign {name_or_path!r} is neither a preset "
+                        f"({', '.join(PRESETS)}) nor a TOML file: check the name or path")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error}") from None
+    return parse_config(text, str(path), path.parent)
+
+
+def with_overrides(config: CampaignConfig, *, models: list[str] | None = None,
+                   methods: list[str] | None = None, copies: int | None = None,
+                   repeats: int | None = None) -> CampaignConfig:
+    """The command line's narrowing of a campaign, validated like the file itself."""
+    data = config.model_dump()
+    for field, value in (("models", models), ("methods", methods), ("copies", copies),
+                         ("repeats", repeats)):
+        if value is not None:
+            data[field] = value
+    try:
+        return CampaignConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "campaign"
+        hint = (f" (models: {', '.join(ARCHITECTURES)})" if field == "models" else
+                " (methods: fp16, int8, pruneNN, distill, scratch)" if field == "methods"
+                else "")
+        raise UserError(f"invalid --{field}: {first['msg']}{hint}") from None

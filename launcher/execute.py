@@ -1,0 +1,222 @@
+"""Run a campaign's plan, one container at a time, against the results store.
+
+For each node in order: digest its inputs (the dataset, the upstream's model artifact),
+resolve its exact spec and key, then reuse it when its folder holds a valid result (no
+container), skip it when it failed before (unless failed jobs are retried), else run it.
+A canceled job (the first Ctrl-C) stops the campaign; re-running resumes with that job.
+Jobs run one after another on purpose: concurrent jobs would disturb each other's latency
+and compression-time measurements, and an edge device has no cores to spare.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+from launcher.deadlines import deadline_for
+from launcher.digits import ensure_digits_folder
+from launcher.docker_client import Engine
+from launcher.files import tree_digest
+from launcher.keys import job_key
+from launcher.manifest import Manifest, ManifestNode, write_manifest
+from launcher.plan import DATASET, Node, Plan, resolve_spec
+from launcher.runner import JobOutcome, JobRequest, run_job
+from launcher.schema import CONTAINER_TFDS_DIR, AnySpec, JobResult, JobStatus, RunRecord, \
+    needs_tfds_download
+from launcher.store import Store
+
+
+class State(str, Enum):
+    done = "done"
+    failed = "failed"  # the last attempt ended failed, timeout, oom, killed or invalid_result
+    interrupted = "interrupted"  # the last attempt was canceled: to do
+    todo = "to do"
+    waiting = "waiting"  # an upstream job is not done yet: its key is not known
+
+
+@dataclass(frozen=True)
+class Assessment:
+    node: Node
+    state: State
+    reason: str = ""
+    folder: Path | None = None
+    record: RunRecord | None = None
+    result: JobResult | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and with what a campaign's jobs run."""
+
+    store: Store
+    profile: str
+    image: str
+    image_id: str
+    runtime: str | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)  # e.g. the power mode
+    tfds_cache: Path | None = None
+
+
+def dataset_folder(plan: Plan, store: Store) -> Path | None:
+    """The campaign's image folder; the digits are written into the store the first time."""
+    dataset = plan.config.dataset
+    if dataset.source == "images":
+        return dataset.path
+    if dataset.source == "digits":
+        # Written at the campaign's input size: the jobs' resize is then the identity.
+        size = plan.config.input_size
+        return ensure_digits_folder(store.root / "datasets" / f"digits-{size}px", size,
+                                    (dataset.validation_fraction, dataset.test_fraction))
+    return None
+
+
+class Resolver:
+    """Nodes -> exact specs and folders, from what the store holds. Digests are computed once
+    per run: a model artifact is immutable once its job succeeded."""
+
+    def __init__(self, plan: Plan, store: Store, image_id: str, dataset: Path | None) -> None:
+        self.plan, self.store, self.image_id, self.dataset = plan, store, image_id, dataset
+        self.done: dict[str, tuple[Path, JobResult]] = {}
+        self._digests: dict[Path, str] = {}
+
+    def digest(self, path: Path) -> str:
+        if path not in self._digests:
+            self._digests[path] = tree_digest(path)
+        return self._digests[path]
+
+    def artifact(self, node_id: str) -> Path | None:
+        """The model an upstream node made, once it is done."""
+        if node_id not in self.done:
+            return None
+        folder, result = self.done[node_id]
+        chosen = next((a for a in result.artifacts if a.name == "model"), None) or (
+            result.artifacts[0] if result.artifacts else None)
+        return None if chosen is None else folder / "out" / chosen.path
+
+    def inputs(self, node: Node) -> dict[str, Path] | None:
+        """Host path of each input, or None while an upstream is not done."""
+        paths: dict[str, Path] = {}
+        for name, source in node.inputs:
+            path = self.dataset if source == DATASET else self.artifact(source)
+            if path is None:
+                return None
+            paths[name] = path
+        return paths
+
+    def spec(self, node: Node, inputs: Mapping[str, Path]) -> AnySpec:
+        return resolve_spec(node, {name: self.digest(path) for name, path in inputs.items()})
+
+    def assess(self, node: Node) -> Assessment:
+        inputs = self.inputs(node)
+        if inputs is None:
+            missing = next(up for up in node.upstream if up not in self.done)
+            return Assessment(node, State.waiting, f"after {missing}")
+        spec = self.spec(node, inputs)
+        folder = self.store.job_folder(node.job, job_key(spec, self.image_id))
+        stored = self.store.load(folder)
+        if stored.result is not None:
+            self.done[node.id] = (folder, stored.result)
+            return Assessment(node, State.done, "", folder, stored.record, stored.result)
+        record = stored.record
+        if record is None:
+            return Assessment(node, State.todo, "never run", folder)
+        if record.status is JobStatus.canceled:
+            return Assessment(node, State.interrupted, "canceled: it will run again", folder,
+                              record)
+        reason = f"{record.status.value}: {record.reason or stored.problem or ''}".rstrip(": ")
+        return Assessment(node, State.failed, reason, folder, record)
+
+    def assess_all(self) -> list[Assessment]:
+        return [self.assess(node) for node in self.plan.nodes]
+
+
+class Events(Protocol):
+    """What the executor tells whoever shows progress."""
+
+    def begin(self, plan: Plan, assessments: list[Assessment]) -> None: ...
+    def started(self, node: Node) -> None: ...
+    def line(self, text: str) -> None: ...
+    def finished(self, node: Node, assessment: Assessment, ran: bool) -> None: ...
+
+
+@dataclass
+class Summary:
+    ran: list[JobOutcome] = field(default_factory=list)  # containers started this run
+    reused: int = 0
+    failed: list[Assessment] = field(default_factory=list)  # this run or left from before
+    waiting: list[Assessment] = field(default_factory=list)  # blocked behind a failed job
+    canceled: Assessment | None = None
+    wall_s: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return not (self.failed or self.waiting or self.canceled)
+
+
+def manifest_entry(node: Node, folder: Path) -> ManifestNode:
+    return ManifestNode(folder=folder.name, job=node.job, model=node.model, method=node.method,
+                        copy=node.copy, role=node.role, repeat=node.repeat)
+
+
+def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
+             retry_failed: bool = False, deadline_s: float | None = None,
+             clock: Callable[[], float] = time.monotonic) -> Summary:
+    started = clock()
+    summary = Summary()
+    resolver = Resolver(plan, target.store, target.image_id, dataset_folder(plan, target.store))
+    manifest = Manifest(name=plan.config.name, profile=target.profile, image=target.image,
+                        image_id=target.image_id, config=plan.config)
+    # A first pass (digests are cached, loads are cheap) tells progress what is left and
+    # how long finished jobs took.
+    events.begin(plan, resolver.assess_all())
+    try:
+        for node in plan.nodes:
+            assessment = resolver.assess(node)
+            if assessment.folder is not None:
+                manifest.nodes[node.id] = manifest_entry(node, assessment.folder)
+            if assessment.state is State.done:
+                summary.reused += 1
+                continue
+            if assessment.state is State.waiting:
+                summary.waiting.append(assessment)
+                events.finished(node, assessment, ran=False)
+                continue
+            if assessment.state is State.failed and not retry_failed:
+                summary.failed.append(assessment)
+                events.finished(node, assessment, ran=False)
+                continue
+            outcome = _run_node(engine, resolver, node, target, events, deadline_s)
+            summary.ran.append(outcome)
+            manifest.nodes[node.id] = manifest_entry(node, outcome.folder)
+            write_manifest(target.store.root, manifest)
+            after = resolver.assess(node)
+            events.finished(node, after, ran=True)
+            if outcome.record.status is JobStatus.canceled:
+                summary.canceled = after
+                break
+            if after.state is not State.done:
+                summary.failed.append(after)
+    finally:
+        write_manifest(target.store.root, manifest)
+        summary.wall_s = clock() - started
+    return summary
+
+
+def _run_node(engine: Engine, resolver: Resolver, node: Node, target: Target, events: Events,
+              deadline_s: float | None) -> JobOutcome:
+    inputs = resolver.inputs(node)
+    assert inputs is not None  # assess() said every upstream is done
+    spec = resolver.spec(node, inputs)
+    downloads = needs_tfds_download(spec)
+    caches = ({CONTAINER_TFDS_DIR: target.tfds_cache}
+              if downloads and target.tfds_cache is not None else {})
+    request = JobRequest(
+        spec=spec, image=target.image, image_id=target.image_id, inputs=inputs,
+        deadline_s=deadline_for(node.job, deadline_s), runtime=target.runtime,
+        network=downloads, caches=caches, environment=target.environment)
+    events.started(node)
+    return run_job(engine, target.store, request, on_line=events.line)

@@ -1,0 +1,209 @@
+"""A campaign expanded into a dependency graph of jobs. Pure: no files, no engine.
+
+A job's key includes the content digests of its inputs, so a downstream job's final spec is
+only known once its upstream artifact exists. A node therefore holds its spec's parameters
+and says where each input comes from (the campaign's dataset, or another node's model); the
+executor digests those right before it runs the node, or finds it done, and
+``resolve_spec`` turns the node into the exact spec.
+
+    train (model, copy) ─┬─ benchmark
+                         ├─ quantize fp16 / int8 ─── benchmark
+                         ├─ prune NN % ───────────── benchmark
+                         └─ distill (teacher) ────── benchmark
+    scratch (student, copy) ──────────────────────── benchmark
+
+Copy N of every job trains or compresses with ``seed + N - 1``. Latency is the paper's rule
+on copy 1; the other copies' benchmarks measure accuracy (and size) and time one image once.
+Compression time: each copy's compression is one timed run; repeats beyond the copies
+re-compress copy 1 (they need the ``repeat`` field, see ``supports_repeat``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from launcher.campaign import QUANTIZE_MODES, CampaignConfig, prune_sparsity
+from launcher.errors import UserError
+from launcher.jobspecs import spec_class
+from launcher.schema import CONTAINER_INPUTS_DIR, AnySpec, QuantizeSpec
+from launcher.store import describe_validation_error
+
+DATASET = "dataset"  # an input's source: the campaign's image folder
+Role = Literal["train", "compress", "benchmark"]
+# Benchmarks of copies other than 1 measure accuracy; latency is one image timed once.
+ACCURACY_ONLY = {"latency_images": 1, "latency_runs": 2, "warmup_runs": 1}
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str  # stable and readable: "prune50/DenseNet201/copy3", "benchmark/fp16/..."
+    job: str
+    params: Mapping[str, Any]  # the spec's fields except the inputs
+    inputs: tuple[tuple[str, str], ...]  # (spec field, DATASET or upstream node id)
+    model: str  # the model the numbers belong to: the teacher for distill
+    method: str  # "base", "fp16", "int8", "pruneNN", "distill", "scratch"
+    copy: int
+    role: Role
+    repeat: int = 0  # > 0 only for the extra timed compressions beyond the copies
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        return tuple(source for _, source in self.inputs if source != DATASET)
+
+
+@dataclass(frozen=True)
+class Plan:
+    config: CampaignConfig
+    nodes: tuple[Node, ...]  # in a valid run order: every node after its upstream
+
+    def node(self, node_id: str) -> Node:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(node.job for node in self.nodes))
+
+
+def supports_repeat() -> bool:
+    """Distinct specs for repeated timings need a field the job ignores: ``repeat``."""
+    return "repeat" in QuantizeSpec.model_fields
+
+
+def data_params(config: CampaignConfig, copy: int) -> dict[str, Any]:
+    dataset = config.dataset
+    params: dict[str, Any] = {
+        "input_size": config.input_size,
+        "batch_size": config.batch_size,
+        # One seed per copy for everything downstream of it: with a folder split by seed,
+        # the copy's compressions and benchmarks see the split its training saw.
+        "seed": config.seed + copy - 1,
+        "validation_fraction": dataset.validation_fraction,
+        "test_fraction": dataset.test_fraction,
+    }
+    if dataset.source == "tfds":
+        params["tfds_name"] = dataset.name
+        params["tfds_mock_examples"] = dataset.mock_examples
+    return params
+
+
+def dataset_inputs(config: CampaignConfig) -> tuple[tuple[str, str], ...]:
+    return () if config.dataset.source == "tfds" else (("images", DATASET),)
+
+
+def expand(config: CampaignConfig) -> Plan:
+    """Copy-major order: copy 1 of every model (the copy latency is measured on) first, so an
+    interrupted campaign already holds a complete first pass."""
+    if config.repeats > config.copies and not supports_repeat():
+        raise UserError(
+            f"repeats = {config.repeats} above copies = {config.copies} needs a 'repeat' field "
+            "in the compression specs, which this version lacks: set repeats <= copies")
+    nodes: list[Node] = []
+    data_in = dataset_inputs(config)
+
+    def add(node: Node, benchmark: bool = True) -> None:
+        nodes.append(node)
+        if benchmark:
+            nodes.append(benchmark_node(config, node, data_in))
+
+    for copy in range(1, config.copies + 1):
+        data = data_params(config, copy)
+        for model in config.models:
+            train = Node(
+                id=f"train/{model}/copy{copy}", job="train", params={
+                    **data, "architecture": model, "weights": config.weights,
+                    "epochs": config.epochs, "copy_label": copy,
+                    "bn_momentum": config.bn_momentum},
+                inputs=data_in, model=model, method="base", copy=copy, role="train")
+            add(train)
+            for method in config.methods:
+                node = compression_node(config, method, train, data, data_in)
+                if node is not None:
+                    add(node)
+        if "scratch" in config.methods:
+            student = config.distill.student
+            add(Node(
+                id=f"scratch/{student}/copy{copy}", job="scratch", params={
+                    **data, "architecture": student, "weights": config.weights,
+                    "epochs": config.compress_epochs, "copy_label": copy,
+                    "bn_momentum": config.bn_momentum},
+                inputs=data_in, model=student, method="scratch", copy=copy, role="train"))
+
+    # Timed compressions beyond the copies: copy 1 again, told apart by the repeat field.
+    for repeat in range(config.copies + 1, config.repeats + 1):
+        data = data_params(config, 1)
+        for model in config.models:
+            for method in config.methods:
+                node = compression_node(config, method, _train_of(nodes, model), data,
+                                        data_in, repeat)
+                if node is not None:
+                    add(node, benchmark=False)
+    return Plan(config, tuple(nodes))
+
+
+def _train_of(nodes: list[Node], model: str) -> Node:
+    return next(n for n in nodes if n.job == "train" and n.model == model and n.copy == 1)
+
+
+def compression_node(config: CampaignConfig, method: str, train: Node,
+                     data: Mapping[str, Any], data_in: tuple[tuple[str, str], ...],
+                     repeat: int = 0) -> Node | None:
+    """The compression of one trained copy by one method; None where the method does not
+    apply (scratch is per student, not per model; no self-distillation unless asked)."""
+    common: dict[str, Any] = {"repeat": repeat} if repeat else {}
+    suffix = f"/repeat{repeat}" if repeat else ""
+    model, copy = train.model, train.copy
+    if method in QUANTIZE_MODES:
+        job, params, model_field = "quantize", {
+            "mode": QUANTIZE_MODES[method],
+            "calibration_images": config.calibration_images}, "model"
+    elif (sparsity := prune_sparsity(method)) is not None:
+        job, params, model_field = "prune", {
+            "target_sparsity": sparsity, "schedule": "constant",
+            "epochs": config.compress_epochs}, "model"
+    elif method == "distill":
+        if model == config.distill.student and not config.distill.self_distill:
+            return None
+        job, params, model_field = "distill", {
+            "student": config.distill.student, "student_weights": config.weights,
+            "temperature": config.distill.temperature, "alpha": config.distill.alpha,
+            "epochs": config.compress_epochs, "copy_label": copy,
+            "bn_momentum": config.bn_momentum}, "teacher"
+    else:
+        return None
+    return Node(id=f"{method}/{model}/copy{copy}{suffix}", job=job,
+                params={**data, **params, **common},
+                inputs=(*data_in, (model_field, train.id)), model=model, method=method,
+                copy=copy, role="compress", repeat=repeat)
+
+
+def benchmark_node(config: CampaignConfig, subject: Node,
+                   data_in: tuple[tuple[str, str], ...]) -> Node:
+    bench = config.benchmark
+    latency = {"latency_images": bench.latency_images, "latency_runs": bench.latency_runs,
+               "warmup_runs": bench.warmup_runs}
+    return Node(
+        id=f"benchmark/{subject.id}", job="benchmark", params={
+            **data_params(config, subject.copy),
+            **(latency if subject.copy == 1 else ACCURACY_ONLY),
+            "threads": bench.threads, "eval_batch_size": bench.eval_batch_size,
+            "accuracy": True},
+        inputs=(*data_in, ("model", subject.id)), model=subject.model,
+        method=subject.method, copy=subject.copy, role="benchmark")
+
+
+def resolve_spec(node: Node, digests: Mapping[str, str]) -> AnySpec:
+    """The node's exact spec, given the content digest of each input (by spec field)."""
+    values = dict(node.params)
+    for field, _source in node.inputs:
+        values[field] = {"path": f"{CONTAINER_INPUTS_DIR}/{field}", "sha256": digests[field]}
+    try:
+        return spec_class(node.job).model_validate(values)
+    except ValidationError as error:
+        raise UserError(f"campaign job {node.id}: {describe_validation_error(error)}") from None

@@ -1,0 +1,176 @@
+"""Write the report: Markdown (figures as PNG files beside it), one self-contained HTML file
+(figures embedded as base64), and one CSV per table with every device's rows.
+
+    <out>/report.md  <out>/report.html  <out>/csv/<table>.csv  <out>/figures/*.png
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from launcher.errors import UserError
+from launcher.figures import FigureSpec, draw_all
+from launcher.files import write_text_atomic
+from launcher.report import DeviceReport, Table, Value, device_reports
+from launcher.results import Loaded, load
+from launcher.store import Store
+
+
+@dataclass(frozen=True)
+class Written:
+    markdown: Path
+    html: Path
+    csvs: list[Path]
+    figures: list[Path]
+    devices: int
+    results: int
+
+
+def format_value(value: Value, digits: int | None) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits if digits is not None else 4}f}"
+    return str(value)
+
+
+def environment_rows(report: DeviceReport, loaded: Loaded) -> list[tuple[str, str]]:
+    """The exact software and hardware, as the device's results recorded it (every distinct
+    value, should jobs of one device disagree)."""
+    seen: dict[str, list[str]] = {}
+    for item in loaded.measured:
+        if item.device != report.device:
+            continue
+        for name, value in item.result.environment.model_dump().items():
+            text = ", ".join(value) if isinstance(value, list) else str(value)
+            if value in (None, [], "") or text in seen.get(name, []):
+                continue
+            seen.setdefault(name, []).append(text)
+    return [(name, " | ".join(values)) for name, values in seen.items()]
+
+
+def _header(loaded: Loaded, store: Store) -> list[str]:
+    when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    lines = [f"Generated {when} from {len(loaded.measured)} validated results in "
+             f"`{store.root}`, campaigns: {', '.join(loaded.campaigns) or 'none'}."]
+    if loaded.missing:
+        lines.append(f"{loaded.missing} job(s) of these campaigns have no valid result yet "
+                     "(not done, failed or canceled): see `edgecompress status`.")
+    return lines
+
+
+def markdown_table(table: Table) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(c.name) for c in table.columns) + " |",
+             "|" + "---|" * len(table.columns)]
+    for row in table.rows:
+        lines.append("| " + " | ".join(cell(format_value(v, c.digits))
+                                       for v, c in zip(row, table.columns, strict=True)) + " |")
+    return "\n".join(lines)
+
+
+def render_markdown(reports: list[DeviceReport], loaded: Loaded, store: Store,
+                    figures: dict[str, list[tuple[FigureSpec, Path]]], out: Path) -> str:
+    parts = ["# edgecompress report", "", *_header(loaded, store), ""]
+    for report in reports:
+        parts += [f"## {report.device.profile}: {report.device.label}", "",
+                  "| environment | |", "|---|---|"]
+        parts += [f"| {name} | {value} |" for name, value in environment_rows(report, loaded)]
+        parts.append("")
+        for table in report.tables:
+            parts += [f"### {table.title}", ""]
+            parts += [markdown_table(table) if table.rows else "_no results yet_", ""]
+            if table.note:
+                parts += [f"_{table.note}_", ""]
+        for spec, path in figures.get(report.device.slug, []):
+            parts += [f"![{spec.title}]({path.relative_to(out).as_posix()})", ""]
+    return "\n".join(parts)
+
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
+table{border-collapse:collapse;margin:.5em 0 1em;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
+td:nth-child(-n+2),th{text-align:left}.note{color:#555;font-size:12px}
+img{max-width:100%;border:1px solid #eee;margin:.5em 0}"""
+
+
+def html_table(table: Table) -> str:
+    head = "".join(f"<th>{html.escape(c.name)}</th>" for c in table.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(format_value(v, c.digits))}</td>"
+                         for v, c in zip(row, table.columns, strict=True)) + "</tr>"
+        for row in table.rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(reports: list[DeviceReport], loaded: Loaded, store: Store,
+                figures: dict[str, list[tuple[FigureSpec, Path]]]) -> str:
+    parts = ["<!doctype html><html><head><meta charset='utf-8'>",
+             f"<title>edgecompress report</title><style>{STYLE}</style></head><body>",
+             "<h1>edgecompress report</h1>"]
+    parts += [f"<p>{html.escape(line)}</p>" for line in _header(loaded, store)]
+    for report in reports:
+        parts.append(f"<h2>{html.escape(report.device.profile)}: "
+                     f"{html.escape(report.device.label)}</h2><table>")
+        parts += [f"<tr><th>{html.escape(n)}</th><td>{html.escape(v)}</td></tr>"
+                  for n, v in environment_rows(report, loaded)]
+        parts.append("</table>")
+        for table in report.tables:
+            parts.append(f"<h3>{html.escape(table.title)}</h3>")
+            parts.append(html_table(table) if table.rows else "<p><em>no results yet</em></p>")
+            if table.note:
+                parts.append(f"<p class='note'>{html.escape(table.note)}</p>")
+        for spec, path in figures.get(report.device.slug, []):
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            parts.append(f"<figure><img alt='{html.escape(spec.title)}' "
+                         f"src='data:image/png;base64,{data}'></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def render_csvs(reports: list[DeviceReport]) -> dict[str, str]:
+    """table key -> CSV text: every device's rows, full precision, empty for no value."""
+    by_key: dict[str, tuple[Table, list[list[Value]]]] = {}
+    for report in reports:
+        for table in report.tables:
+            _, rows = by_key.setdefault(table.key, (table, []))
+            rows.extend([report.device.profile, report.device.label, *row] for row in table.rows)
+    texts = {}
+    for key, (table, rows) in by_key.items():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["profile", "device", *(c.name for c in table.columns)])
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        texts[key] = buffer.getvalue()
+    return texts
+
+
+def write_report(store: Store, out: Path, campaigns: list[str] | None = None) -> Written:
+    loaded = load(store, campaigns)
+    if not loaded.campaigns:
+        which = f" named {', '.join(campaigns)}" if campaigns else ""
+        raise UserError(f"no campaign{which} in {store.root}: run one with "
+                        "'edgecompress campaign run quick' (or pass --store)")
+    reports = device_reports(loaded.measured)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {r.device.slug: draw_all(r, out / "figures") for r in reports}
+    markdown = out / "report.md"
+    write_text_atomic(markdown, render_markdown(reports, loaded, store, figures, out) + "\n")
+    page = out / "report.html"
+    write_text_atomic(page, render_html(reports, loaded, store, figures) + "\n")
+    csvs = []
+    (out / "csv").mkdir(exist_ok=True)
+    for key, text in render_csvs(reports).items():
+        path = out / "csv" / f"{key}.csv"
+        write_text_atomic(path, text)
+        csvs.append(path)
+    drawn = [path for items in figures.values() for _, path in items]
+    return Written(markdown, page, csvs, drawn, len(reports), len(loaded.measured))

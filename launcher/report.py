@@ -1,0 +1,430 @@
+"""The report's tables, from validated results. Pure: measurements in, tables out.
+
+Per device (grouped by what the results' environment says), per model x method:
+- accuracy: top-1 on the test split, mean and sample std over the trained copies;
+- latency: the paper's mean of the kept runs on copy 1, and the distribution (median, p90,
+  std, min, max), with the backend that ran it;
+- size: every format the benchmark measured (SavedModel or .tflite) and its gzip;
+- compression time: mean and std over the timed compressions;
+then the paper's ranking of methods recomputed from these numbers with its four criteria, and
+every figure the paper published for the same cell, beside ours with the ratio.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from launcher.paper import (
+    METRICS,
+    PAPER_DEVICE_NAMES,
+    PAPER_DEVICE_OF_PROFILE,
+    PAPER_FAMILY_RANK,
+    PAPER_VALUES,
+)
+from launcher.results import Device, Measured
+from launcher.schema import (
+    ARCHITECTURES,
+    BenchmarkMetrics,
+    BenchmarkResult,
+    DistillResult,
+    PruneResult,
+    QuantizeResult,
+)
+
+Value = str | int | float | None
+MB = 1e6  # the paper's MB: 10^6 bytes
+FAMILIES = {"quantization": ("fp16", "int8"), "pruning": ("prune",), "distillation": ("distill",)}
+
+
+def method_order(method: str) -> tuple[int, int, str]:
+    """base, fp16, int8, prune by sparsity, distill, scratch, then anything else."""
+    fixed = {"base": 0, "fp16": 1, "int8": 2, "distill": 4, "scratch": 5}
+    if method in fixed:
+        return fixed[method], 0, method
+    found = re.fullmatch(r"prune(\d+)", method)
+    return (3, int(found.group(1)), method) if found else (6, 0, method)
+
+
+def model_order(model: str) -> tuple[int, str]:
+    return (ARCHITECTURES.index(model) if model in ARCHITECTURES else len(ARCHITECTURES), model)
+
+
+def family_of(method: str) -> str | None:
+    for family, prefixes in FAMILIES.items():
+        if any(method.startswith(prefix) for prefix in prefixes):
+            return family
+    return None
+
+
+# --- cells: one model x method on one device ------------------------------------------------
+
+
+@dataclass
+class Cell:
+    model: str
+    method: str
+    accuracy: dict[int, float] = field(default_factory=dict)  # copy -> top-1 (fraction)
+    benchmarks: dict[int, BenchmarkMetrics] = field(default_factory=dict)  # by copy
+    compression_s: list[float] = field(default_factory=list)
+
+    @property
+    def first(self) -> BenchmarkMetrics | None:
+        """Copy 1's benchmark: the one latency is measured on (the paper's rule)."""
+        return self.benchmarks.get(1)
+
+    @property
+    def sized(self) -> BenchmarkMetrics | None:
+        """Any copy's benchmark for size: copies of one configuration are the same size."""
+        return self.first or (self.benchmarks[min(self.benchmarks)] if self.benchmarks
+                               else None)
+
+
+Cells = dict[tuple[str, str], Cell]
+
+
+def compression_seconds(item: Measured) -> float | None:
+    result = item.result
+    if isinstance(result, QuantizeResult):
+        return result.metrics.conversion_s
+    if isinstance(result, PruneResult):
+        return result.metrics.prune_s
+    if isinstance(result, DistillResult):
+        return result.metrics.distill_s
+    return None
+
+
+def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
+    devices: dict[Device, Cells] = {}
+    for item in measured:
+        cells = devices.setdefault(item.device, {})
+        cell = cells.setdefault((item.model, item.method), Cell(item.model, item.method))
+        if isinstance(item.result, BenchmarkResult):
+            metrics = item.result.metrics
+            cell.benchmarks[item.copy] = metrics
+            if metrics.top1_accuracy is not None:
+                cell.accuracy[item.copy] = metrics.top1_accuracy
+        elif item.role == "compress":
+            seconds = compression_seconds(item)
+            if seconds is not None:
+                cell.compression_s.append(seconds)
+    return dict(sorted(devices.items()))
+
+
+def ordered(cells: Cells) -> list[Cell]:
+    return sorted(cells.values(), key=lambda c: (model_order(c.model), method_order(c.method)))
+
+
+def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """Mean and sample standard deviation (n - 1); std is None for fewer than two values."""
+    if not values:
+        return None, None
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
+
+
+# --- per-cell metrics (also what the paper comparison reads) ---------------------------------
+
+
+def accuracy_pct(cells: Cells, model: str, method: str) -> float | None:
+    cell = cells.get((model, method))
+    mean, _ = mean_std(list(cell.accuracy.values())) if cell else (None, None)
+    return None if mean is None else 100 * mean
+
+
+def accuracy_drop_pts(cells: Cells, model: str, method: str) -> float | None:
+    base, ours = accuracy_pct(cells, model, "base"), accuracy_pct(cells, model, method)
+    return None if base is None or ours is None else base - ours
+
+
+def latency_ms(cells: Cells, model: str, method: str) -> float | None:
+    cell = cells.get((model, method))
+    return cell.first.latency_ms_mean if cell and cell.first else None
+
+
+def latency_speedup_pct(cells: Cells, model: str, method: str) -> float | None:
+    base, ours = latency_ms(cells, model, "base"), latency_ms(cells, model, method)
+    if base is None or ours is None or base == 0:
+        return None
+    return 100 * (base - ours) / base
+
+
+def size_bytes(cells: Cells, model: str, method: str, gzip: bool = False) -> int | None:
+    cell = cells.get((model, method))
+    sized = cell.sized if cell else None
+    if sized is None:
+        return None
+    return sized.gzip_bytes if gzip else sized.bytes
+
+
+def size_mb(cells: Cells, model: str, method: str) -> float | None:
+    size = size_bytes(cells, model, method)
+    return None if size is None else size / MB
+
+
+def size_reduction_x(cells: Cells, model: str, method: str) -> float | None:
+    base, ours = size_bytes(cells, model, "base"), size_bytes(cells, model, method)
+    return None if base is None or not ours else base / ours
+
+
+def gzip_size_reduction_x(cells: Cells, model: str, method: str) -> float | None:
+    """gzip of the base against gzip of the method, as TensorFlow's pruning guide measures."""
+    base = size_bytes(cells, model, "base", gzip=True)
+    ours = size_bytes(cells, model, method, gzip=True)
+    return None if base is None or not ours else base / ours
+
+
+def compression_s(cells: Cells, model: str, method: str) -> float | None:
+    cell = cells.get((model, method))
+    return mean_std(cell.compression_s)[0] if cell else None
+
+
+METRIC_FUNCTIONS: dict[str, Callable[[Cells, str, str], float | None]] = {
+    "accuracy_pct": accuracy_pct,
+    "accuracy_drop_pts": accuracy_drop_pts,
+    "latency_ms": latency_ms,
+    "latency_speedup_pct": latency_speedup_pct,
+    "size_mb": size_mb,
+    "size_reduction_x": size_reduction_x,
+    "gzip_size_reduction_x": gzip_size_reduction_x,
+    "compression_s": compression_s,
+}
+assert set(METRIC_FUNCTIONS) == set(METRICS)
+
+
+def metric(cells: Cells, name: str, model: str | None, method: str) -> float | None:
+    """One metric of a cell; ``model=None`` is the mean over the models that have it."""
+    function = METRIC_FUNCTIONS[name]
+    if model is not None:
+        return function(cells, model, method)
+    values = [v for m in sorted({m for m, _ in cells}) if (v := function(cells, m, method))
+              is not None]
+    return statistics.fmean(values) if values else None
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    digits: int | None = None  # decimals shown in Markdown/HTML; CSV keeps full precision
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str  # file stem of its CSV
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[Value, ...], ...]
+    note: str = ""
+
+    def column(self, name: str) -> list[Value]:
+        index = [c.name for c in self.columns].index(name)
+        return [row[index] for row in self.rows]
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else 100 * value
+
+
+def accuracy_table(cells: Cells) -> Table:
+    rows = []
+    for cell in ordered(cells):
+        if not cell.accuracy:
+            continue
+        mean, std = mean_std([cell.accuracy[c] for c in sorted(cell.accuracy)])
+        rows.append((cell.model, cell.method, len(cell.accuracy), _pct(mean), _pct(std),
+                     accuracy_drop_pts(cells, cell.model, cell.method)
+                     if cell.method != "base" else None,
+                     " ".join(f"{100 * cell.accuracy[c]:.2f}" for c in sorted(cell.accuracy))))
+    return Table("accuracy", "Top-1 accuracy over the trained copies", (
+        Column("model"), Column("method"), Column("copies"), Column("mean %", 2),
+        Column("std %", 2), Column("drop vs base (points)", 2), Column("per copy %")),
+        tuple(rows), "std: sample standard deviation over copies (n - 1); the paper shows the "
+        "mean only.")
+
+
+def latency_table(cells: Cells) -> Table:
+    rows = []
+    for cell in ordered(cells):
+        first = cell.first
+        if first is None:
+            continue
+        rows.append((cell.model, cell.method, first.format, first.backend, first.threads,
+                     first.latency_runs_kept, first.latency_images, first.latency_ms_mean,
+                     first.latency_ms_median, first.latency_ms_p90, first.latency_ms_std,
+                     first.latency_ms_min, first.latency_ms_max,
+                     latency_speedup_pct(cells, cell.model, cell.method)
+                     if cell.method != "base" else None))
+    return Table("latency", "Latency per image on copy 1 (ms)", (
+        Column("model"), Column("method"), Column("format"), Column("backend"),
+        Column("threads"), Column("runs kept"), Column("images"), Column("mean", 3),
+        Column("median", 3), Column("p90", 3), Column("std", 3), Column("min", 3),
+        Column("max", 3), Column("speed-up vs base %", 1)), tuple(rows),
+        "The paper's latency: total time x 1000 / images per run, the first run(s) discarded, "
+        "the mean of the rest; median and p90 over the same kept runs.")
+
+
+def size_table(cells: Cells) -> Table:
+    rows = []
+    for cell in ordered(cells):
+        sized = cell.sized
+        if sized is None:
+            continue
+        nonzero = (sized.nonzero_parameters / sized.parameters
+                   if sized.parameters and sized.nonzero_parameters is not None else None)
+        rows.append((cell.model, cell.method, sized.format, sized.bytes, sized.bytes / MB,
+                     sized.gzip_bytes / MB,
+                     size_reduction_x(cells, cell.model, cell.method)
+                     if cell.method != "base" else None,
+                     gzip_size_reduction_x(cells, cell.model, cell.method)
+                     if cell.method != "base" else None,
+                     _pct(nonzero)))
+    return Table("size", "Model size in every format measured", (
+        Column("model"), Column("method"), Column("format"), Column("bytes"),
+        Column("MB", 2), Column("gzip MB", 2), Column("reduction vs base x", 2),
+        Column("gzip reduction vs base x", 2), Column("nonzero weights %", 1)), tuple(rows),
+        "MB = 10^6 bytes; a SavedModel's size is its folder's; reductions divide the base's "
+        "size by the method's (gzip by gzip).")
+
+
+def compression_table(cells: Cells) -> Table:
+    rows = []
+    for cell in ordered(cells):
+        if not cell.compression_s:
+            continue
+        mean, std = mean_std(cell.compression_s)
+        rows.append((cell.model, cell.method, len(cell.compression_s), mean, std,
+                     min(cell.compression_s), max(cell.compression_s)))
+    return Table("compression_time", "Compression time over the timed runs (s)", (
+        Column("model"), Column("method"), Column("runs"), Column("mean", 2), Column("std", 2),
+        Column("min", 2), Column("max", 2)), tuple(rows),
+        "Measured inside the job around the compression itself (TFLite conversion with its "
+        "calibration, pruning's fine-tuning, distillation's training); container start and "
+        "imports are not included.")
+
+
+# --- the paper's ranking, from our numbers -------------------------------------------------
+
+# The paper's four criteria (Section 3.5) and which way is better.
+CRITERIA: tuple[tuple[str, bool], ...] = (
+    ("accuracy_drop_pts", False),
+    ("latency_speedup_pct", True),
+    ("size_reduction_x", True),
+    ("compression_s", False),
+)
+
+
+def average_ranks(values: dict[str, float], higher_is_better: bool) -> dict[str, float]:
+    """1 = best; ties share the mean of their ranks."""
+    ordered_names = sorted(values, key=lambda k: -values[k] if higher_is_better else values[k])
+    ranks: dict[str, float] = {}
+    index = 0
+    while index < len(ordered_names):
+        tied = [n for n in ordered_names[index:]
+                if math.isclose(values[n], values[ordered_names[index]], rel_tol=1e-12)]
+        shared = index + 1 + (len(tied) - 1) / 2
+        for name in tied:
+            ranks[name] = shared
+        index += len(tied)
+    return ranks
+
+
+def _group_metric(cells: Cells, name: str, model: str, members: Sequence[str]) -> float | None:
+    values = [v for m in members if (v := METRIC_FUNCTIONS[name](cells, model, m)) is not None]
+    return statistics.fmean(values) if values else None
+
+
+def rank(cells: Cells, groups: dict[str, Sequence[str]]) -> list[tuple[str, float, dict[str,
+                                                                                        float]]]:
+    """(group, mean rank, criterion -> mean value over models), best first. Groups are ranked
+    within each model on each criterion, then the ranks are averaged: a method is judged
+    against the others on the same model, so DenseNet's minutes do not drown MobileNet's."""
+    models = sorted({m for m, _ in cells}, key=model_order)
+    ranks: dict[str, list[float]] = {g: [] for g in groups}
+    means: dict[str, dict[str, list[float]]] = {g: {} for g in groups}
+    for name, higher in CRITERIA:
+        for model in models:
+            values = {g: v for g, members in groups.items()
+                      if (v := _group_metric(cells, name, model, members)) is not None}
+            for g, v in values.items():
+                means[g].setdefault(name, []).append(v)
+            if len(values) > 1:
+                for g, r in average_ranks(values, higher).items():
+                    ranks[g].append(r)
+    scored = [(g, statistics.fmean(r), {k: statistics.fmean(v) for k, v in means[g].items()})
+              for g, r in ranks.items() if r]
+    return sorted(scored, key=lambda item: (item[1], item[0]))
+
+
+def ranking_tables(cells: Cells) -> tuple[Table, Table]:
+    methods = sorted({m for _, m in cells if family_of(m)}, key=method_order)
+    columns = tuple(Column(METRICS[name], 2) for name, _ in CRITERIA)
+    by_method = rank(cells, {m: (m,) for m in methods})
+    method_rows = tuple(
+        (position, m, score, *(values.get(name) for name, _ in CRITERIA))
+        for position, (m, score, values) in enumerate(by_method, 1))
+    families = {f: tuple(m for m in methods if family_of(m) == f) for f in FAMILIES}
+    by_family = rank(cells, {f: ms for f, ms in families.items() if ms})
+    family_rows = tuple(
+        (position, f, PAPER_FAMILY_RANK.get(f), score, ", ".join(families[f]),
+         *(values.get(name) for name, _ in CRITERIA))
+        for position, (f, score, values) in enumerate(by_family, 1))
+    note = ("The paper's criteria: accuracy drop, latency speed-up, size reduction and "
+            "compression time. Ranked within each model on each criterion (1 = best), ranks "
+            "averaged; the criterion columns are means over models.")
+    return (
+        Table("ranking_methods", "Ranking of methods", (
+            Column("rank"), Column("method"), Column("mean rank", 2), *columns),
+            method_rows, note),
+        Table("ranking_families", "Ranking of method families (the paper's ranking)", (
+            Column("rank"), Column("family"), Column("paper's rank"), Column("mean rank", 2),
+            Column("methods"), *columns), family_rows,
+            note + " Paper: distillation first, quantization second, pruning last."),
+    )
+
+
+# --- beside the paper --------------------------------------------------------------------
+
+
+def paper_table(device: Device, cells: Cells) -> Table:
+    paper_device = PAPER_DEVICE_OF_PROFILE.get(device.profile)
+    rows = []
+    for value in PAPER_VALUES:
+        if value.device is not None and value.device != paper_device:
+            continue
+        ours = metric(cells, value.metric, value.model, value.method)
+        if ours is None:
+            continue
+        ratio = ours / value.value if value.value else None
+        where = PAPER_DEVICE_NAMES[value.device] if value.device else "device not stated"
+        rows.append((value.source, value.model or "mean over models", value.method,
+                     METRICS[value.metric], where, value.value, ours, ratio,
+                     value.sentence + (f" [{value.note}]" if value.note else "")))
+    twin = (f" This device stands for the {PAPER_DEVICE_NAMES[paper_device]}"
+            f"{'' if device.profile == paper_device else ' (its x86 twin)'}."
+            if paper_device else "")
+    return Table("paper", "Beside the paper's published figures", (
+        Column("source"), Column("model"), Column("method"), Column("metric"),
+        Column("paper's device"), Column("paper", 2), Column("ours", 2),
+        Column("ours / paper", 2), Column("the paper's sentence")), tuple(rows),
+        "Only the cells the paper's text gives a number for (see launcher/paper.py)." + twin)
+
+
+@dataclass(frozen=True)
+class DeviceReport:
+    device: Device
+    cells: Cells
+    tables: tuple[Table, ...]
+
+
+def device_reports(measured: Iterable[Measured]) -> list[DeviceReport]:
+    reports = []
+    for device, cells in build_cells(measured).items():
+        tables = (accuracy_table(cells), latency_table(cells), size_table(cells),
+                  compression_table(cells), *ranking_tables(cells), paper_table(device, cells))
+        reports.append(DeviceReport(device, cells, tables))
+    return reports

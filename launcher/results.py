@@ -1,0 +1,85 @@
+"""The validated results of campaigns, labeled with model, method, copy and device.
+
+Which folder is which node of a campaign comes from the campaign manifests in the store; the
+numbers come only from results that validate (``Store.load``); the device comes from the
+environment each result recorded. ``device_of`` and ``Measured`` are pure; ``load`` reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from launcher.manifest import manifests
+from launcher.schema import Environment, JobResult, RunRecord
+from launcher.store import Store
+
+
+@dataclass(frozen=True, order=True)
+class Device:
+    profile: str  # the campaign's device profile: nano, xavier, x86-tf2.12, ...
+    label: str  # what the jobs saw: board or CPU, TensorFlow version, power mode
+
+    @property
+    def slug(self) -> str:
+        return "".join(c if c.isalnum() else "-" for c in f"{self.profile}-{self.label}"
+                       ).strip("-").lower().replace("--", "-")
+
+
+def device_of(profile: str, environment: Environment) -> Device:
+    where = environment.board or " ".join(
+        part for part in (environment.machine, environment.cpu_model) if part)
+    parts = [where, f"TF {environment.tensorflow}"]
+    if environment.gpus:
+        parts.append(f"{len(environment.gpus)} GPU")
+    if environment.power_mode:
+        parts.append(environment.power_mode)
+    return Device(profile, ", ".join(parts))
+
+
+@dataclass(frozen=True)
+class Measured:
+    campaign: str
+    node: str
+    device: Device
+    model: str
+    method: str
+    copy: int
+    role: str  # train, compress, benchmark
+    repeat: int
+    folder: str
+    record: RunRecord
+    result: JobResult
+
+
+@dataclass(frozen=True)
+class Loaded:
+    measured: list[Measured]
+    campaigns: list[str]  # name@profile of every manifest read
+    missing: int  # nodes a manifest names whose folder holds no valid result (yet)
+
+
+def load(store: Store, campaigns: list[str] | None = None) -> Loaded:
+    """Every valid result of the store's campaigns (or of those named, by name or
+    name@profile), each job folder once."""
+    found: list[Measured] = []
+    seen: set[str] = set()
+    names: list[str] = []
+    missing = 0
+    for path, manifest in manifests(store.root):
+        if campaigns and manifest.name not in campaigns and path.stem not in campaigns:
+            continue
+        names.append(path.stem)
+        for node_id, node in manifest.nodes.items():
+            if node.folder in seen:
+                continue
+            stored = store.load(store.root / "jobs" / node.folder)
+            if stored.result is None or stored.record is None:
+                missing += 1
+                continue
+            seen.add(node.folder)
+            found.append(Measured(
+                campaign=manifest.name, node=node_id,
+                device=device_of(manifest.profile, stored.result.environment),
+                model=node.model, method=node.method, copy=node.copy, role=node.role,
+                repeat=node.repeat, folder=node.folder, record=stored.record,
+                result=stored.result))
+    return Loaded(found, names, missing)
