@@ -1,0 +1,75 @@
+"""Latency fidelity of the benchmark job.
+
+Inside one container of the job image, alternating rounds, same model and preloaded inputs:
+  job     jobs.benchmark's timed loop (tf.function / Interpreter.invoke per image)
+  bare    the same calls written out by hand
+  predict Keras model.predict() per image (the paper's likely method)
+Prints per-image medians and the ratios. Target: job/bare within 0.97-1.03.
+
+    .venv/bin/python bench/latency_fidelity.py [--profile x86-tf2.12] [--images 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from launcher.docker_client import Engine  # noqa: E402
+from launcher.files import tree_digest  # noqa: E402
+from launcher.profiles import get_profile  # noqa: E402
+from launcher.runner import JobRequest, run_job  # noqa: E402
+from launcher.schema import InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
+from launcher.store import Store  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--profile", default="x86-tf2.12")
+    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--input-size", type=int, default=224)
+    args = parser.parse_args()
+    profile = get_profile(args.profile)
+    engine = Engine.connect()
+    image_id = engine.image_id(profile.image)
+    if image_id is None:
+        sys.exit(f"build the image first: edgecompress build {profile.name}")
+    store = Store(Path(tempfile.mkdtemp(prefix="bench-fidelity-")))
+
+    def run(spec, inputs=None):  # type: ignore[no-untyped-def]
+        outcome = run_job(engine, store, JobRequest(spec=spec, image=profile.image,
+                                                    image_id=image_id, inputs=inputs or {}))
+        assert outcome.result is not None, outcome.record.reason
+        return outcome.folder / "out" / outcome.result.artifacts[0].path
+
+    model = run(MakeModelSpec(architecture="MobileNetV3Small", input_size=args.input_size))
+    tflite = run(QuantizeSpec(model=InputRef(path="/inputs/model", sha256=tree_digest(model)),
+                              mode="float32"), {"model": model})
+    output = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none",
+         "-v", f"{model}:/m/saved_model:ro", "-v", f"{tflite}:/m/model.tflite:ro",
+         "-v", f"{BENCH / 'container'}:/bench:ro", "--entrypoint", "python3", image_id,
+         "/bench/latency_fidelity.py", "/m/saved_model", "/m/model.tflite", str(args.images),
+         str(args.rounds)],
+        check=True, capture_output=True, text=True).stdout
+    report = json.loads(output.strip().splitlines()[-1])
+    saved, lite = report["saved_model"], report["tflite"]
+    print(f"profile {profile.name}, MobileNetV3Small {args.input_size}x{args.input_size}, "
+          f"{args.images} images x {args.rounds} rounds, medians of per-image ms")
+    print(f"SavedModel: job {saved['job']:.3f} ms, bare tf.function {saved['bare']:.3f} ms, "
+          f"predict() {saved['predict']:.3f} ms")
+    print(f"  job/bare {saved['job'] / saved['bare']:.3f} (target 0.97-1.03), "
+          f"predict/job {saved['predict'] / saved['job']:.2f}x")
+    print(f"TFLite float32: job {lite['job']:.3f} ms, bare invoke {lite['bare']:.3f} ms, "
+          f"job/bare {lite['job'] / lite['bare']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
