@@ -56,6 +56,10 @@ class ContainerState:
     error: str
 
 
+class RegistryError(Exception):
+    """The registry refused or could not be reached; the caller words the advice."""
+
+
 def _engine_down(error: Exception) -> EngineError:
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     text = str(error)
@@ -128,6 +132,31 @@ class Engine:
 
     def remove_image(self, ref: str) -> None:
         self._api.remove_image(ref, force=True)
+
+    def image_tags(self, ref: str) -> list[str]:
+        return list(self._api.inspect_image(ref).get("RepoTags") or [])
+
+    def repo_digests(self, ref: str) -> list[str]:
+        return list(self._api.inspect_image(ref).get("RepoDigests") or [])
+
+    def push(self, ref: str) -> Iterator[dict[str, Any]]:
+        """Stream a push's events; a failure arrives as an event with ``error``."""
+        repository, _, tag = ref.rpartition(":")
+        try:
+            yield from self._api.push(repository, tag=tag, stream=True, decode=True)
+        except requests.exceptions.RequestException as error:
+            raise _engine_down(error) from None
+
+    def pull(self, ref: str) -> Iterator[dict[str, Any]]:
+        """Stream a pull's events. The engine answers a missing tag or an unreachable registry
+        with an APIError (or an ``error`` event): both reach the caller as RegistryError."""
+        repository, _, tag = ref.rpartition(":")
+        try:
+            yield from self._api.pull(repository, tag=tag, stream=True, decode=True)
+        except docker.errors.APIError as error:
+            raise RegistryError(str(error.explanation or error)) from None
+        except requests.exceptions.RequestException as error:
+            raise _engine_down(error) from None
 
     # --- containers -----------------------------------------------------------------------
 
