@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from launcher.errors import UserError
 
@@ -272,6 +272,35 @@ PROFILES: dict[str, Profile] = {
         ),
     )
 }
+
+# NOT A DEVICE PROFILE: an emulation stand-in for `xavier`, for `make emulate-xavier` (an arm64
+# smoke test on an x86-64 host under qemu-user-static). The Xavier's Dockerfile and its pins,
+# derived from the entry above so they cannot drift, on a Debian bullseye arm64 base made with
+# debootstrap (docker/base/make-base-image.sh): Python 3.9.2, not the device's 3.8.10 (the
+# C library matches: glibc 2.31 on both). TensorFlow is PyPI's aarch64 build instead of NVIDIA's
+# CUDA wheel: no GPU, no L4T, no nvidia runtime, so the Jetson preflight does not apply. It shows
+# that the Python layers install and import on aarch64; it measures nothing about a Xavier.
+# Every other pin has a cp39 aarch64 wheel at the Xavier's version (the network test in
+# tests/unit/test_dockerfiles.py re-resolves them).
+PROFILES["xavier-emulated"] = replace(
+    PROFILES["xavier"],
+    name="xavier-emulated",
+    base_image="edgecompress/base:bullseye-arm64",
+    python="3.9",
+    requirements=tuple(
+        pin
+        for requirement in PROFILES["xavier"].requirements
+        # PyPI's tensorflow 2.12.0 for aarch64 is an empty wheel requiring the Linaro/AWS build,
+        # tensorflow-cpu-aws 2.12.0 (the xavier lock's stand-in for NVIDIA's wheel, same
+        # setup.py); pip installs with --no-deps, so both are pinned.
+        for pin in (("tensorflow==2.12.0", "tensorflow-cpu-aws==2.12.0")
+                    if requirement.startswith("tensorflow @ ") else (requirement,))
+    ),
+    tag="emu-jp51-tf2.12-py39-arm64",
+    runtime=None,
+    l4t=None,  # so is_jetson is False: no --only-binary rule in requirements.txt, no preflight
+    python_release="3.9.2",  # Debian bullseye's
+)
 
 DEFAULT_PROFILE = "x86-tf2.12"
 

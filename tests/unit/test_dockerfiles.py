@@ -25,6 +25,8 @@ ROOT = images.REPO_ROOT
 DOCKERFILES = sorted((ROOT / "docker").glob("*/Dockerfile"))
 CHECK_INSTALL = ROOT / "docker" / "jetson" / "check_install.py"
 JETSON = [p for p in PROFILES.values() if p.is_jetson]
+# Jetson images' emulation stand-ins (no L4T): their pins are resolved like the devices' ones.
+EMULATED = [p for p in PROFILES.values() if p.family == "jetson" and not p.is_jetson]
 
 
 def rel(path):
@@ -213,7 +215,7 @@ def applies(requirement, environment, extras):
 
 
 @pytest.mark.network
-@pytest.mark.parametrize("profile", JETSON, ids=[p.name for p in JETSON])
+@pytest.mark.parametrize("profile", JETSON + EMULATED, ids=[p.name for p in JETSON + EMULATED])
 def test_jetson_pins_resolve_for_the_device(profile, tmp_path):
     lines, stand_in_for = [], {}
     for line in images.render_requirements(profile).splitlines():

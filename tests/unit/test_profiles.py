@@ -9,6 +9,9 @@ from launcher import images
 from launcher.profiles import PROFILES, get_profile
 
 JETSON = [p for p in PROFILES.values() if p.is_jetson]
+# Emulation stand-ins: a Jetson image's Dockerfile and pins for an x86-64 host under qemu, with
+# no L4T and no nvidia runtime (make emulate-xavier). Not device profiles.
+EMULATED = [p for p in PROFILES.values() if p.family == "jetson" and not p.is_jetson]
 NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -27,7 +30,12 @@ def pin_names(profile):
 @pytest.mark.parametrize("profile", PROFILES.values(), ids=list(PROFILES))
 def test_tag_says_what_is_inside(profile):
     stack = f"jp{short(profile.jetpack)}" if profile.is_jetson else profile.family
-    assert profile.tag == f"{stack}-tf{tf_minor(profile.tensorflow)}-py{short(profile.python)}"
+    what = f"tf{tf_minor(profile.tensorflow)}-py{short(profile.python)}"
+    if profile in EMULATED:
+        # Says it is an emulation of which JetPack stack, and for which architecture.
+        assert profile.tag == f"emu-jp{short(profile.jetpack)}-{what}-arm64"
+    else:
+        assert profile.tag == f"{stack}-{what}"
     assert profile.image == f"edgecompress/jobs:{profile.tag}"
 
 
@@ -63,6 +71,28 @@ def test_the_nano_and_xavier_stacks():
     assert "tensorflow" not in pin_names(nano)
     (tf_pin,) = [pin for pin in xavier.requirements if pin.startswith("tensorflow @ ")]
     assert "/jp/v511/tensorflow/tensorflow-2.12.0+nv23.05-cp38-cp38-linux_aarch64.whl" in tf_pin
+
+
+def test_the_emulated_xavier_is_the_xavier_stack_with_pypis_aarch64_tensorflow():
+    xavier, emulated = get_profile("xavier"), get_profile("xavier-emulated")
+    assert [emulated] == EMULATED
+    assert (emulated.family, emulated.tag) == (xavier.family, "emu-jp51-tf2.12-py39-arm64")
+    assert emulated.base_image == "edgecompress/base:bullseye-arm64"
+    # No device: no L4T (so no Jetson preflight, no device checks), no nvidia runtime.
+    assert (emulated.runtime, emulated.l4t, emulated.is_jetson) == (None, None, False)
+    # Debian bullseye's Python (the Xavier has 3.8) and C library (the same as the Xavier's).
+    assert (emulated.python, emulated.python_release) == ("3.9", "3.9.2")
+    assert emulated.glibc == xavier.glibc == "2.31"
+    assert (emulated.tensorflow, emulated.tfmot, emulated.tfds) == \
+        (xavier.tensorflow, xavier.tfmot, xavier.tfds)
+    # The same pins, NVIDIA's wheel replaced by PyPI's aarch64 TensorFlow of the same release.
+    (nvidia,) = [pin for pin in xavier.requirements if " @ " in pin]
+    at = xavier.requirements.index(nvidia)
+    assert emulated.requirements == (*xavier.requirements[:at], "tensorflow==2.12.0",
+                                     "tensorflow-cpu-aws==2.12.0",
+                                     *xavier.requirements[at + 1:])
+    assert (emulated.left_out, emulated.source_builds, emulated.provided) == \
+        (xavier.left_out, xavier.source_builds, xavier.provided)
 
 
 @pytest.mark.parametrize("profile", JETSON, ids=[p.name for p in JETSON])
