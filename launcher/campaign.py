@@ -145,7 +145,8 @@ class CampaignConfig(Config):
 
 
 def preset_text(name: str) -> str:
-    return resources.files("launcher").joinpath("presets", f"{name}.toml").read_text("utf-8")
+    return resources.files("launcher").joinpath("presets").joinpath(f"{name}.toml").read_text(
+        "utf-8")
 
 
 def parse_config(text: str, where: str, base_dir: Path | None = None) -> CampaignConfig:

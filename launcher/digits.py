@@ -35,7 +35,7 @@ def write_digits_folder(root: Path, size: int = 32, classes: int = 10,
         position = counts.get(label, 0)
         counts[label] = position + 1
         pixels = (image / 16.0 * 255.0).astype(np.uint8)
-        picture = Image.fromarray(pixels, mode="L").resize((size, size), Image.BILINEAR)
+        picture = Image.fromarray(pixels, mode="L").resize((size, size), Image.Resampling.BILINEAR)
         folder = root / f"digit_{label}"
         if split is not None:
             folder = root / _split_of(position, split) / f"digit_{label}"

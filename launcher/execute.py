@@ -22,20 +22,32 @@ from launcher.digits import ensure_digits_folder
 from launcher.docker_client import Engine
 from launcher.files import tree_digest
 from launcher.keys import job_key
-from launcher.manifest import Manifest, ManifestNode, write_manifest
+from launcher.manifest import (
+    Manifest,
+    ManifestNode,
+    load_manifest,
+    manifest_path,
+    write_manifest,
+)
 from launcher.plan import DATASET, Node, Plan, resolve_spec
 from launcher.runner import JobOutcome, JobRequest, run_job
-from launcher.schema import CONTAINER_TFDS_DIR, AnySpec, JobResult, JobStatus, RunRecord, \
-    needs_tfds_download
+from launcher.schema import (
+    CONTAINER_TFDS_DIR,
+    AnySpec,
+    JobResult,
+    JobStatus,
+    RunRecord,
+    needs_tfds_download,
+)
 from launcher.store import Store
 
 
 class State(str, Enum):
     done = "done"
-    failed = "failed"  # the last attempt ended failed, timeout, oom, killed or invalid_result
-    interrupted = "interrupted"  # the last attempt was canceled: to do
     todo = "to do"
+    interrupted = "interrupted"  # the last attempt was canceled: to do
     waiting = "waiting"  # an upstream job is not done yet: its key is not known
+    failed = "failed"  # the last attempt ended failed, timeout, oom, killed or invalid_result
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,7 @@ class Assessment:
     folder: Path | None = None
     record: RunRecord | None = None
     result: JobResult | None = None
+    force: bool = False  # done, but its artifact is gone: run it again over the result
 
 
 @dataclass(frozen=True)
@@ -61,15 +74,19 @@ class Target:
     tfds_cache: Path | None = None
 
 
-def dataset_folder(plan: Plan, store: Store) -> Path | None:
-    """The campaign's image folder; the digits are written into the store the first time."""
+def dataset_folder(plan: Plan, store: Store, create: bool = True) -> Path | None:
+    """The campaign's image folder; the digits are written into the store the first time
+    (None, without ``create``, while they are not)."""
     dataset = plan.config.dataset
     if dataset.source == "images":
         return dataset.path
     if dataset.source == "digits":
         # Written at the campaign's input size: the jobs' resize is then the identity.
         size = plan.config.input_size
-        return ensure_digits_folder(store.root / "datasets" / f"digits-{size}px", size,
+        folder = store.root / "datasets" / f"digits-{size}px"
+        if not create:
+            return folder if folder.is_dir() else None
+        return ensure_digits_folder(folder, size,
                                     (dataset.validation_fraction, dataset.test_fraction))
     return None
 
@@ -113,12 +130,20 @@ class Resolver:
     def assess(self, node: Node) -> Assessment:
         inputs = self.inputs(node)
         if inputs is None:
-            missing = next(up for up in node.upstream if up not in self.done)
+            missing = next((up for up in node.upstream if up not in self.done),
+                           "the dataset is written")
             return Assessment(node, State.waiting, f"after {missing}")
         spec = self.spec(node, inputs)
         folder = self.store.job_folder(node.job, job_key(spec, self.image_id))
         stored = self.store.load(folder)
         if stored.result is not None:
+            gone = [a.path for a in stored.result.artifacts
+                    if not (folder / "out" / a.path).exists()]
+            if gone:
+                # A store copied without its models, or a model deleted: the result stands
+                # but nothing downstream can use it, so the job runs again (forced).
+                return Assessment(node, State.todo, f"artifact {gone[0]} is missing: it will "
+                                  "run again", folder, stored.record, force=True)
             self.done[node.id] = (folder, stored.result)
             return Assessment(node, State.done, "", folder, stored.record, stored.result)
         record = stored.record
@@ -159,7 +184,7 @@ class Summary:
 
 def manifest_entry(node: Node, folder: Path) -> ManifestNode:
     return ManifestNode(folder=folder.name, job=node.job, model=node.model, method=node.method,
-                        copy=node.copy, role=node.role, repeat=node.repeat)
+                        copy_label=node.copy, role=node.role, repeat=node.repeat)
 
 
 def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
@@ -168,8 +193,12 @@ def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
     started = clock()
     summary = Summary()
     resolver = Resolver(plan, target.store, target.image_id, dataset_folder(plan, target.store))
+    # Nodes of earlier runs under this name stay: a campaign run model by model (--models)
+    # keeps every model's results in the report; a node run again points at its new folder.
+    earlier = load_manifest(manifest_path(target.store.root, plan.config.name, target.profile))
     manifest = Manifest(name=plan.config.name, profile=target.profile, image=target.image,
-                        image_id=target.image_id, config=plan.config)
+                        image_id=target.image_id, config=plan.config,
+                        nodes=dict(earlier.nodes) if earlier else {})
     # A first pass (digests are cached, loads are cheap) tells progress what is left and
     # how long finished jobs took.
     events.begin(plan, resolver.assess_all())
@@ -189,7 +218,8 @@ def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
                 summary.failed.append(assessment)
                 events.finished(node, assessment, ran=False)
                 continue
-            outcome = _run_node(engine, resolver, node, target, events, deadline_s)
+            outcome = _run_node(engine, resolver, node, target, events, deadline_s,
+                                assessment.force)
             summary.ran.append(outcome)
             manifest.nodes[node.id] = manifest_entry(node, outcome.folder)
             write_manifest(target.store.root, manifest)
@@ -207,7 +237,7 @@ def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
 
 
 def _run_node(engine: Engine, resolver: Resolver, node: Node, target: Target, events: Events,
-              deadline_s: float | None) -> JobOutcome:
+              deadline_s: float | None, force: bool) -> JobOutcome:
     inputs = resolver.inputs(node)
     assert inputs is not None  # assess() said every upstream is done
     spec = resolver.spec(node, inputs)
@@ -217,6 +247,6 @@ def _run_node(engine: Engine, resolver: Resolver, node: Node, target: Target, ev
     request = JobRequest(
         spec=spec, image=target.image, image_id=target.image_id, inputs=inputs,
         deadline_s=deadline_for(node.job, deadline_s), runtime=target.runtime,
-        network=downloads, caches=caches, environment=target.environment)
+        network=downloads, caches=caches, environment=target.environment, force=force)
     events.started(node)
     return run_job(engine, target.store, request, on_line=events.line)

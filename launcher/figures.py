@@ -74,6 +74,16 @@ FIGURES = (
 )
 
 
+PALETTE_ORDER = ("base", "fp16", "int8", "prune25", "prune50", "prune75", "distill", "scratch")
+
+
+def colour_index(method: str) -> int:
+    """One colour per method in every figure, so a reader learns it once."""
+    if method in PALETTE_ORDER:
+        return PALETTE_ORDER.index(method)
+    return len(PALETTE_ORDER) + sum(map(ord, method)) % (10 - len(PALETTE_ORDER))
+
+
 def draw(spec: FigureSpec, cells: Cells, device_label: str, path: Path) -> Path | None:
     """One grouped-bar PNG; None when no cell has a value for it."""
     values = {key: spec.series(cell) for key, cell in cells.items()}
@@ -96,13 +106,15 @@ def draw(spec: FigureSpec, cells: Cells, device_label: str, path: Path) -> Path 
                 heights.append(height)
                 errors.append(error or 0.0)
             axes.bar(xs, heights, width, yerr=errors if any(errors) else None, capsize=2,
-                     label=method, color=colours(index % 10))
+                     label=method, color=colours(colour_index(method)))
         axes.set_xticks(range(len(models)), models, rotation=15 if len(models) > 3 else 0)
         axes.set_ylabel(spec.ylabel)
         axes.set_title(f"{spec.title}\n{device_label}", fontsize=10)
         if spec.log:
             axes.set_yscale("log")
-        axes.legend(fontsize=8, ncols=min(len(methods), 4))
+        # Below the axes: over the bars it would hide them.
+        axes.legend(fontsize=8, ncols=min(len(methods), 7), loc="upper center",
+                    bbox_to_anchor=(0.5, -0.14 if len(models) <= 3 else -0.22), frameon=False)
         axes.grid(axis="y", alpha=0.3)
         figure.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)

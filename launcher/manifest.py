@@ -29,7 +29,7 @@ class ManifestNode(BaseModel):
     job: str
     model: str
     method: str
-    copy: int = Field(ge=1)
+    copy_label: int = Field(ge=1)  # the trained copy the numbers belong to
     role: Literal["train", "compress", "benchmark"]
     repeat: int = Field(default=0, ge=0)
 

@@ -35,7 +35,8 @@ METRICS = {
 }
 # Which paper device a profile stands for: the Jetsons themselves, or their x86 twins.
 PAPER_DEVICE_OF_PROFILE: dict[str, PaperDevice] = {
-    "nano": "nano", "x86-tf2.7": "nano", "xavier": "xavier", "x86-tf2.12": "xavier"}
+    "nano": "nano", "x86-tf2.7": "nano", "xavier": "xavier", "x86-tf2.12": "xavier",
+    "xavier-emulated": "xavier"}
 PAPER_DEVICE_NAMES = {"nano": "Jetson Nano", "xavier": "Jetson Xavier NX"}
 
 

@@ -70,6 +70,8 @@ class Cell:
     accuracy: dict[int, float] = field(default_factory=dict)  # copy -> top-1 (fraction)
     benchmarks: dict[int, BenchmarkMetrics] = field(default_factory=dict)  # by copy
     compression_s: list[float] = field(default_factory=list)
+    # job -> (peak RSS, container cgroup peak) of each run that recorded them
+    memory: dict[str, list[tuple[int | None, int | None]]] = field(default_factory=dict)
 
     @property
     def first(self) -> BenchmarkMetrics | None:
@@ -102,6 +104,10 @@ def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
     for item in measured:
         cells = devices.setdefault(item.device, {})
         cell = cells.setdefault((item.model, item.method), Cell(item.model, item.method))
+        resources = item.result.resources
+        if resources.peak_rss_bytes is not None or resources.cgroup_peak_bytes is not None:
+            cell.memory.setdefault(item.result.job, []).append(
+                (resources.peak_rss_bytes, resources.cgroup_peak_bytes))
         if isinstance(item.result, BenchmarkResult):
             metrics = item.result.metrics
             cell.benchmarks[item.copy] = metrics
@@ -307,6 +313,23 @@ def compression_table(cells: Cells) -> Table:
         "imports are not included.")
 
 
+def memory_table(cells: Cells) -> Table:
+    rows = []
+    for cell in ordered(cells):
+        for job in sorted(cell.memory):
+            runs = cell.memory[job]
+            rss = [r for r, _ in runs if r is not None]
+            cgroup = [c for _, c in runs if c is not None]
+            rows.append((cell.model, cell.method, job, len(runs),
+                         max(rss) / MB if rss else None, max(cgroup) / MB if cgroup else None))
+    return Table("memory", "Peak memory per job (MB, the largest over runs)", (
+        Column("model"), Column("method"), Column("job"), Column("runs"),
+        Column("peak RSS MB", 0), Column("container peak MB", 0)), tuple(rows),
+        "The job process's peak resident set, and the container cgroup's peak where the "
+        "engine reports it. What the paper does not report, and what decides whether a job "
+        "fits a 4 GB Jetson Nano.")
+
+
 # --- the paper's ranking, from our numbers -------------------------------------------------
 
 # The paper's four criteria (Section 3.5) and which way is better.
@@ -425,6 +448,7 @@ def device_reports(measured: Iterable[Measured]) -> list[DeviceReport]:
     reports = []
     for device, cells in build_cells(measured).items():
         tables = (accuracy_table(cells), latency_table(cells), size_table(cells),
-                  compression_table(cells), *ranking_tables(cells), paper_table(device, cells))
+                  compression_table(cells), memory_table(cells), *ranking_tables(cells),
+                  paper_table(device, cells))
         reports.append(DeviceReport(device, cells, tables))
     return reports

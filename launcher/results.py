@@ -8,6 +8,7 @@ environment each result recorded. ``device_of`` and ``Measured`` are pure; ``loa
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from launcher.manifest import manifests
 from launcher.schema import Environment, JobResult, RunRecord
 from launcher.store import Store
@@ -79,7 +80,7 @@ def load(store: Store, campaigns: list[str] | None = None) -> Loaded:
             found.append(Measured(
                 campaign=manifest.name, node=node_id,
                 device=device_of(manifest.profile, stored.result.environment),
-                model=node.model, method=node.method, copy=node.copy, role=node.role,
+                model=node.model, method=node.method, copy=node.copy_label, role=node.role,
                 repeat=node.repeat, folder=node.folder, record=stored.record,
                 result=stored.result))
     return Loaded(found, names, missing)

@@ -1,0 +1,230 @@
+"""The quick campaign for real, as a user runs it: the command line in a subprocess, jobs in
+the real engine. Interrupted mid-job with SIGINT (Ctrl-C), run again: it finishes, no job ran
+twice except the interrupted one, nothing finished is lost, no container is left; a third run
+starts no container; status says done; the report holds the results' numbers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from launcher.docker_client import Engine, label
+
+from .conftest import TEST_PROFILE
+
+pytestmark = pytest.mark.docker
+INTERRUPTED_JOB = 3  # train, its benchmark, then this one (fp16 quantization) is stopped
+
+
+def edgecompress(*args: str) -> list[str]:
+    return [sys.executable, "-m", "launcher", *args]
+
+
+def job_folders(store: Path) -> list[Path]:
+    return sorted(p for p in (store / "jobs").iterdir() if (p / "spec.json").exists())
+
+
+def record(folder: Path) -> dict | None:
+    path = folder / "status.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def our_containers(engine: Engine, store: Path) -> list[dict]:
+    """Job containers of this store's jobs (other tests may run jobs of their own)."""
+    keys = {f.name.rsplit("-", 1)[1] for f in job_folders(store)}
+    return [c for c in engine.containers({label("kind"): "job"})
+            if c["Labels"].get(label("key"), "")[:16] in keys]
+
+
+@dataclass
+class Runs:
+    store: Path
+    interrupted: subprocess.CompletedProcess[str]
+    after_interrupt: dict[str, dict | None]  # folder -> status.json right after the interrupt
+    results_after_interrupt: dict[str, bytes]
+    containers_after_interrupt: list[dict]
+    resumed: subprocess.CompletedProcess[str]
+    rerun: subprocess.CompletedProcess[str]
+    rerun_s: float
+    mtimes_before_rerun: dict[str, float]
+
+
+def run_interrupted(store: Path, engine: Engine) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(
+        edgecompress("campaign", "run", "quick", "--profile", TEST_PROFILE, "--store",
+                     str(store)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "200"})
+    deadline = time.monotonic() + 600
+    running_since: float | None = None
+    while True:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the campaign never reached the job to interrupt"
+        folders = job_folders(store) if (store / "jobs").exists() else []
+        if len(folders) >= INTERRUPTED_JOB and our_containers(engine, store):
+            running_since = running_since or time.monotonic()
+            if time.monotonic() - running_since > 4:  # mid-job: started and working
+                break
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.fixture(scope="module")
+def runs(engine, image_id, tmp_path_factory) -> Runs:
+    store = tmp_path_factory.mktemp("campaign") / "store"
+    interrupted = run_interrupted(store, engine)
+    after = {f.name: record(f) for f in job_folders(store)}
+    results = {f.name: (f / "out" / "result.json").read_bytes() for f in job_folders(store)
+               if (after[f.name] or {}).get("status") == "succeeded"}
+    containers = our_containers(engine, store)
+    command = edgecompress("campaign", "run", "quick", "--profile", TEST_PROFILE, "--store",
+                           str(store))
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    mtimes = {f.name: (f / "status.json").stat().st_mtime for f in job_folders(store)}
+    started = time.monotonic()
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    return Runs(store, interrupted, after, results, containers, resumed, rerun,
+                time.monotonic() - started, mtimes)
+
+
+def test_first_ctrl_c_stops_the_campaign_cleanly(runs):
+    assert runs.interrupted.returncode == 130, runs.interrupted.stderr
+    assert "interrupted:" in runs.interrupted.stderr
+    assert "Traceback" not in runs.interrupted.stderr
+    statuses = [r["status"] if r else None for r in runs.after_interrupt.values()]
+    assert statuses.count("canceled") == 1, runs.after_interrupt
+    assert statuses.count("succeeded") == INTERRUPTED_JOB - 1
+    assert runs.containers_after_interrupt == [], "no container left behind"
+
+
+def test_resume_finishes_and_redoes_only_the_interrupted_job(runs):
+    assert runs.resumed.returncode == 0, runs.resumed.stdout + runs.resumed.stderr
+    (canceled,) = [name for name, r in runs.after_interrupt.items()
+                   if r and r["status"] == "canceled"]
+    for folder in job_folders(runs.store):
+        current = record(folder)
+        assert current is not None and current["status"] == "succeeded", folder.name
+        attempts = sorted((folder / "attempts").glob("*")) if (
+            folder / "attempts").exists() else []
+        if folder.name == canceled:
+            assert [a.name for a in attempts] == ["1"]
+            assert record(attempts[0])["status"] == "canceled"
+        else:
+            assert attempts == [], f"{folder.name} ran twice"
+    # Nothing finished before the interrupt was touched.
+    for name, result in runs.results_after_interrupt.items():
+        assert (runs.store / "jobs" / name / "out" / "result.json").read_bytes() == result
+        assert record(runs.store / "jobs" / name) == runs.after_interrupt[name]
+    assert our_containers(Engine.connect(), runs.store) == []
+
+
+def test_a_finished_campaign_starts_no_container(runs):
+    assert runs.rerun.returncode == 0, runs.rerun.stderr
+    assert "0 job(s) ran" in runs.rerun.stdout
+    mtimes = {f.name: (f / "status.json").stat().st_mtime for f in job_folders(runs.store)}
+    assert mtimes == runs.mtimes_before_rerun, "no status was rewritten"
+    assert runs.rerun_s < 20
+
+
+def test_status_says_every_job_is_done(runs):
+    proc = subprocess.run(edgecompress("status", "quick", "--store", str(runs.store)),
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    manifest = json.loads(next((runs.store / "campaigns").glob("quick@*.json")).read_text())
+    assert len(manifest["nodes"]) == len(job_folders(runs.store))
+
+
+def test_report_from_the_real_results(runs, tmp_path):
+    out = tmp_path / "report"
+    proc = subprocess.run(edgecompress("report", "--store", str(runs.store), "--out", str(out)),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    figures = sorted((out / "figures").glob("*.png"))
+    assert {f.name.split("-x86")[0].split("-nano")[0].split("-xavier")[0] for f in figures} >= {
+        "fig2-accuracy", "fig3-latency", "fig4-size", "fig5-compression-time"}
+    for figure in figures:
+        assert figure.stat().st_size > 1000
+        with Image.open(figure) as image:
+            assert image.format == "PNG" and min(image.size) > 100
+    manifest = json.loads(next((runs.store / "campaigns").glob("quick@*.json")).read_text())
+
+    def result(node: str) -> dict:
+        folder = runs.store / "jobs" / manifest["nodes"][node]["folder"]
+        return json.loads((folder / "out" / "result.json").read_text())
+
+    with open(out / "csv" / "accuracy.csv") as handle:
+        accuracy = {(r["model"], r["method"]): r for r in csv.DictReader(handle)}
+    with open(out / "csv" / "latency.csv") as handle:
+        latency = {(r["model"], r["method"]): r for r in csv.DictReader(handle)}
+    with open(out / "csv" / "compression_time.csv") as handle:
+        timing = {(r["model"], r["method"]): r for r in csv.DictReader(handle)}
+    model = "MobileNetV3Small"
+    for method, subject in (("base", "train"), ("fp16", "fp16"), ("int8", "int8"),
+                            ("prune50", "prune50"), ("distill", "distill")):
+        bench = result(f"benchmark/{subject}/{model}/copy1")["metrics"]
+        assert float(accuracy[(model, method)]["mean %"]) == pytest.approx(
+            100 * bench["top1_accuracy"])
+        assert float(latency[(model, method)]["mean"]) == pytest.approx(
+            bench["latency_ms_mean"])
+        assert float(latency[(model, method)]["p90"]) == pytest.approx(bench["latency_ms_p90"])
+    prune_s = [result("prune50/MobileNetV3Small/copy1")["metrics"]["prune_s"]]
+    assert float(timing[(model, "prune50")]["mean"]) == pytest.approx(statistics.mean(prune_s))
+    # The models learned: the study's numbers mean something even on the quick campaign.
+    assert float(accuracy[(model, "base")]["mean %"]) > 60
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(figures)
+
+
+def test_failed_jobs_wait_for_retry_failed(engine, image_id, tmp_path):
+    """A job that fails is reported with its reason, what needs it waits, a plain re-run
+    leaves it alone (no container), --retry-failed runs it again."""
+    one_class = tmp_path / "one-class" / "only"
+    one_class.mkdir(parents=True)
+    for index in range(3):
+        Image.new("RGB", (32, 32), (index * 40, 0, 0)).save(one_class / f"{index}.png")
+    for path in (tmp_path, tmp_path / "one-class", one_class, *one_class.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)  # jobs run as uid 1000 under root
+    config = tmp_path / "broken.toml"
+    config.write_text('name = "broken"\nmodels = ["MobileNetV3Small"]\nmethods = ["fp16"]\n'
+                      'copies = 1\nrepeats = 1\ninput_size = 32\nweights = "none"\n'
+                      'epochs = 1\n[dataset]\nsource = "images"\npath = "one-class"\n')
+    store = tmp_path / "store"
+    command = edgecompress("campaign", "run", str(config), "--profile", TEST_PROFILE,
+                           "--store", str(store))
+    first = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "failed: train/MobileNetV3Small/copy1: failed:" in first.stderr
+    assert "class folder" in first.stderr, "the job's own reason is shown"
+    (folder,) = job_folders(store)
+    written = (folder / "status.json").stat().st_mtime_ns
+
+    status = subprocess.run(edgecompress("status", str(config), "--store", str(store)),
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert status.returncode == 1
+    assert "failed" in status.stdout and "after train/MobileNetV3Small/copy1" in status.stdout
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1 and "0 job(s) ran" in again.stdout
+    assert "--retry-failed" in again.stderr
+    assert (folder / "status.json").stat().st_mtime_ns == written, "no container started"
+
+    retried = subprocess.run([*command, "--retry-failed"], capture_output=True, text=True,
+                             timeout=300)
+    assert retried.returncode == 1 and "1 job(s) ran" in retried.stdout
+    assert [p.name for p in (folder / "attempts").iterdir()] == ["1"]
+    assert our_containers(engine, store) == []

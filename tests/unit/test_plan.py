@@ -1,0 +1,198 @@
+"""Campaign expansion: pure, so every property is checked without an engine."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from launcher.campaign import load_campaign, with_overrides
+from launcher.errors import UserError
+from launcher.keys import job_key
+from launcher.plan import DATASET, Node, Plan, expand, resolve_spec, supports_repeat
+from launcher.schema import BenchmarkSpec, DistillSpec, PruneSpec, QuantizeSpec, TrainSpec
+
+IMAGE_ID = "sha256:" + "1" * 64
+
+# The paper's study (Section 2.5): 6 models x 5 copies trained; each copy compressed by
+# FP16, INT8, pruning 25/50/75 % (6 x 5 x 5 = 150) and distilled into MobileNetV3Small by the
+# 5 larger teachers (5 x 5 = 25); the student trained from scratch, 5 copies; and every model
+# those 210 jobs make benchmarked once (accuracy on every copy, latency on copy 1).
+PAPER_COUNTS = {"train": 30, "quantize": 60, "prune": 90, "distill": 25, "scratch": 5,
+                "benchmark": 210}
+
+
+def fake_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def resolve_all(plan: Plan, salt: str = "") -> dict[str, str]:
+    """Each node's key, with every input's digest standing in for its content: the digest of
+    an upstream artifact is derived from the upstream's own key, as real content would
+    differ whenever the job that made it differs."""
+    keys: dict[str, str] = {}
+    for node in plan.nodes:
+        digests = {field: fake_digest(salt + "dataset" if source == DATASET else keys[source])
+                   for field, source in node.inputs}
+        keys[node.id] = job_key(resolve_spec(node, digests), IMAGE_ID)
+    return keys
+
+
+@pytest.fixture(scope="module")
+def paper() -> Plan:
+    return expand(load_campaign("paper"))
+
+
+def test_paper_preset_job_counts(paper):
+    assert paper.counts() == PAPER_COUNTS
+    assert len(paper.nodes) == 420
+
+
+def test_paper_specs_follow_the_paper(paper):
+    digests = {"model": "a" * 64, "teacher": "b" * 64, "images": "c" * 64}
+    for node in paper.nodes:
+        spec = resolve_spec(node, {f: digests[f] for f, _ in node.inputs})
+        assert spec.images is None and spec.tfds_name == "oxford_flowers102"
+        assert (spec.input_size, spec.batch_size) == (224, 4)
+        if isinstance(spec, TrainSpec):
+            assert spec.epochs == 10 and spec.weights == "imagenet"
+        if isinstance(spec, QuantizeSpec):
+            assert spec.mode in ("fp16", "int8") and spec.calibration_images == 128
+        if isinstance(spec, PruneSpec):
+            assert spec.target_sparsity in (0.25, 0.5, 0.75) and spec.epochs == 5
+            assert spec.schedule == "constant"
+        if isinstance(spec, DistillSpec):
+            assert (spec.temperature, spec.alpha, spec.epochs) == (10.0, 0.1, 5)
+            assert spec.student == "MobileNetV3Small"
+        if isinstance(spec, BenchmarkSpec):
+            if node.copy == 1:  # the paper's latency: copy 1, 1000 images, 11 runs, 1 dropped
+                assert (spec.latency_images, spec.latency_runs, spec.warmup_runs) == (
+                    1000, 11, 1)
+            else:
+                assert spec.latency_images == 1 and spec.accuracy
+
+
+def test_every_node_runs_after_its_upstream(paper):
+    seen: set[str] = set()
+    for node in paper.nodes:
+        assert all(up in seen for up in node.upstream), node.id
+        seen.add(node.id)
+    assert len(seen) == len(paper.nodes), "node ids are unique"
+
+
+def test_dependencies_link_the_right_copies(paper):
+    nodes = {n.id: n for n in paper.nodes}
+    for node in paper.nodes:
+        if node.role == "compress":
+            (train,) = node.upstream
+            assert nodes[train].job == "train"
+            assert (nodes[train].model, nodes[train].copy) == (node.model, node.copy)
+            assert node.params["seed"] == nodes[train].params["seed"]
+        if node.role == "benchmark":
+            (subject,) = node.upstream
+            assert (nodes[subject].model, nodes[subject].method, nodes[subject].copy) == (
+                node.model, node.method, node.copy)
+        if node.job in ("train", "scratch"):
+            assert node.upstream == ()
+    # Copies differ in their training seed; everything else about them is the same.
+    seeds = {n.params["seed"] for n in paper.nodes if n.job == "train"}
+    assert seeds == {0, 1, 2, 3, 4}
+
+
+def test_distillation_teachers_are_the_larger_models(paper):
+    teachers = {n.model for n in paper.nodes if n.job == "distill"}
+    assert "MobileNetV3Small" not in teachers and len(teachers) == 5
+    scratch = [n for n in paper.nodes if n.job == "scratch"]
+    assert {n.copy for n in scratch} == {1, 2, 3, 4, 5}
+    assert {n.params["architecture"] for n in scratch} == {"MobileNetV3Small"}
+
+
+def test_latency_only_on_copy_one(paper):
+    full = [n for n in paper.nodes if n.job == "benchmark" and n.params["latency_runs"] == 11]
+    assert {n.copy for n in full} == {1}
+    assert len(full) == 42  # 6 base + 30 compressed + 5 distilled + 1 scratch
+
+
+def test_keys_are_stable_across_expansions():
+    first = resolve_all(expand(load_campaign("paper")))
+    second = resolve_all(expand(load_campaign("paper")))
+    assert first == second
+    assert len(set(first.values())) == len(first), "no two jobs share a key"
+
+
+def test_changing_the_data_changes_every_key():
+    plan = expand(load_campaign("quick"))
+    assert set(resolve_all(plan).values()).isdisjoint(resolve_all(plan, salt="x").values())
+
+
+def test_an_upstream_artifact_changes_its_downstream_keys_only():
+    plan = expand(load_campaign("paper"))
+    node = plan.node("prune50/DenseNet201/copy2")
+    digests = {"model": "a" * 64}
+    other = {"model": "b" * 64}
+    assert job_key(resolve_spec(node, digests), IMAGE_ID) != job_key(
+        resolve_spec(node, other), IMAGE_ID)
+
+
+def test_a_setting_changes_the_keys_of_the_jobs_it_reaches():
+    base = load_campaign("paper")
+    before = resolve_all(expand(base))
+    more_epochs = resolve_all(expand(base.model_copy(update={"epochs": 11})))
+    # Training changes, so does everything made from it (through the artifacts' digests);
+    # the scratch baseline does not train for `epochs` and keeps its key.
+    changed = {n for n in before if before[n] != more_epochs[n]}
+    assert all(not n.startswith("scratch/") for n in changed)
+    assert {n for n in before if n.startswith("train/")} <= changed
+
+    bench = base.benchmark.model_copy(update={"latency_images": 500})
+    latency = resolve_all(expand(base.model_copy(update={"benchmark": bench})))
+    changed = {n for n in before if before[n] != latency[n]}
+    assert changed and all(n.startswith("benchmark/") and n.endswith("copy1") for n in changed)
+
+
+def test_the_image_is_part_of_the_key():
+    node = expand(load_campaign("quick")).nodes[0]
+    spec = resolve_spec(node, {"images": "c" * 64})
+    assert job_key(spec, IMAGE_ID) != job_key(spec, "sha256:" + "2" * 64)
+
+
+def test_quick_preset_needs_no_download():
+    plan = expand(load_campaign("quick"))
+    assert plan.config.dataset.source == "digits"
+    assert all(("images", DATASET) in n.inputs for n in plan.nodes)
+    assert all(n.params.get("weights", None) is None for n in plan.nodes if n.job == "train")
+    assert {n.method for n in plan.nodes} >= {"base", "fp16", "int8", "distill"}
+
+
+def test_overrides_narrow_the_campaign():
+    config = with_overrides(load_campaign("paper"), models=["DenseNet201"],
+                            methods=["int8", "distill"], copies=2, repeats=2)
+    plan = expand(config)
+    assert plan.counts() == {"train": 2, "quantize": 2, "distill": 2, "benchmark": 6}
+
+
+def test_repeats_beyond_copies():
+    config = with_overrides(load_campaign("quick"), repeats=3)
+    if not supports_repeat():
+        with pytest.raises(UserError, match="repeat"):
+            expand(config)
+        return
+    plan = expand(config)
+    extra = [n for n in plan.nodes if n.repeat]
+    assert extra and all(n.copy == 1 and n.role == "compress" for n in extra)
+    keys = resolve_all(plan)
+    assert len(set(keys.values())) == len(keys)
+
+
+def test_no_node_for_methods_that_do_not_apply():
+    config = with_overrides(load_campaign("quick"), methods=["distill"])
+    config = config.model_copy(update={"distill": config.distill.model_copy(
+        update={"self_distill": False})})
+    plan = expand(config)
+    assert [n.job for n in plan.nodes] == ["train", "benchmark"]
+
+
+def test_node_upstream_excludes_the_dataset():
+    node = Node(id="x", job="benchmark", params={}, inputs=(("images", DATASET),
+                ("model", "train/a")), model="a", method="base", copy=1, role="benchmark")
+    assert node.upstream == ("train/a",)

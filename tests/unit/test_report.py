@@ -1,0 +1,225 @@
+"""The report's tables from real result documents: a recorded quick campaign (two copies,
+every method) in tests/data/campaign-quick-2copies. Expected numbers are read straight from
+the result.json files, not from the code under test."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import statistics
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from launcher.errors import UserError
+from launcher.paper import METRICS, PAPER_FAMILY_RANK, PAPER_VALUES
+from launcher.render import render_csvs, write_report
+from launcher.report import (
+    accuracy_table,
+    average_ranks,
+    build_cells,
+    compression_table,
+    device_reports,
+    latency_table,
+    paper_table,
+    ranking_tables,
+    size_table,
+)
+from launcher.results import load
+from launcher.store import Store
+
+RECORDED = Path(__file__).parent.parent / "data" / "campaign-quick-2copies"
+PAPER_TEXT = Path("/work/shared/paper/compression-on-edge-devices.md")
+
+
+def documents() -> dict[str, dict]:
+    """node id -> result document, through the manifest (plain JSON, no launcher code)."""
+    manifest = json.loads((RECORDED / "campaigns" / "quick@x86-tf2.12.json").read_text())
+    return {node: json.loads((RECORDED / "jobs" / entry["folder"] / "out" / "result.json")
+                             .read_text()) for node, entry in manifest["nodes"].items()}
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return load(Store(RECORDED))
+
+
+@pytest.fixture(scope="module")
+def cells(loaded):
+    (device_cells,) = build_cells(loaded.measured).values()
+    return device_cells
+
+
+def row_of(table, model, method):
+    (row,) = [r for r in table.rows if r[0] == model and r[1] == method]
+    return dict(zip([c.name for c in table.columns], row, strict=True))
+
+
+def test_loads_every_result_once_on_one_device(loaded):
+    assert len(loaded.measured) == 24 and loaded.missing == 0
+    assert loaded.campaigns == ["quick@x86-tf2.12"]
+    (device,) = {m.device for m in loaded.measured}
+    assert device.profile == "x86-tf2.12" and "TF 2.12.1" in device.label
+
+
+@pytest.mark.parametrize("method", ["base", "fp16", "int8", "prune50", "distill", "scratch"])
+def test_accuracy_is_mean_and_std_over_copies(cells, method):
+    docs = documents()
+    subject = "train" if method == "base" else method
+    top1 = [docs[f"benchmark/{subject}/MobileNetV3Small/copy{c}"]["metrics"]["top1_accuracy"]
+            for c in (1, 2)]
+    row = row_of(accuracy_table(cells), "MobileNetV3Small", method)
+    assert row["copies"] == 2
+    assert row["mean %"] == pytest.approx(100 * statistics.mean(top1))
+    assert row["std %"] == pytest.approx(100 * statistics.stdev(top1))
+    base = [docs[f"benchmark/train/MobileNetV3Small/copy{c}"]["metrics"]["top1_accuracy"]
+            for c in (1, 2)]
+    if method != "base":
+        assert row["drop vs base (points)"] == pytest.approx(
+            100 * (statistics.mean(base) - statistics.mean(top1)))
+
+
+def test_latency_is_copy_ones_distribution(cells):
+    docs = documents()
+    for method, subject in (("base", "train"), ("int8", "int8"), ("prune50", "prune50")):
+        metrics = docs[f"benchmark/{subject}/MobileNetV3Small/copy1"]["metrics"]
+        row = row_of(latency_table(cells), "MobileNetV3Small", method)
+        for name in ("mean", "median", "p90", "std", "min", "max"):
+            assert row[name] == metrics[f"latency_ms_{name}"]
+        assert row["backend"] == metrics["backend"]
+    base = docs["benchmark/train/MobileNetV3Small/copy1"]["metrics"]["latency_ms_mean"]
+    fp16 = docs["benchmark/fp16/MobileNetV3Small/copy1"]["metrics"]["latency_ms_mean"]
+    assert row_of(latency_table(cells), "MobileNetV3Small", "fp16")[
+        "speed-up vs base %"] == pytest.approx(100 * (base - fp16) / base)
+
+
+def test_sizes_in_every_format(cells):
+    docs = documents()
+    table = size_table(cells)
+    for method, subject, fmt in (("base", "train", "saved_model"), ("fp16", "fp16", "tflite"),
+                                 ("int8", "int8", "tflite"),
+                                 ("prune50", "prune50", "saved_model")):
+        metrics = docs[f"benchmark/{subject}/MobileNetV3Small/copy1"]["metrics"]
+        row = row_of(table, "MobileNetV3Small", method)
+        assert (row["format"], row["bytes"]) == (fmt, metrics["bytes"])
+        assert row["gzip MB"] == pytest.approx(metrics["gzip_bytes"] / 1e6)
+    base = docs["benchmark/train/MobileNetV3Small/copy1"]["metrics"]
+    pruned = docs["benchmark/prune50/MobileNetV3Small/copy1"]["metrics"]
+    row = row_of(table, "MobileNetV3Small", "prune50")
+    assert row["gzip reduction vs base x"] == pytest.approx(
+        base["gzip_bytes"] / pruned["gzip_bytes"])
+    assert row["nonzero weights %"] == pytest.approx(
+        100 * pruned["nonzero_parameters"] / pruned["parameters"])
+
+
+def test_compression_time_over_timed_runs(cells):
+    docs = documents()
+    field = {"fp16": "conversion_s", "int8": "conversion_s", "prune50": "prune_s",
+             "distill": "distill_s"}
+    table = compression_table(cells)
+    assert {r[1] for r in table.rows} == set(field)
+    for method, name in field.items():
+        seconds = [docs[f"{method}/MobileNetV3Small/copy{c}"]["metrics"][name] for c in (1, 2)]
+        row = row_of(table, "MobileNetV3Small", method)
+        assert row["runs"] == 2
+        assert row["mean"] == pytest.approx(statistics.mean(seconds))
+        assert row["std"] == pytest.approx(statistics.stdev(seconds))
+
+
+def test_ranking_uses_the_papers_criteria(cells):
+    methods, families = ranking_tables(cells)
+    assert [r[0] for r in methods.rows] == [1, 2, 3, 4]
+    assert {r[1] for r in methods.rows} == {"fp16", "int8", "prune50", "distill"}
+    assert {r[1] for r in families.rows} == set(PAPER_FAMILY_RANK)
+    for row in families.rows:
+        assert row[2] == PAPER_FAMILY_RANK[row[1]]
+    # Everything the ranking weighs is in the row: check one criterion against the cells.
+    (fp16,) = [r for r in methods.rows if r[1] == "fp16"]
+    size = row_of(size_table(cells), "MobileNetV3Small", "fp16")["reduction vs base x"]
+    assert fp16[3 + 2] == pytest.approx(size)
+
+
+def test_average_ranks_share_ties():
+    assert average_ranks({"a": 1.0, "b": 1.0, "c": 3.0}, higher_is_better=False) == {
+        "a": 1.5, "b": 1.5, "c": 3.0}
+    assert average_ranks({"a": 1.0, "b": 2.0}, higher_is_better=True) == {"a": 2.0, "b": 1.0}
+
+
+def test_paper_figures_beside_ours_with_ratio(loaded, cells):
+    (device,) = {m.device for m in loaded.measured}
+    table = paper_table(device, cells)
+    assert table.rows
+    for row in table.rows:
+        values = dict(zip([c.name for c in table.columns], row, strict=True))
+        assert values["ours / paper"] == pytest.approx(values["ours"] / values["paper"])
+        # x86-tf2.12 stands for the Xavier NX: no Nano-only figure may appear.
+        assert values["paper's device"] != "Jetson Nano"
+    int8 = [r for r in table.rows if r[2] == "int8" and r[3] == METRICS["size_reduction_x"]
+            and r[1] == "MobileNetV3Small"]
+    assert int8 and int8[0][5] == 5.77
+
+
+def test_paper_values_quote_the_paper():
+    if not PAPER_TEXT.exists():
+        pytest.skip("the paper's text is not on this machine")
+    text = re.sub(r"\s+", " ", PAPER_TEXT.read_text())
+    for value in PAPER_VALUES:
+        assert value.metric in METRICS
+        if value.source.startswith("Figure"):
+            assert value.sentence in text, value.sentence
+            assert f"{value.value:g}".lstrip("-") in value.sentence.replace("MB", ""), value
+
+
+def test_devices_are_grouped_apart(tmp_path):
+    """A second device's results (same jobs, another environment) form their own section."""
+    store = tmp_path / "store"
+    shutil.copytree(RECORDED, store)
+    manifest = json.loads((store / "campaigns" / "quick@x86-tf2.12.json").read_text())
+    for entry in manifest["nodes"].values():
+        twin = entry["folder"][:-4] + "beef"
+        shutil.copytree(store / "jobs" / entry["folder"], store / "jobs" / twin)
+        result_path = store / "jobs" / twin / "out" / "result.json"
+        result = json.loads(result_path.read_text())
+        result["environment"].update(board="NVIDIA Jetson Xavier NX Developer Kit",
+                                     tensorflow="2.12.0")
+        result_path.write_text(json.dumps(result))
+        entry["folder"] = twin
+    manifest["profile"] = "xavier"
+    (store / "campaigns" / "quick@xavier.json").write_text(json.dumps(manifest))
+    reports = device_reports(load(Store(store)).measured)
+    assert [r.device.profile for r in reports] == ["x86-tf2.12", "xavier"]
+    assert "Jetson Xavier NX" in reports[1].device.label
+    assert len(render_csvs(reports)["accuracy"].splitlines()) == 1 + 2 * 6
+
+
+def test_written_report(tmp_path):
+    written = write_report(Store(RECORDED), tmp_path / "report")
+    assert written.devices == 1 and written.results == 24
+    assert len(written.figures) == 5
+    for path in written.figures:
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.size[0] > 100 and image.size[1] > 100
+            assert image.convert("L").getextrema()[0] < 128, "something is drawn"
+    markdown = written.markdown.read_text()
+    page = written.html.read_text()
+    for table in device_reports(load(Store(RECORDED)).measured)[0].tables:
+        assert f"### {table.title}" in markdown
+    assert page.count("data:image/png;base64,") == 5 and "figures/" not in page
+    with open(tmp_path / "report" / "csv" / "accuracy.csv") as handle:
+        rows = {(r["model"], r["method"]): r for r in csv.DictReader(handle)}
+    docs = documents()
+    top1 = [docs[f"benchmark/int8/MobileNetV3Small/copy{c}"]["metrics"]["top1_accuracy"]
+            for c in (1, 2)]
+    assert float(rows[("MobileNetV3Small", "int8")]["mean %"]) == pytest.approx(
+        100 * statistics.mean(top1))
+    # The Markdown shows the same number, rounded.
+    assert f"{100 * statistics.mean(top1):.2f}" in markdown
+
+
+def test_report_of_an_unknown_campaign_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no campaign named nope"):
+        write_report(Store(RECORDED), tmp_path / "report", ["nope"])
+    assert load(Store(RECORDED), ["quick@x86-tf2.12"]).campaigns == ["quick@x86-tf2.12"]
