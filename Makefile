@@ -32,11 +32,13 @@ endif
         nano xavier x86 pull gc clean
 
 help:
-	@echo "make demo     build the job image and run the demo jobs (no download)"
+	@echo "make demo     build the job image, run the quick campaign (no download) and its report"
 	@echo "make test     lint, unit tests, and the job tests in each twin image ($(TEST_PROFILES))"
 	@echo "make image    build (or reuse) the job image of PROFILE=$(PROFILE)"
 	@echo "make bench    launcher overhead and no-op rebuild benchmarks"
-	@echo "make nano | xavier | x86 | pull   the device study (not yet: see README)"
+	@echo "make nano | xavier   the paper's study on the device (pull or build, preflight, run, report)"
+	@echo "make x86      the paper's study on a workstation; make pull: a prebuilt image"
+	@echo "make emulate-xavier  the Xavier stack under arm64 emulation (root, ~10 min)"
 	@echo "variables: PROFILE, LOCAL_BASE=1 (Debian-made base images), EXTRA_CA=bundle.pem"
 
 venv: $(BIN)/.installed
@@ -56,8 +58,15 @@ endif
 image: venv base-image
 	$(EDGECOMPRESS) build $(PROFILE)
 
+# The study's subsets: MODELS=MobileNetV3Small,DenseNet169 METHODS=fp16,int8,prune50 COPIES=1
+CAMPAIGN_OPTS = $(if $(MODELS),--models $(MODELS)) $(if $(METHODS),--methods $(METHODS)) \
+                $(if $(COPIES),--copies $(COPIES))
+# Where prebuilt images live (HOST[:PORT][/NAMESPACE]); empty: build them here.
+REGISTRY ?= $(EDGECOMPRESS_REGISTRY)
+
 demo: image
-	$(EDGECOMPRESS) demo --profile $(PROFILE)
+	$(EDGECOMPRESS) campaign run quick --profile $(PROFILE)
+	$(EDGECOMPRESS) report
 
 lint: venv
 	$(BIN)/ruff check launcher tests bench
@@ -88,11 +97,24 @@ test: lint unit matrix
 bench: image
 	$(BIN)/python bench/overhead.py --profile $(PROFILE)
 	$(BIN)/python bench/rebuild.py --profile $(PROFILE)
+	$(BIN)/python bench/campaign.py --profile $(PROFILE)
 
-nano xavier x86 pull:
-	@echo "make $@: not yet. Jetson images, device profiles and prebuilt images are issue #4;" \
-	      "the whole-study campaign is issue #5. Today: make demo, or edgecompress run JOB." >&2
-	@exit 2
+# On the device: pull the prebuilt image when a registry has it, else build it; the campaign
+# runs the Jetson preflight before any job; then the report.
+nano xavier: venv engine
+	@if [ -n "$(REGISTRY)" ] && $(EDGECOMPRESS) pull $@ --registry "$(REGISTRY)"; then :; \
+	  else $(EDGECOMPRESS) build $@; fi
+	$(EDGECOMPRESS) campaign run paper --profile $@ $(CAMPAIGN_OPTS)
+	$(EDGECOMPRESS) report
+	@echo "results: $${EDGECOMPRESS_STORE:-results}/ (report in $${EDGECOMPRESS_STORE:-results}/report/)"
+
+# The whole study on a workstation, in the x86 twin of PROFILE.
+x86: image
+	$(EDGECOMPRESS) campaign run paper --profile $(PROFILE) $(CAMPAIGN_OPTS)
+	$(EDGECOMPRESS) report
+
+pull: venv engine
+	$(EDGECOMPRESS) pull $(PROFILE) $(if $(REGISTRY),--registry "$(REGISTRY)")
 
 gc: venv
 	$(EDGECOMPRESS) gc
