@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from launcher.errors import UserError
 from launcher.profiles import PROFILES
-from launcher.schema import ARCHITECTURES, Architecture
+from launcher.schema import ARCHITECTURES, Architecture, BenchmarkSettings
 from launcher.store import describe_validation_error
 
 if sys.version_info >= (3, 11):
@@ -83,19 +83,8 @@ class DistillConfig(Config):
     self_distill: bool = False
 
 
-class BenchmarkConfig(Config):
-    latency_images: int = Field(default=1000, ge=1, le=1_000_000)
-    latency_runs: int = Field(default=11, ge=2, le=10_000)
-    warmup_runs: int = Field(default=1, ge=0, le=100)
-    threads: int | None = Field(default=None, ge=1, le=256,
-                                description="TFLite interpreter threads (default: TFLite's)")
-    eval_batch_size: int = Field(default=32, ge=1, le=4096)
-
-    @model_validator(mode="after")
-    def _keeps_a_run(self) -> BenchmarkConfig:
-        if self.warmup_runs >= self.latency_runs:
-            raise ValueError("warmup_runs must be fewer than latency_runs")
-        return self
+# The same fields and checks as the benchmark job's spec: one definition.
+BenchmarkConfig = BenchmarkSettings
 
 
 class CampaignConfig(Config):

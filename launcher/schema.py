@@ -175,12 +175,10 @@ class DistillSpec(DataSpec):
     bn_momentum: float | None = Field(default=None, gt=0, lt=1)
 
 
-class BenchmarkSpec(DataSpec):
-    """Accuracy on the test split, latency by the paper's rule, and size of any artifact."""
+class BenchmarkSettings(Strict):
+    """How a model is measured: the paper's latency rule by default. Shared by the benchmark
+    job's spec and a campaign's ``[benchmark]`` table."""
 
-    job: Literal["benchmark"] = "benchmark"
-    model: InputRef
-    accuracy: bool = True
     latency_images: int = Field(default=1000, ge=1, le=1_000_000)
     latency_runs: int = Field(default=11, ge=2, le=10_000)
     warmup_runs: int = Field(default=1, ge=0, le=100)
@@ -189,10 +187,18 @@ class BenchmarkSpec(DataSpec):
     eval_batch_size: int = Field(default=32, ge=1, le=4096)
 
     @model_validator(mode="after")
-    def _keeps_a_run(self) -> BenchmarkSpec:
+    def _keeps_a_run(self) -> BenchmarkSettings:
         if self.warmup_runs >= self.latency_runs:
             raise ValueError("warmup_runs must be fewer than latency_runs")
         return self
+
+
+class BenchmarkSpec(DataSpec, BenchmarkSettings):
+    """Accuracy on the test split, latency by the paper's rule, and size of any artifact."""
+
+    job: Literal["benchmark"] = "benchmark"
+    model: InputRef
+    accuracy: bool = True
 
 
 def needs_tfds_download(spec: BaseModel) -> bool:
