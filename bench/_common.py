@@ -53,3 +53,18 @@ def job_runner(profile_name: str, store_prefix: str):  # type: ignore[no-untyped
 
 def artifact(outcome):  # type: ignore[no-untyped-def]
     return outcome.folder / "out" / outcome.result.artifacts[0].path
+
+
+def digits_input(size: int, per_class: int):  # type: ignore[no-untyped-def]
+    """A digits image folder readable by the job user, and its InputRef."""
+    import tempfile
+    from pathlib import Path
+
+    from launcher.digits import write_digits_folder
+    from launcher.files import tree_digest
+    from launcher.schema import InputRef
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-digits-"))
+    folder.chmod(0o755)
+    digits = write_digits_folder(folder, size=size, per_class=per_class)
+    return digits, InputRef(path="/inputs/images", sha256=tree_digest(digits))

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
-from _common import artifact, job_runner
+from _common import artifact, digits_input, job_runner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from launcher.files import tree_digest  # noqa: E402
 from launcher.schema import ARCHITECTURES, InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
-from tests.digits import write_digits_folder  # noqa: E402
 
 MB = 1e6
 PAPER = {"fp16": 2.75, "int8": 4.72}
@@ -29,10 +27,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="*", default=list(ARCHITECTURES))
     args = parser.parse_args()
     run = job_runner(args.profile, "bench-sizes-")
-    folder = Path(tempfile.mkdtemp(prefix="bench-digits-"))
-    folder.chmod(0o755)
-    digits = write_digits_folder(folder, size=224, per_class=13)
-    images = InputRef(path="/inputs/images", sha256=tree_digest(digits))
+    digits, images = digits_input(size=224, per_class=13)
 
     rows = []
     for name in args.models:

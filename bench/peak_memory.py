@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
-from _common import artifact, job_runner
+from _common import artifact, digits_input, job_runner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from launcher.files import tree_digest  # noqa: E402
@@ -25,7 +24,6 @@ from launcher.schema import (  # noqa: E402
     ScratchSpec,
     TrainSpec,
 )
-from tests.digits import write_digits_folder  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -35,10 +33,7 @@ def main() -> None:
     parser.add_argument("--profile", default="x86-tf2.12")
     args = parser.parse_args()
     run = job_runner(args.profile, "bench-memory-")
-    folder = Path(tempfile.mkdtemp(prefix="bench-digits-"))
-    folder.chmod(0o755)
-    digits = write_digits_folder(folder, size=224, per_class=20)
-    images = InputRef(path="/inputs/images", sha256=tree_digest(digits))
+    digits, images = digits_input(size=224, per_class=20)
     common = {"images": images, "input_size": 224, "batch_size": 4}
     data = {"images": digits}
 
