@@ -23,9 +23,11 @@ endif
 
 base_suite_x86-tf2.12 := bookworm
 base_suite_x86-tf2.7 := bullseye
+base_suite_x86-tf2.21 := bookworm
 ifeq ($(LOCAL_BASE),1)
 export EDGECOMPRESS_BASE_X86_TF2_12 ?= edgecompress/base:bookworm
 export EDGECOMPRESS_BASE_X86_TF2_7 ?= edgecompress/base:bullseye
+export EDGECOMPRESS_BASE_X86_TF2_21 ?= edgecompress/base:bookworm
 endif
 
 .PHONY: help venv engine base-image image demo lint unit integration test matrix bench \

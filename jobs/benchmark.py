@@ -151,15 +151,19 @@ def accuracy(tf, runner, splits, spec):
 
 
 def latency_runs(runner, images, runs):
-    per_image_ms = []
+    """Per-image milliseconds of each run, and each run's wall-clock start and end (Unix
+    seconds): the launcher lines power samples up with them (the host's clock is the same)."""
+    per_image_ms, started_unix, ended_unix = [], [], []
     for _ in range(runs):
         output = None
+        started_unix.append(time.time())
         started = time.perf_counter()
         for image in images:
             output = runner.predict(image)
         runner.sync(output)
         per_image_ms.append((time.perf_counter() - started) * 1000.0 / len(images))
-    return per_image_ms
+        ended_unix.append(time.time())
+    return per_image_ms, started_unix, ended_unix
 
 
 def run(spec, context):
@@ -185,11 +189,13 @@ def run(spec, context):
     images = [pool[i % len(pool)] for i in range(spec["latency_images"])]
     if fmt == "saved_model":
         images = [tf.constant(image) for image in images]
-    per_image_ms = latency_runs(runner, images, spec["latency_runs"])
+    per_image_ms, started_unix, ended_unix = latency_runs(runner, images, spec["latency_runs"])
     metrics.update(summarise(per_image_ms, spec["warmup_runs"]))
     metrics["latency_images"] = len(images)
 
     parameters, nonzero = runner.weight_counts()
     metrics.update({"bytes": models.path_bytes(path), "gzip_bytes": models.gzip_bytes(path),
                     "parameters": parameters, "nonzero_parameters": nonzero})
-    return Outcome(metrics=metrics, samples={"latency_ms_per_image_all_runs": per_image_ms})
+    return Outcome(metrics=metrics, samples={"latency_ms_per_image_all_runs": per_image_ms,
+                                             "latency_run_started_unix": started_unix,
+                                             "latency_run_ended_unix": ended_unix})

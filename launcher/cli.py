@@ -22,6 +22,7 @@ from launcher.deadlines import deadline_for
 from launcher.docker_client import Engine, label
 from launcher.errors import UserError
 from launcher.files import tree_digest
+from launcher.power import sampling_for
 from launcher.profiles import (
     DEFAULT_PROFILE,
     PROFILES,
@@ -265,7 +266,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         deadline_s=deadline_for(args.job, args.timeout),
         runtime=profile.runtime, force=args.force, network=downloads,
         caches={CONTAINER_TFDS_DIR: tfds_cache()} if downloads else {},
-        environment=device_env,
+        environment=device_env, power=sampling_for(profile.is_jetson),
     )
     with console.status(f"[bold]{args.job}[/] starting") as status:
         def show(line: str) -> None:
@@ -309,6 +310,13 @@ def print_outcome(outcome: JobOutcome) -> None:
                           f"out/{artifact.path} ({artifact.bytes:,} bytes)")
     else:
         table.add_row("log", str(outcome.folder / "log.txt"))
+    power = record.power
+    if power is not None and power.average_power_mw is not None:
+        table.add_row("power", f"{power.average_power_mw / 1000:.2f} W on {power.rail} "
+                      f"({power.samples} samples)")
+        table.add_row("energy", f"{power.energy_per_inference_mj:.3g} mJ per inference")
+    elif power is not None:
+        table.add_row("power", f"not measured: {power.reason}")
     console.print(table)
 
 
@@ -476,7 +484,7 @@ def cmd_campaign_run(args: argparse.Namespace) -> int:
     environment = device_preflight(engine, profile, args.store)
     target = Target(store=Store(args.store), profile=profile.name, image=profile.image,
                     image_id=image_id, runtime=profile.runtime, environment=environment,
-                    tfds_cache=tfds_cache())
+                    tfds_cache=tfds_cache(), power=sampling_for(profile.is_jetson))
     console.print(f"[bold]campaign[/] {config.name}: {len(plan.nodes)} jobs on "
                   f"{profile.image}, results in {args.store}", soft_wrap=True)
     with CampaignProgress(console, verbose=args.verbose) as progress:

@@ -30,6 +30,7 @@ from launcher.manifest import (
     write_manifest,
 )
 from launcher.plan import DATASET, Node, Plan, resolve_spec
+from launcher.power import Sampling
 from launcher.runner import JobOutcome, JobRequest, run_job
 from launcher.schema import (
     CONTAINER_TFDS_DIR,
@@ -72,6 +73,7 @@ class Target:
     runtime: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict)  # e.g. the power mode
     tfds_cache: Path | None = None
+    power: Sampling | None = None  # how benchmark jobs' power is sampled, where it is
 
 
 def dataset_folder(plan: Plan, store: Store, create: bool = True) -> Path | None:
@@ -247,6 +249,7 @@ def _run_node(engine: Engine, resolver: Resolver, node: Node, target: Target, ev
     request = JobRequest(
         spec=spec, image=target.image, image_id=target.image_id, inputs=inputs,
         deadline_s=deadline_for(node.job, deadline_s), runtime=target.runtime,
-        network=downloads, caches=caches, environment=target.environment, force=force)
+        network=downloads, caches=caches, environment=target.environment, force=force,
+        power=target.power)
     events.started(node)
     return run_job(engine, target.store, request, on_line=events.line)

@@ -130,6 +130,30 @@ PROFILES: dict[str, Profile] = {
             ),
             tag="x86-tf2.7-py39",
         ),
+        # The newest TensorFlow, to show jobs/ runs on the current stack too: TF >= 2.16 ships
+        # Keras 3, which tfmot refuses, so Keras 2 comes from tf-keras (jobs/compat.py).
+        Profile(
+            name="x86-tf2.21",
+            family="x86",
+            base_image="python:3.11-slim-bookworm",
+            python="3.11",
+            tensorflow="2.21.0",
+            tfmot="0.8.1",
+            tfds="4.9.10",
+            requirements=(
+                # Not tensorflow-cpu: tf-keras requires the package named tensorflow, and both
+                # would install into the same tensorflow/ folder, one over the other.
+                "tensorflow==2.21.0",
+                "tf-keras==2.21.0",
+                "tensorflow-model-optimization==0.8.1",
+                "tensorflow-datasets==4.9.10",
+                "scipy<1.17",
+                "pillow<12",
+                # tfds.testing (mock_data: the download-free tfds path) imports dill.
+                "dill<0.5",
+            ),
+            tag="x86-tf2.21-py311",
+        ),
         Profile(
             name="nano",
             family="jetson",

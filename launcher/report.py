@@ -31,6 +31,7 @@ from launcher.schema import (
     BenchmarkMetrics,
     BenchmarkResult,
     DistillResult,
+    PowerMeasurement,
     PruneResult,
     QuantizeResult,
 )
@@ -72,6 +73,7 @@ class Cell:
     compression_s: list[float] = field(default_factory=list)
     # job -> (peak RSS, container cgroup peak) of each run that recorded them
     memory: dict[str, list[tuple[int | None, int | None]]] = field(default_factory=dict)
+    power: dict[int, PowerMeasurement] = field(default_factory=dict)  # by copy, where sampled
 
     @property
     def first(self) -> BenchmarkMetrics | None:
@@ -111,6 +113,8 @@ def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
         if isinstance(item.result, BenchmarkResult):
             metrics = item.result.metrics
             cell.benchmarks[item.copy] = metrics
+            if item.record.power is not None:
+                cell.power[item.copy] = item.record.power
             if metrics.top1_accuracy is not None:
                 cell.accuracy[item.copy] = metrics.top1_accuracy
         elif item.role == "compress":
@@ -313,6 +317,24 @@ def compression_table(cells: Cells) -> Table:
         "imports are not included.")
 
 
+def energy_table(cells: Cells) -> Table:
+    rows = []
+    for cell in ordered(cells):
+        power, first = cell.power.get(1), cell.first
+        if power is None or first is None:
+            continue
+        watts = None if power.average_power_mw is None else power.average_power_mw / 1000
+        rows.append((cell.model, cell.method, power.rail, power.samples, watts,
+                     first.latency_ms_mean, power.energy_per_inference_mj, power.reason or ""))
+    return Table("energy", "Power and energy per inference on copy 1", (
+        Column("model"), Column("method"), Column("rail"), Column("samples"),
+        Column("average W", 2), Column("latency ms", 3), Column("mJ per inference", 2),
+        Column("not measured because")), tuple(rows),
+        "What the paper did not measure: the module's input power (tegrastats on the host) "
+        "averaged over the kept latency runs; energy per inference = average power x "
+        "latency. It includes the board's idle draw.")
+
+
 def memory_table(cells: Cells) -> Table:
     rows = []
     for cell in ordered(cells):
@@ -447,7 +469,11 @@ class DeviceReport:
 def device_reports(measured: Iterable[Measured]) -> list[DeviceReport]:
     reports = []
     for device, cells in build_cells(measured).items():
+        # The energy table only where something sampled power (a Jetson): elsewhere it
+        # would be empty by design, not "no results yet".
+        energy = energy_table(cells)
         tables = (accuracy_table(cells), latency_table(cells), size_table(cells),
+                  *((energy,) if energy.rows else ()),
                   compression_table(cells), memory_table(cells), *ranking_tables(cells),
                   paper_table(device, cells))
         reports.append(DeviceReport(device, cells, tables))

@@ -430,6 +430,20 @@ class JobStatus(str, Enum):
     invalid_result = "invalid_result"
 
 
+class PowerMeasurement(Strict):
+    """What the launcher measured of the device's power while a benchmark's timed runs ran
+    (launcher/power.py): tegrastats on the host, samples inside the kept runs only."""
+
+    source: str  # the sampler's command line
+    interval_ms: int = Field(ge=1)
+    samples: NonNegInt  # samples with an input rail inside the kept runs
+    rail: str | None = None  # the module's input rail: VDD_IN (Xavier NX), POM_5V_IN (Nano)
+    timed_s: NonNegFloat | None = None  # total length of the kept runs
+    average_power_mw: NonNegFloat | None = None
+    energy_per_inference_mj: NonNegFloat | None = None
+    reason: str | None = None  # why there is no number, when there is none
+
+
 class RunRecord(Strict):
     """Written by the launcher as ``status.json`` after every attempt, whatever its end."""
 
@@ -447,6 +461,7 @@ class RunRecord(Strict):
     wall_s: NonNegFloat
     deadline_s: NonNegFloat
     inputs: dict[str, str] = {}
+    power: PowerMeasurement | None = None  # benchmark jobs on a Jetson (or a given sampler)
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -4,11 +4,13 @@ distill -> scratch -> benchmark. Asserts what must hold, not what happened once.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from launcher.files import tree_digest
+from launcher.power import Sampling
 from launcher.runner import JobOutcome, JobRequest, run_job
 from launcher.schema import (
     AnySpec,
@@ -35,6 +37,8 @@ SIZE = 32
 # Short from-scratch runs need a BatchNormalization momentum that moves (ENVIRONMENT.md).
 TRAINING = {"input_size": SIZE, "batch_size": 32, "bn_momentum": 0.9, "seed": 1}
 LATENCY = {"latency_images": 50, "latency_runs": 4, "warmup_runs": 1}
+DATA = Path(__file__).parents[1] / "data" / "jetson"
+STAND_IN = Path(__file__).parents[1] / "stand_ins" / "tegrastats.py"
 
 
 class Study:
@@ -183,6 +187,39 @@ def test_latency_follows_the_papers_rule(study):
     assert result.metrics.latency_ms_median <= result.metrics.latency_ms_p90
     assert result.metrics.latency_ms_p90 <= result.metrics.latency_ms_max
     assert result.metrics.latency_images == LATENCY["latency_images"]
+
+
+def test_power_is_sampled_on_the_host_around_the_kept_runs(study):
+    """A Jetson's tegrastats stands in as a replay of a Xavier NX's recorded line (VDD_IN
+    2763 mW), run on the host by the launcher while the benchmark container runs."""
+    model = study.artifact(study.quantized("fp16"))
+    replay = DATA / "xavier-nx" / "tegrastats-jp512.log"
+    sampling = Sampling((sys.executable, str(STAND_IN), "--replay", str(replay),
+                         "--interval", "20"), 20)
+    spec = BenchmarkSpec(images=study.images, model=study.model_ref(model), input_size=SIZE,
+                         accuracy=False, latency_images=3000, latency_runs=4, warmup_runs=1)
+    request = JobRequest(spec=spec, image=study.profile.image, image_id=study.image_id,
+                         inputs={"images": study.digits, "model": model}, deadline_s=900,
+                         power=sampling)
+    outcome = run_job(study.engine, study.store, request)
+    assert outcome.record.status is JobStatus.succeeded, outcome.record.reason
+    assert isinstance(outcome.result, BenchmarkResult)
+    assert_valid_on_disk(outcome.folder)
+    stored = Store(study.store.root).load(outcome.folder).record
+    assert stored is not None and stored.power == outcome.record.power
+
+    power = outcome.record.power
+    assert power is not None, "a benchmark with a sampler records its power"
+    assert power.reason is None and power.samples >= 3
+    assert power.rail == "VDD_IN" and power.average_power_mw == pytest.approx(2763)
+    assert (outcome.folder / "power.log").is_file()
+    # The job's windows (wall clock) and its own timings (perf_counter) tell one story, and
+    # energy is that power over one image's share of them.
+    metrics, samples = outcome.result.metrics, outcome.result.samples
+    kept = samples["latency_ms_per_image_all_runs"][1:]
+    assert power.timed_s == pytest.approx(sum(kept) * metrics.latency_images / 1000, rel=0.05)
+    assert power.energy_per_inference_mj == pytest.approx(
+        2763 * power.timed_s / (len(kept) * metrics.latency_images))
 
 
 def test_tfds_path_with_mock_data(engine, profile, image_id, tmp_path):

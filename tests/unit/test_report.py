@@ -195,6 +195,33 @@ def test_devices_are_grouped_apart(tmp_path):
     assert len(render_csvs(reports)["accuracy"].splitlines()) == 1 + 2 * 6
 
 
+def test_energy_table_only_where_power_was_sampled(tmp_path, loaded):
+    assert all(t.key != "energy" for t in device_reports(loaded.measured)[0].tables)
+    store = tmp_path / "store"
+    shutil.copytree(RECORDED, store)
+    manifest = json.loads((store / "campaigns" / "quick@x86-tf2.12.json").read_text())
+    powered = {}
+    for node, entry in manifest["nodes"].items():
+        if node.startswith("benchmark/") and node.endswith("/copy1"):
+            status_path = store / "jobs" / entry["folder"] / "status.json"
+            status = json.loads(status_path.read_text())
+            milliwatts = 5000.0 + 100 * len(powered)
+            status["power"] = {"source": "tegrastats --interval 100", "interval_ms": 100,
+                               "samples": 40, "rail": "POM_5V_IN", "timed_s": 4.0,
+                               "average_power_mw": milliwatts,
+                               "energy_per_inference_mj": milliwatts * 0.004}
+            status_path.write_text(json.dumps(status))
+            powered[entry["method"]] = milliwatts
+    (report,) = device_reports(load(Store(store)).measured)
+    (energy,) = [t for t in report.tables if t.key == "energy"]
+    assert len(energy.rows) == len(powered)
+    for method, milliwatts in powered.items():
+        row = row_of(energy, "MobileNetV3Small", method)
+        assert row["average W"] == pytest.approx(milliwatts / 1000)
+        assert row["mJ per inference"] == pytest.approx(milliwatts * 0.004)
+        assert row["rail"] == "POM_5V_IN" and row["samples"] == 40
+
+
 def test_written_report(tmp_path):
     written = write_report(Store(RECORDED), tmp_path / "report")
     assert written.devices == 1 and written.results == 24

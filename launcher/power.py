@@ -1,0 +1,216 @@
+"""Power and energy per inference on a Jetson: tegrastats sampled on the host around a job.
+
+The job records when each timed latency run started and ended (Unix seconds; a container shares
+the host's clock). The launcher runs ``tegrastats --interval <ms>`` on the host while the
+container runs, stamps each line with the host's clock as it arrives, and keeps the stamped
+lines in the job's ``power.log``. Afterwards the samples inside the kept runs give the module's
+average input power, and energy per inference = average power x per-image latency.
+
+The sampling needs no privilege inside the container. ``PowerSampler`` is the side effect
+(a process, a thread, a file); ``measure`` and the log round trip are pure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pty
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from launcher.schema import BenchmarkResult, JobResult, PowerMeasurement
+from launcher.tegrastats import INPUT_RAILS, Sample, TegrastatsError, parse_line
+
+POWER_LOG = "power.log"
+DEFAULT_INTERVAL_MS = 100
+# At least this many samples inside the timed runs, or the average means little.
+MIN_SAMPLES = 3
+# EDGECOMPRESS_TEGRASTATS: the sampler's command line; "off" turns sampling off. Unset: the
+# device's own tegrastats on a Jetson profile, nothing elsewhere.
+COMMAND_ENV = "EDGECOMPRESS_TEGRASTATS"
+INTERVAL_ENV = "EDGECOMPRESS_POWER_INTERVAL_MS"
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How a job's power is sampled: the whole command line and its interval."""
+
+    command: tuple[str, ...]
+    interval_ms: int
+
+    @property
+    def source(self) -> str:
+        return shlex.join(self.command)
+
+
+def sampling_for(is_jetson: bool, environ: Mapping[str, str] | None = None) -> Sampling | None:
+    """What samples power here, or None when nothing does."""
+    env = os.environ if environ is None else environ
+    configured = env.get(COMMAND_ENV, "").strip()
+    if configured.lower() == "off":
+        return None
+    base = tuple(shlex.split(configured)) if configured else (("tegrastats",) if is_jetson
+                                                              else ())
+    if not base:
+        return None
+    interval = interval_ms(env)
+    return Sampling((*base, "--interval", str(interval)), interval)
+
+
+def interval_ms(environ: Mapping[str, str]) -> int:
+    raw = environ.get(INTERVAL_ENV, str(DEFAULT_INTERVAL_MS))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 10 <= value <= 10_000:
+        from launcher.errors import UserError
+
+        raise UserError(f"{INTERVAL_ENV}={raw!r} is not a whole number of milliseconds in "
+                        "10..10000: set it to e.g. 100")
+    return value
+
+
+def format_line(stamp: float, line: str) -> str:
+    return f"{stamp:.6f} {line.rstrip()}\n"
+
+
+def parse_log(text: str) -> list[tuple[float, Sample]]:
+    """power.log -> (host time, sample); lines that are not tegrastats (a start-up message,
+    an error) are skipped: the log keeps them for people, the numbers never use them."""
+    samples: list[tuple[float, Sample]] = []
+    for raw in text.splitlines():
+        stamp, _, line = raw.partition(" ")
+        try:
+            samples.append((float(stamp), parse_line(line)))
+        except (ValueError, TegrastatsError):
+            continue
+    return samples
+
+
+def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
+            ended: Sequence[float], warmup_runs: int, images_per_run: int, interval: int,
+            source: str) -> PowerMeasurement:
+    """Average input power over the kept latency runs (the warm-up runs left out, as for the
+    latency) and the energy of one inference. Unmeasurable windows give a reason, not a
+    number."""
+
+    def unmeasured(reason: str, count: int = 0) -> PowerMeasurement:
+        return PowerMeasurement(source=source, interval_ms=interval, samples=count,
+                                reason=reason)
+
+    runs = list(zip(started, ended, strict=False))[warmup_runs:]
+    if not runs:
+        return unmeasured("the job recorded no kept latency run to line the samples up with")
+    inside = [sample for stamp, sample in samples
+              if any(start <= stamp <= end for start, end in runs)]
+    powered = [sample for sample in inside if sample.power_mw is not None]
+    timed_s = sum(end - start for start, end in runs)
+    if len(powered) < MIN_SAMPLES:
+        rails = ", ".join(INPUT_RAILS)
+        why = (f"no input rail ({rails}) in the samples" if inside and not powered else
+               f"{len(powered)} sample(s) fell inside the {timed_s:.2f} s of timed runs, "
+               f"fewer than {MIN_SAMPLES}: raise latency_images or lower {INTERVAL_ENV}")
+        return unmeasured(why, len(powered))
+    average_mw = sum(s.power_mw or 0 for s in powered) / len(powered)
+    latency_s = timed_s / (len(runs) * images_per_run)
+    return PowerMeasurement(
+        source=source, interval_ms=interval, samples=len(powered),
+        rail=powered[0].input_rail, timed_s=timed_s, average_power_mw=average_mw,
+        energy_per_inference_mj=average_mw * latency_s)
+
+
+def measure_job(log_path: Path, result: JobResult | None, sampling: Sampling
+                ) -> PowerMeasurement | None:
+    """The measurement for a finished job, from its power.log and result; None for a job
+    that times no inference (only benchmark does)."""
+    if not isinstance(result, BenchmarkResult):
+        return None
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    return measure(parse_log(text), result.samples.get("latency_run_started_unix", []),
+                   result.samples.get("latency_run_ended_unix", []),
+                   result.spec.warmup_runs, result.metrics.latency_images,
+                   sampling.interval_ms, sampling.source)
+
+
+class PowerSampler:
+    """Runs the sampler command for the length of a ``with`` block and writes its lines,
+    stamped on arrival, to ``log_path``.
+
+    tegrastats writes through C stdio, which holds output to a pipe in 4 KB blocks; lines
+    that arrive in bursts would carry the wrong times. A pseudo-terminal makes it flush
+    every line, as it does on a console."""
+
+    def __init__(self, command: Sequence[str], log_path: Path) -> None:
+        self.command = tuple(command)
+        self.log_path = log_path
+        self.error: str | None = None
+        self.lines = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self._master = -1
+
+    def __enter__(self) -> PowerSampler:
+        master, slave = pty.openpty()
+        try:
+            self._process = subprocess.Popen(
+                self.command, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                close_fds=True, start_new_session=True)
+        except OSError as error:
+            os.close(master)
+            self.error = f"cannot start {shlex.join(self.command)}: {error.strerror or error}"
+            with open(self.log_path, "w") as log:
+                log.write(f"# {self.error}\n")
+            return self
+        finally:
+            os.close(slave)
+        self._master = master
+        self._reader = threading.Thread(target=self._pump, name="edgecompress-power",
+                                        daemon=True)
+        self._reader.start()
+        return self
+
+    def _pump(self) -> None:
+        pending = b""
+        with open(self.log_path, "w") as log:
+            while True:
+                try:
+                    chunk = os.read(self._master, 4096)
+                except OSError:  # EIO: the sampler closed the terminal (it exited)
+                    break
+                if not chunk:
+                    break
+                stamp = time.time()
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for line in complete:
+                    text = line.decode("utf-8", "replace").rstrip("\r")
+                    if text.strip():
+                        log.write(format_line(stamp, text))
+                        self.lines += 1
+                log.flush()
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        elif process.returncode:
+            self.error = f"{shlex.join(self.command)} exited with {process.returncode}"
+        if self._reader is not None:
+            self._reader.join(timeout=3)
+        with contextlib.suppress(OSError):
+            os.close(self._master)

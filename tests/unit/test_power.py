@@ -1,0 +1,132 @@
+"""Power sampling: lining tegrastats samples up with a benchmark's timed runs (pure), and the
+sampler reading a real process through a pseudo-terminal."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from launcher.errors import UserError
+from launcher.power import (
+    PowerSampler,
+    Sampling,
+    format_line,
+    measure,
+    parse_log,
+    sampling_for,
+)
+from launcher.tegrastats import Sample, parse_line
+
+DATA = Path(__file__).parents[1] / "data" / "jetson"
+STAND_IN = Path(__file__).parents[1] / "stand_ins" / "tegrastats.py"
+NANO_LINE = (DATA / "nano" / "tegrastats-jp461.log").read_text().splitlines()[0]
+XAVIER_LINE = (DATA / "xavier-nx" / "tegrastats-jp512.log").read_text().splitlines()[0]
+
+
+def at_power(line: str, rail: str, milliwatts: int) -> Sample:
+    sample = parse_line(line)
+    return replace(sample, rails_mw={**sample.rails_mw, rail: milliwatts})
+
+
+def test_sampling_is_the_devices_tegrastats_on_a_jetson_only() -> None:
+    assert sampling_for(True, {}) == Sampling(("tegrastats", "--interval", "100"), 100)
+    assert sampling_for(False, {}) is None
+
+
+def test_sampling_command_and_interval_come_from_the_environment() -> None:
+    env = {"EDGECOMPRESS_TEGRASTATS": "sudo /usr/bin/tegrastats",
+           "EDGECOMPRESS_POWER_INTERVAL_MS": "50"}
+    sampling = sampling_for(False, env)
+    assert sampling is not None
+    assert sampling.command == ("sudo", "/usr/bin/tegrastats", "--interval", "50")
+    assert sampling.source == "sudo /usr/bin/tegrastats --interval 50"
+    assert sampling_for(True, {"EDGECOMPRESS_TEGRASTATS": "off"}) is None
+
+
+@pytest.mark.parametrize("raw", ["fast", "0", "5", "60000"])
+def test_a_bad_interval_is_one_clear_error(raw: str) -> None:
+    with pytest.raises(UserError, match="EDGECOMPRESS_POWER_INTERVAL_MS"):
+        sampling_for(True, {"EDGECOMPRESS_POWER_INTERVAL_MS": raw})
+
+
+def test_the_power_log_round_trips_and_skips_what_is_not_tegrastats() -> None:
+    text = (format_line(100.25, NANO_LINE) + "101.0 tegrastats: permission denied\n"
+            + format_line(101.5, XAVIER_LINE) + "\n")
+    samples = parse_log(text)
+    assert [stamp for stamp, _ in samples] == [100.25, 101.5]
+    assert [sample.power_mw for _, sample in samples] == [1750, 2763]
+
+
+def test_only_the_kept_runs_count_and_energy_is_power_times_latency() -> None:
+    # Three runs of 10 images, the first a warm-up at a higher draw than the kept two.
+    started, ended = [0.0, 10.0, 20.0], [8.0, 18.0, 28.0]
+    samples = [(t / 2, at_power(XAVIER_LINE, "VDD_IN", 9000 if t / 2 < 9 else 6000))
+               for t in range(0, 60)]
+    measured = measure(samples, started, ended, warmup_runs=1, images_per_run=10,
+                       interval=500, source="tegrastats --interval 500")
+    assert measured.rail == "VDD_IN"
+    assert measured.samples == 2 * 17  # 10.0..18.0 and 20.0..28.0 every 0.5 s
+    assert measured.average_power_mw == pytest.approx(6000)
+    assert measured.timed_s == pytest.approx(16.0)
+    # 0.8 s per image at 6 W: 4.8 J = 4800 mJ per inference.
+    assert measured.energy_per_inference_mj == pytest.approx(4800)
+    assert measured.reason is None
+
+
+def test_the_nano_input_rail_is_measured_too() -> None:
+    samples = [(float(t), at_power(NANO_LINE, "POM_5V_IN", 4000 + 100 * t)) for t in range(10)]
+    measured = measure(samples, [0.0, 2.0], [1.5, 8.0], 1, 1000, 1000, "tegrastats")
+    assert measured.rail == "POM_5V_IN"
+    assert measured.average_power_mw == pytest.approx(4500)  # the samples at 2..8 s
+
+
+def test_too_short_a_window_says_what_to_change() -> None:
+    samples = [(float(t), parse_line(XAVIER_LINE)) for t in range(10)]
+    measured = measure(samples, [0.0, 3.1], [3.0, 3.9], 1, 100, 1000, "tegrastats")
+    assert measured.average_power_mw is None and measured.energy_per_inference_mj is None
+    assert measured.reason is not None
+    assert "latency_images" in measured.reason and "INTERVAL_MS" in measured.reason
+
+
+def test_samples_without_an_input_rail_give_a_reason() -> None:
+    bare = parse_line("RAM 724/3965MB (lfb 81x4MB) CPU [1%@102,0%@102] GR3D_FREQ 0%@153")
+    measured = measure([(float(t), bare) for t in range(10)], [0.0, 1.0], [0.5, 9.0], 1, 10,
+                       100, "tegrastats")
+    assert measured.reason is not None and "no input rail" in measured.reason
+
+
+def test_no_kept_run_is_not_measured() -> None:
+    measured = measure([], [], [], 1, 10, 100, "tegrastats")
+    assert measured.average_power_mw is None and measured.reason
+
+
+def test_the_sampler_stamps_lines_as_they_come(tmp_path: Path) -> None:
+    """The stand-in, like tegrastats, block-buffers a pipe: lines only arrive one by one, while
+    it runs, because the sampler gives it a terminal."""
+    log = tmp_path / "power.log"
+    command = (sys.executable, str(STAND_IN), "--replay",
+               str(DATA / "xavier-nx" / "tegrastats-jp512.log"), "--interval", "50")
+    with PowerSampler(command, log) as sampler:
+        give_up = time.monotonic() + 20
+        while sampler.lines < 3 and time.monotonic() < give_up:
+            time.sleep(0.05)
+        seen_while_running = sampler.lines
+    assert seen_while_running >= 3
+    assert sampler.error is None
+    samples = parse_log(log.read_text())
+    assert len(samples) >= 3
+    stamps = [stamp for stamp, _ in samples]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    assert {sample.input_rail for _, sample in samples} == {"VDD_IN"}
+
+
+def test_a_sampler_that_cannot_start_is_recorded_not_raised(tmp_path: Path) -> None:
+    log = tmp_path / "power.log"
+    with PowerSampler(("/nonexistent/tegrastats", "--interval", "100"), log) as sampler:
+        pass
+    assert sampler.error is not None and "/nonexistent/tegrastats" in sampler.error
+    assert log.read_text().startswith("# cannot start")
