@@ -59,7 +59,11 @@ def collect(tf, keras):
         "gpus": gpus,
         "l4t_release": l4t_release(read_text(NV_TEGRA_RELEASE)),
         "board": board.strip("\x00 \n") if board else None,
+        # The launcher reads these on the host (launcher/preflight.py) and passes them in.
         "power_mode": os.environ.get("EDGECOMPRESS_POWER_MODE") or None,
+        "jetpack": os.environ.get("EDGECOMPRESS_JETPACK") or None,
+        "jetson_clocks": {"1": True, "0": False}.get(
+            os.environ.get("EDGECOMPRESS_JETSON_CLOCKS", "")),
         "image_id": os.environ.get("EDGECOMPRESS_IMAGE_ID") or None,
     }
 

@@ -22,7 +22,7 @@ from launcher.deadlines import deadline_for
 from launcher.docker_client import Engine, label
 from launcher.errors import UserError
 from launcher.files import tree_digest
-from launcher.power import sampling_for
+from launcher.power import check_sampler, sampling_for
 from launcher.profiles import (
     DEFAULT_PROFILE,
     PROFILES,
@@ -236,14 +236,14 @@ def device_preflight(engine: Engine, profile: Profile, store: Path) -> dict[str,
 
     nvpmodel = preflight.query_nvpmodel()
     facts = preflight.gather(store=store, docker_info=engine.info(), nvpmodel=nvpmodel)
-    checks = preflight.preflight(profile, facts, store)
+    checks = [*preflight.preflight(profile, facts, store),
+              check_sampler(sampling_for(profile.is_jetson))]
     for check in checks:
         if check.state == "warn":
             errors.print(f"warning: {check.name}: {check.detail}", markup=False,
                          soft_wrap=True)
     raise_on_failure(checks)
-    mode = preflight.parse_nvpmodel(nvpmodel)
-    return {"EDGECOMPRESS_POWER_MODE": f"{mode.name} ({mode.mode_id})"} if mode else {}
+    return preflight.device_environment(facts)
 
 
 def connect_with_image(profile_name: str) -> tuple[Engine, Profile, str]:

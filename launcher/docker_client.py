@@ -45,6 +45,7 @@ class ContainerRequest:
     read_only_root: bool = True
     mem_limit: str | None = None
     working_dir: str = "/job"
+    group_add: tuple[str, ...] = ()  # supplementary groups of the container's user (gids)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ class Engine:
             # Swap would turn an out-of-memory job into a crawl instead of a clear 'oom'.
             memswap_limit=request.mem_limit,
             init=True,
+            group_add=list(request.group_add) or None,
         )
         try:
             created = self._api.create_container(

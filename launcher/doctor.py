@@ -11,6 +11,7 @@ from typing import Any
 from launcher.checks import Check
 from launcher.docker_client import Engine
 from launcher.errors import EngineError
+from launcher.power import check_sampler, sampling_for
 from launcher.profiles import PROFILES
 
 MIN_FREE_BYTES = 10 * 1024**3  # one job image plus a study's artifacts
@@ -91,4 +92,5 @@ def jetson_checks(info: dict[str, Any], store: Path) -> list[Check]:
     if not matching:
         return [Check("device profile", "fail", f"no device profile for L4T {release}: "
                       "edgecompress supports R32.7 (JetPack 4.6) and R35 (JetPack 5.1)")]
-    return [c for c in preflight.preflight(matching[0], facts, store) if c.name != "disk"]
+    return [*(c for c in preflight.preflight(matching[0], facts, store) if c.name != "disk"),
+            check_sampler(sampling_for(True))]

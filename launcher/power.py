@@ -16,14 +16,16 @@ import contextlib
 import os
 import pty
 import shlex
+import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from launcher.checks import Check
 from launcher.schema import BenchmarkResult, JobResult, PowerMeasurement
 from launcher.tegrastats import INPUT_RAILS, Sample, TegrastatsError, parse_line
 
@@ -75,6 +77,20 @@ def interval_ms(environ: Mapping[str, str]) -> int:
         raise UserError(f"{INTERVAL_ENV}={raw!r} is not a whole number of milliseconds in "
                         "10..10000: set it to e.g. 100")
     return value
+
+
+def check_sampler(sampling: Sampling | None,
+                  which: Callable[[str], str | None] = shutil.which) -> Check:
+    """On a Jetson: can benchmark jobs measure power here?"""
+    if sampling is None:
+        return Check("power sampling", "warn", f"off ({COMMAND_ENV}=off): benchmarks record "
+                     "no power or energy")
+    program = sampling.command[0]
+    if which(program) is None:
+        return Check("power sampling", "warn", f"{program} not found: benchmarks record no "
+                     "power or energy; install nvidia-l4t-tools (tegrastats) or set "
+                     f"{COMMAND_ENV} to a sampler command")
+    return Check("power sampling", "ok", f"{sampling.source} around benchmark jobs")
 
 
 def format_line(stamp: float, line: str) -> str:

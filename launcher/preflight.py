@@ -65,6 +65,16 @@ BOARDS = (
 )
 
 
+# The JetPack release each L4T release ships in (NVIDIA's JetPack archive); the L4T release is
+# what a host can tell, the JetPack name is what people quote.
+JETPACK_OF_L4T = {
+    "R32.6.1": "4.6", "R32.7.1": "4.6.1", "R32.7.2": "4.6.2", "R32.7.3": "4.6.3",
+    "R32.7.4": "4.6.4", "R32.7.5": "4.6.5", "R32.7.6": "4.6.6",
+    "R35.1.0": "5.0.2", "R35.2.1": "5.1", "R35.3.1": "5.1.1", "R35.4.1": "5.1.2",
+    "R35.5.0": "5.1.3", "R35.6.0": "5.1.4", "R35.6.1": "5.1.5",
+}
+
+
 @dataclass(frozen=True)
 class HostFacts:
     """What preflight judges; every field None when the host could not tell."""
@@ -75,6 +85,8 @@ class HostFacts:
     nvpmodel: str | None = None  # `nvpmodel -q` output
     free_disk_bytes: int | None = None  # where images and results live
     docker_info: Mapping[str, Any] | None = None  # the engine's /info
+    # (scaling_min_freq, scaling_max_freq) of each online core that has cpufreq
+    cpu_freq_bounds: tuple[tuple[int, int], ...] = ()
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -108,6 +120,16 @@ def parse_nvpmodel(text: str | None) -> PowerMode | None:
 def meminfo_bytes(text: str | None, key: str) -> int | None:
     match = re.search(rf"^{re.escape(key)}:\s+(\d+) kB", text or "", re.MULTILINE)
     return int(match.group(1)) * 1024 if match else None
+
+
+def jetpack_of(release: L4tRelease | None) -> str | None:
+    return JETPACK_OF_L4T.get(str(release)) if release else None
+
+
+def clocks_pinned(bounds: tuple[tuple[int, int], ...]) -> bool | None:
+    """jetson_clocks pins every core's minimum frequency to its maximum (under the power
+    mode's cap), so min == max on every core means it ran; None when nothing tells."""
+    return all(low == high for low, high in bounds) if bounds else None
 
 
 def docker_runtimes(info: Mapping[str, Any] | None) -> tuple[str, ...]:
@@ -210,6 +232,32 @@ def check_power_mode(model: str | None, mode: PowerMode | None) -> Check:
                  "maximum; run sudo jetson_clocks before timing runs")
 
 
+def check_clocks(pinned: bool | None) -> Check:
+    if pinned is None:
+        return Check("clocks", "warn", "cannot read the CPU frequency limits "
+                     "(/sys/devices/system/cpu/cpu*/cpufreq): run sudo jetson_clocks before "
+                     "timing runs")
+    if not pinned:
+        return Check("clocks", "warn", "the CPU clocks scale with load, so latency varies "
+                     "from run to run: sudo jetson_clocks (it lasts until reboot)")
+    return Check("clocks", "ok", "pinned at their maximum (jetson_clocks)")
+
+
+def device_environment(facts: HostFacts) -> dict[str, str]:
+    """What the jobs record about the device's setup (Environment's Jetson fields)."""
+    env: dict[str, str] = {}
+    mode = parse_nvpmodel(facts.nvpmodel)
+    if mode:
+        env["EDGECOMPRESS_POWER_MODE"] = f"{mode.name} ({mode.mode_id})"
+    jetpack = jetpack_of(parse_l4t_release(facts.tegra_release))
+    if jetpack:
+        env["EDGECOMPRESS_JETPACK"] = jetpack
+    pinned = clocks_pinned(facts.cpu_freq_bounds)
+    if pinned is not None:
+        env["EDGECOMPRESS_JETSON_CLOCKS"] = "1" if pinned else "0"
+    return env
+
+
 def preflight(profile: Profile, facts: HostFacts, store: Path = Path(".")) -> list[Check]:
     """Every check for running a profile's jobs on this host; fails refuse the run."""
     disk = check_disk(store, facts.free_disk_bytes)
@@ -223,6 +271,7 @@ def preflight(profile: Profile, facts: HostFacts, store: Path = Path(".")) -> li
         check_swap(model, facts.meminfo),
         disk,
         check_power_mode(model, parse_nvpmodel(facts.nvpmodel)),
+        check_clocks(clocks_pinned(facts.cpu_freq_bounds)),
     ]
 
 
@@ -234,6 +283,7 @@ class HostPaths:
     tegra_release: Path = Path("/etc/nv_tegra_release")
     device_model: Path = Path("/proc/device-tree/model")
     meminfo: Path = Path("/proc/meminfo")
+    cpus: Path = Path("/sys/devices/system/cpu")
 
 
 def read_text(path: Path) -> str | None:
@@ -277,4 +327,15 @@ def gather(paths: HostPaths = HostPaths(), store: Path = Path("."),
         nvpmodel=nvpmodel,
         free_disk_bytes=free_bytes(store),
         docker_info=docker_info,
+        cpu_freq_bounds=read_cpu_freq_bounds(paths.cpus),
     )
+
+
+def read_cpu_freq_bounds(cpus: Path) -> tuple[tuple[int, int], ...]:
+    bounds = []
+    for folder in sorted(cpus.glob("cpu[0-9]*/cpufreq")):
+        low = read_text(folder / "scaling_min_freq")
+        high = read_text(folder / "scaling_max_freq")
+        if low and high and low.strip().isdigit() and high.strip().isdigit():
+            bounds.append((int(low), int(high)))
+    return tuple(bounds)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import grp
 import json
 import os
 import signal
@@ -84,6 +85,27 @@ def container_user() -> str:
     return f"{UNPRIVILEGED_UID}:{UNPRIVILEGED_UID}" if uid == 0 else f"{uid}:{os.getgid()}"
 
 
+# On a Jetson the GPU's device nodes (/dev/nvhost-*, /dev/nvmap) belong to the video group;
+# a container user outside it sees no CUDA device (NVIDIA/nvidia-docker#1449).
+GPU_GROUPS = ("video", "render")
+
+
+def gpu_groups(runtime: str | None,
+               lookup: Callable[[str], int | None] | None = None) -> tuple[str, ...]:
+    """The host's gids of the GPU device groups, for containers of the nvidia runtime."""
+    if runtime != "nvidia":
+        return ()
+    find = lookup or _host_gid
+    return tuple(str(gid) for gid in (find(name) for name in GPU_GROUPS) if gid is not None)
+
+
+def _host_gid(name: str) -> int | None:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
 def run_job(engine: Engine, store: Store, request: JobRequest,
             on_line: Callable[[str], None] | None = None) -> JobOutcome:
     key = request.key
@@ -133,6 +155,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         },
         environment={**request.environment, "EDGECOMPRESS_IMAGE_ID": request.image_id},
         user=container_user(),
+        group_add=gpu_groups(request.runtime),
         runtime=request.runtime,
         mem_limit=request.mem_limit,
         network_disabled=not request.network,

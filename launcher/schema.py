@@ -234,6 +234,8 @@ class Environment(Strict):
     l4t_release: str | None = None
     board: str | None = None
     power_mode: str | None = None
+    jetpack: str | None = None
+    jetson_clocks: bool | None = None  # CPU clocks pinned at their maximum
     image_id: str | None = None
 
 

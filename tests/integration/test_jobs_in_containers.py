@@ -10,13 +10,16 @@ import sys
 import time
 from pathlib import Path
 
+import docker
 import jsonschema
 import pytest
 
 from launcher import images
+from launcher.docker_client import ContainerRequest, label
 from launcher.files import tree_digest
+from launcher.preflight import HostFacts, device_environment
 from launcher.profiles import resolve_base_image
-from launcher.runner import JobRequest, run_job
+from launcher.runner import JobRequest, container_user, gpu_groups, run_job
 from launcher.schema import (
     InputRef,
     JobStatus,
@@ -190,3 +193,37 @@ def test_ctrl_c_cancels_the_job_and_removes_its_container(engine, tmp_path, smal
     (status,) = tmp_path.glob("jobs/quantize-*/status.json")
     assert json.loads(status.read_text())["status"] == "canceled"
     assert not engine.containers({"io.edgecompress.job": "quantize"})
+
+
+def test_gpu_groups_reach_the_container_user(engine, image_id, tmp_path):
+    """The nvidia runtime cannot run here; what the runner adds for it (the host's video
+    group) reaches the engine, and a job runs with it."""
+    (gid,) = gpu_groups("nvidia", lambda name: 44 if name == "video" else None)
+    request = ContainerRequest(
+        image=image_id, command=["probe"], name=f"edgecompress-test-groups-{time.time_ns()}",
+        mounts=(), labels={label("kind"): "test"}, user=container_user(), group_add=(gid,))
+    container_id = engine.create(request)
+    try:
+        inspected = docker.from_env().api.inspect_container(container_id)
+        assert inspected["HostConfig"]["GroupAdd"] == ["44"]
+        engine.start(container_id)
+        give_up = time.monotonic() + 300
+        while not engine.wait(container_id, timeout=5) and time.monotonic() < give_up:
+            pass
+        assert engine.state(container_id).exit_code == 0, engine.logs(container_id)[-2000:]
+    finally:
+        engine.remove_container(container_id)
+
+
+def test_the_device_setup_read_on_the_host_is_recorded_by_the_job(engine, store, request_for):
+    """What preflight reads on a Jetson host (here a Nano's recorded nvpmodel and L4T files,
+    clocks pinned) reaches every result's environment."""
+    data = REPO / "tests" / "data" / "jetson" / "nano"
+    facts = HostFacts(tegra_release=(data / "nv_tegra_release").read_text(),
+                      nvpmodel=(data / "nvpmodel-q.txt").read_text(),
+                      cpu_freq_bounds=((1479000, 1479000),) * 4)
+    outcome = run_job(engine, store, request_for(
+        ProbeSpec(), deadline_s=300, environment=device_environment(facts)))
+    assert outcome.record.status is JobStatus.succeeded, outcome.record.reason
+    env = outcome.result.environment
+    assert (env.power_mode, env.jetpack, env.jetson_clocks) == ("MAXN (0)", "4.6.1", True)

@@ -14,6 +14,7 @@ from launcher.errors import UserError
 from launcher.power import (
     PowerSampler,
     Sampling,
+    check_sampler,
     format_line,
     measure,
     parse_log,
@@ -130,3 +131,11 @@ def test_a_sampler_that_cannot_start_is_recorded_not_raised(tmp_path: Path) -> N
         pass
     assert sampler.error is not None and "/nonexistent/tegrastats" in sampler.error
     assert log.read_text().startswith("# cannot start")
+
+
+def test_preflight_says_whether_power_can_be_sampled() -> None:
+    tegrastats = sampling_for(True, {})
+    assert check_sampler(tegrastats, {"tegrastats": "/usr/bin/tegrastats"}.get).state == "ok"
+    missing = check_sampler(tegrastats, {}.get)
+    assert missing.state == "warn" and "tegrastats not found" in missing.detail
+    assert check_sampler(None).state == "warn"

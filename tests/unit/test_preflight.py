@@ -19,7 +19,10 @@ from launcher.preflight import (
     check_power_mode,
     check_runtime,
     check_swap,
+    clocks_pinned,
+    device_environment,
     gather,
+    jetpack_of,
     parse_device_model,
     parse_l4t_release,
     parse_nvpmodel,
@@ -39,10 +42,23 @@ def docker_info():
     return json.loads(text("docker-info-l4t-r32.json"))
 
 
+def cpufreq(root, cores, low, high):
+    """A sysfs cpufreq tree (kHz); the Nano's cores run 102 MHz to 1479 MHz, as its tegrastats
+    lines show (CPU [1%@102,...] idle, 1479 at full speed)."""
+    for core in range(cores):
+        folder = root / f"cpu{core}" / "cpufreq"
+        folder.mkdir(parents=True)
+        (folder / "scaling_min_freq").write_text(f"{low}\n")
+        (folder / "scaling_max_freq").write_text(f"{high}\n")
+    (root / "cpufreq").mkdir(exist_ok=True)  # the policy folder is not a core
+    return root
+
+
 def host(board, tmp_path):
     """The recorded files of one board laid out where gather() is told to look."""
     paths = HostPaths(tegra_release=tmp_path / "nv_tegra_release",
-                      device_model=tmp_path / "model", meminfo=tmp_path / "meminfo")
+                      device_model=tmp_path / "model", meminfo=tmp_path / "meminfo",
+                      cpus=tmp_path / "cpu")
     shutil.copy(DATA / board / "nv_tegra_release", paths.tegra_release)
     shutil.copy(DATA / board / "device-tree-model", paths.device_model)
     if (DATA / board / "meminfo").exists():
@@ -161,7 +177,7 @@ def test_gather_reads_only_the_paths_it_is_given(tmp_path):
     assert facts.free_disk_bytes and facts.free_disk_bytes > 0
     checks = by_name(preflight(NANO, facts, tmp_path))
     assert [c.name for c in checks.values()] == [
-        "L4T", "board", "docker runtime", "swap", "disk", "power mode"]
+        "L4T", "board", "docker runtime", "swap", "disk", "power mode", "clocks"]
     assert checks["L4T"].state == "ok" and checks["power mode"].state == "ok"
     assert checks["swap"].state == "warn"
     assert all("\n" not in check.detail for check in checks.values())
@@ -175,8 +191,40 @@ def test_the_nano_image_on_the_xavier_is_refused(tmp_path):
 
 
 def test_missing_files_are_facts_not_errors(tmp_path):
-    facts = gather(HostPaths(tmp_path / "a", tmp_path / "b", tmp_path / "c"), store=tmp_path)
+    facts = gather(HostPaths(tmp_path / "a", tmp_path / "b", tmp_path / "c", tmp_path / "d"),
+                   store=tmp_path)
     assert facts == HostFacts(free_disk_bytes=facts.free_disk_bytes)
     assert by_name(preflight(XAVIER, facts, tmp_path))["L4T"].state == "fail"
     # The x86 twins run anywhere: only the disk is checked.
     assert [c.name for c in preflight(get_profile("x86-tf2.7"), facts, tmp_path)] == ["disk"]
+
+
+def test_jetpack_is_named_from_the_hosts_l4t_release():
+    assert jetpack_of(parse_l4t_release(text("nano/nv_tegra_release"))) == "4.6.1"
+    assert jetpack_of(parse_l4t_release(text("xavier-nx/nv_tegra_release"))) == "5.1"
+    assert jetpack_of(parse_l4t_release("# R99 (release), REVISION: 1.0")) is None
+    assert jetpack_of(None) is None
+
+
+def test_jetson_clocks_is_told_by_the_cpu_frequency_limits(tmp_path):
+    idle = gather(HostPaths(cpus=cpufreq(tmp_path / "idle", 4, 102000, 1479000)),
+                  store=tmp_path)
+    pinned = gather(HostPaths(cpus=cpufreq(tmp_path / "pinned", 4, 1479000, 1479000)),
+                    store=tmp_path)
+    assert idle.cpu_freq_bounds == ((102000, 1479000),) * 4
+    assert clocks_pinned(idle.cpu_freq_bounds) is False
+    assert clocks_pinned(pinned.cpu_freq_bounds) is True
+    assert clocks_pinned(()) is None
+    assert by_name(preflight(NANO, idle, tmp_path))["clocks"].state == "warn"
+    assert "jetson_clocks" in by_name(preflight(NANO, idle, tmp_path))["clocks"].detail
+    assert by_name(preflight(NANO, pinned, tmp_path))["clocks"].state == "ok"
+
+
+def test_the_device_environment_the_jobs_record(tmp_path):
+    paths = host("nano", tmp_path)
+    cpufreq(paths.cpus, 4, 1479000, 1479000)
+    facts = gather(paths, store=tmp_path, nvpmodel=text("nano/nvpmodel-q.txt"))
+    assert device_environment(facts) == {"EDGECOMPRESS_POWER_MODE": "MAXN (0)",
+                                         "EDGECOMPRESS_JETPACK": "4.6.1",
+                                         "EDGECOMPRESS_JETSON_CLOCKS": "1"}
+    assert device_environment(HostFacts()) == {}
