@@ -10,7 +10,7 @@ EDGECOMPRESS := $(BIN)/edgecompress
 # The job image to build and run (see launcher/profiles.py).
 PROFILE ?= x86-tf2.12
 # The twins whose images `make test` runs the job tests in.
-TEST_PROFILES ?= x86-tf2.12 x86-tf2.7
+TEST_PROFILES ?= x86-tf2.12 x86-tf2.7 x86-tf2.21
 # LOCAL_BASE=1 makes the base images from Debian packages (debootstrap) instead of pulling
 # python:*-slim from a registry: for air-gapped machines and CI.
 LOCAL_BASE ?= 0
@@ -61,8 +61,9 @@ image: venv base-image
 	$(EDGECOMPRESS) build $(PROFILE)
 
 # The study's subsets: MODELS=MobileNetV3Small,DenseNet169 METHODS=fp16,int8,prune50 COPIES=1
+# REPEATS=1 (timed compressions per model x method, at most COPIES)
 CAMPAIGN_OPTS = $(if $(MODELS),--models $(MODELS)) $(if $(METHODS),--methods $(METHODS)) \
-                $(if $(COPIES),--copies $(COPIES))
+                $(if $(COPIES),--copies $(COPIES)) $(if $(REPEATS),--repeats $(REPEATS))
 # Where prebuilt images live (HOST[:PORT][/NAMESPACE]); empty: build them here.
 REGISTRY ?= $(EDGECOMPRESS_REGISTRY)
 
