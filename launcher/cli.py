@@ -258,6 +258,7 @@ def connect_with_image(profile_name: str) -> tuple[Engine, Profile, str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     spec, inputs = jobspecs.build_spec(args.job, job_params(args), tree_digest)
+    power = sampling_for(get_profile(args.profile).is_jetson)  # bad settings fail before Docker
     engine, profile, image_id = connect_with_image(args.profile)
     device_env = device_preflight(engine, profile, args.store)
     downloads = needs_tfds_download(spec)
@@ -266,7 +267,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         deadline_s=deadline_for(args.job, args.timeout),
         runtime=profile.runtime, force=args.force, network=downloads,
         caches={CONTAINER_TFDS_DIR: tfds_cache()} if downloads else {},
-        environment=device_env, power=sampling_for(profile.is_jetson),
+        environment=device_env, power=power,
     )
     with console.status(f"[bold]{args.job}[/] starting") as status:
         def show(line: str) -> None:
@@ -345,6 +346,10 @@ def cmd_results(args: argparse.Namespace) -> int:
         if stored.result is not None:
             detail = ", ".join(f"{k}={format_value(v)}"
                                for k, v in stored.result.metrics.model_dump().items())
+            power = record.power if record else None
+            if power is not None and power.energy_per_inference_mj is not None:
+                detail += (f", power_w={format_value((power.average_power_mw or 0) / 1000)}"
+                           f", energy_mj={format_value(power.energy_per_inference_mj)}")
         table.add_row(folder.name.split("-")[0] if record is None else record.job,
                       folder.name.rsplit("-", 1)[-1], status,
                       f"{record.wall_s:.1f}" if record else "", detail)
@@ -480,11 +485,12 @@ def cmd_campaign_run(args: argparse.Namespace) -> int:
 
     config = campaign_config(args)
     plan = expand(config)
+    power = sampling_for(get_profile(campaign_profile(args, config)).is_jetson)
     engine, profile, image_id = connect_with_image(campaign_profile(args, config))
     environment = device_preflight(engine, profile, args.store)
     target = Target(store=Store(args.store), profile=profile.name, image=profile.image,
                     image_id=image_id, runtime=profile.runtime, environment=environment,
-                    tfds_cache=tfds_cache(), power=sampling_for(profile.is_jetson))
+                    tfds_cache=tfds_cache(), power=power)
     console.print(f"[bold]campaign[/] {config.name}: {len(plan.nodes)} jobs on "
                   f"{profile.image}, results in {args.store}", soft_wrap=True)
     with CampaignProgress(console, verbose=args.verbose) as progress:

@@ -1,10 +1,15 @@
 """The command line's errors, run as a user runs it: a subprocess, one line, non-zero exit."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+RECORDED = Path(__file__).parent.parent / "data" / "campaign-quick-2copies"
 
 
 def edgecompress(*args, env=None, cwd=None):
@@ -59,3 +64,27 @@ def test_spec_file_values_are_validated_like_options(tmp_path):
     spec.write_text('{"job": "make_model", "input_size": 4}')
     proc = edgecompress("run", "make_model", "--spec-file", str(spec))
     assert_one_line_error(proc, 2, "invalid --input-size '4'")
+
+
+def test_a_bad_power_interval_is_one_line_before_docker(tmp_path):
+    proc = edgecompress("run", "probe", "--store", str(tmp_path),
+                        env={"EDGECOMPRESS_TEGRASTATS": "tegrastats",
+                             "EDGECOMPRESS_POWER_INTERVAL_MS": "fast",
+                             "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+    assert_one_line_error(proc, 2, "EDGECOMPRESS_POWER_INTERVAL_MS='fast'")
+
+
+def test_results_show_the_power_a_benchmark_recorded(tmp_path):
+    store = tmp_path / "store"
+    shutil.copytree(RECORDED, store)
+    (folder,) = [f for f in (store / "jobs").iterdir()
+                 if f.name == "benchmark-e2e576bcda63d1a5"]
+    status = json.loads((folder / "status.json").read_text())
+    status["power"] = {"source": "tegrastats --interval 100", "interval_ms": 100,
+                       "samples": 40, "rail": "VDD_IN", "timed_s": 4.0,
+                       "average_power_mw": 6120.0, "energy_per_inference_mj": 24.48}
+    (folder / "status.json").write_text(json.dumps(status))
+    proc = edgecompress("results", "--store", str(store), env={"COLUMNS": "2000"})
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [line for line in proc.stdout.splitlines() if "e2e576bcda63d1a5" in line]
+    assert "power_w=6.12" in line and "energy_mj=24.48" in line
