@@ -26,8 +26,15 @@ from pathlib import Path
 from types import TracebackType
 
 from launcher.checks import Check
+from launcher.errors import UserError
 from launcher.schema import BenchmarkResult, JobResult, PowerMeasurement
-from launcher.tegrastats import INPUT_RAILS, Sample, TegrastatsError, parse_line
+from launcher.tegrastats import (
+    INPUT_RAILS,
+    Sample,
+    TegrastatsError,
+    average_power_mw,
+    parse_line,
+)
 
 POWER_LOG = "power.log"
 DEFAULT_INTERVAL_MS = 100
@@ -72,8 +79,6 @@ def interval_ms(environ: Mapping[str, str]) -> int:
     except ValueError:
         value = 0
     if not 10 <= value <= 10_000:
-        from launcher.errors import UserError
-
         raise UserError(f"{INTERVAL_ENV}={raw!r} is not a whole number of milliseconds in "
                         "10..10000: set it to e.g. 100")
     return value
@@ -111,15 +116,15 @@ def parse_log(text: str) -> list[tuple[float, Sample]]:
 
 
 def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
-            ended: Sequence[float], warmup_runs: int, images_per_run: int, interval: int,
-            source: str) -> PowerMeasurement:
+            ended: Sequence[float], warmup_runs: int, images_per_run: int,
+            sampling: Sampling) -> PowerMeasurement:
     """Average input power over the kept latency runs (the warm-up runs left out, as for the
     latency) and the energy of one inference. Unmeasurable windows give a reason, not a
     number."""
 
     def unmeasured(reason: str, count: int = 0) -> PowerMeasurement:
-        return PowerMeasurement(source=source, interval_ms=interval, samples=count,
-                                reason=reason)
+        return PowerMeasurement(source=sampling.source, interval_ms=sampling.interval_ms,
+                                samples=count, reason=reason)
 
     runs = list(zip(started, ended, strict=False))[warmup_runs:]
     if not runs:
@@ -134,25 +139,12 @@ def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
                f"{len(powered)} sample(s) fell inside the {timed_s:.2f} s of timed runs, "
                f"fewer than {MIN_SAMPLES}: raise latency_images or lower {INTERVAL_ENV}")
         return unmeasured(why, len(powered))
-    average_mw = sum(s.power_mw or 0 for s in powered) / len(powered)
+    average_mw = average_power_mw(powered)
     latency_s = timed_s / (len(runs) * images_per_run)
     return PowerMeasurement(
-        source=source, interval_ms=interval, samples=len(powered),
+        source=sampling.source, interval_ms=sampling.interval_ms, samples=len(powered),
         rail=powered[0].input_rail, timed_s=timed_s, average_power_mw=average_mw,
         energy_per_inference_mj=average_mw * latency_s)
-
-
-def measure_job(log_path: Path, result: JobResult | None, sampling: Sampling
-                ) -> PowerMeasurement | None:
-    """The measurement for a finished job, from its power.log and result; None for a job
-    that times no inference (only benchmark does)."""
-    if not isinstance(result, BenchmarkResult):
-        return None
-    text = log_path.read_text(errors="replace") if log_path.exists() else ""
-    return measure(parse_log(text), result.samples.get("latency_run_started_unix", []),
-                   result.samples.get("latency_run_ended_unix", []),
-                   result.spec.warmup_runs, result.metrics.latency_images,
-                   sampling.interval_ms, sampling.source)
 
 
 class PowerSampler:
@@ -163,8 +155,9 @@ class PowerSampler:
     that arrive in bursts would carry the wrong times. A pseudo-terminal makes it flush
     every line, as it does on a console."""
 
-    def __init__(self, command: Sequence[str], log_path: Path) -> None:
-        self.command = tuple(command)
+    def __init__(self, sampling: Sampling, log_path: Path) -> None:
+        self.sampling = sampling
+        self.command = sampling.command
         self.log_path = log_path
         self.error: str | None = None
         self.lines = 0
@@ -230,3 +223,17 @@ class PowerSampler:
             self._reader.join(timeout=3)
         with contextlib.suppress(OSError):
             os.close(self._master)
+
+    def measure(self, result: JobResult | None) -> PowerMeasurement | None:
+        """The finished job's power, from its power.log; None for a job that times no
+        inference (only benchmark does)."""
+        if not isinstance(result, BenchmarkResult):
+            return None
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        measured = measure(parse_log(text), result.samples.get("latency_run_started_unix", []),
+                           result.samples.get("latency_run_ended_unix", []),
+                           result.spec.warmup_runs, result.metrics.latency_images,
+                           self.sampling)
+        if measured.average_power_mw is None and self.error:
+            return measured.model_copy(update={"reason": self.error})
+        return measured

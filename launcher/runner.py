@@ -25,14 +25,13 @@ from launcher.errors import EngineError, UserError
 from launcher.files import first_unreadable_by_others
 from launcher.keys import canonical_json, job_key
 from launcher.outcome import StopCause, classify
-from launcher.power import POWER_LOG, PowerSampler, Sampling, measure_job
+from launcher.power import POWER_LOG, PowerSampler, Sampling
 from launcher.schema import (
     CONTAINER_OUT_DIR,
     CONTAINER_SPEC_PATH,
     AnySpec,
     JobResult,
     JobStatus,
-    PowerMeasurement,
     RunRecord,
 )
 from launcher.store import RESULT_NAME, Store, load_result
@@ -167,9 +166,9 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     oom_killed = False
     log = b""
     streamer: threading.Thread | None = None
-    sampling = request.power if request.job == "benchmark" else None
-    sampler = PowerSampler(sampling.command if sampling else (), folder / POWER_LOG)
-    with CtrlC() as ctrl_c, (sampler if sampling else contextlib.nullcontext()):
+    sampler = (PowerSampler(request.power, folder / POWER_LOG)
+               if request.power is not None and request.job == "benchmark" else None)
+    with CtrlC() as ctrl_c, (sampler or contextlib.nullcontext()):
         container_id = engine.create(container_request)
         try:
             engine.start(container_id)
@@ -211,19 +210,10 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         started_at=started_at, finished_at=_now(), wall_s=time.monotonic() - t0,
         deadline_s=request.deadline_s,
         inputs={name: str(path.resolve()) for name, path in request.inputs.items()},
+        power=sampler.measure(result) if sampler and status is JobStatus.succeeded else None,
     )
-    if sampling and status is JobStatus.succeeded:
-        record = record.model_copy(update={"power": _power(sampling, sampler, folder, result)})
     store.write_record(folder, record)
     return JobOutcome(folder, record, result if status is JobStatus.succeeded else None)
-
-
-def _power(sampling: Sampling, sampler: PowerSampler, folder: Path, result: JobResult | None
-           ) -> PowerMeasurement | None:
-    measured = measure_job(folder / POWER_LOG, result, sampling)
-    if measured is not None and measured.average_power_mw is None and sampler.error:
-        measured = measured.model_copy(update={"reason": sampler.error})
-    return measured
 
 
 def _missing_artifact(out_dir: Path, result: JobResult) -> str | None:

@@ -1,4 +1,4 @@
-"""tegrastats lines as samples, and the energy of a timed run (pure).
+"""tegrastats lines as samples, and their average input power (pure).
 
 Two formats matter (samples in tests/data/jetson/):
 - Jetson Nano, L4T R32: no timestamp; rails as "POM_5V_IN 2284/2284" (now/average, in mW);
@@ -6,15 +6,17 @@ Two formats matter (samples in tests/data/jetson/):
 - Jetson Xavier NX, L4T R35: "MM-DD-YYYY HH:MM:SS" first; rails as "VDD_IN 4736mW/4736mW";
   GPU as "GR3D_FREQ 0%@[114]".
 The first number of a rail is the instantaneous reading; the second is tegrastats' own running
-average since it started, which says nothing about a window, so it is not used.
+average since it started, which says nothing about a window, so it is not used. The samples
+are lined up with a job's timed runs by launcher/power.py, with the host's clock: L4T R32
+prints no time at all, and R35's whole seconds are too coarse for a run.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 # The rail that measures the whole module's input, per board family.
 INPUT_RAILS = ("VDD_IN", "POM_5V_IN", "VIN_SYS_5V0")
@@ -92,49 +94,8 @@ def parse_log(text: str) -> list[Sample]:
     return [parse_line(line) for line in text.splitlines() if line.strip()]
 
 
-def with_times(samples: Iterable[Sample], start: datetime, interval_s: float) -> list[Sample]:
-    """Give untimed samples (L4T R32 prints no time) the times tegrastats took them at:
-    start, then one per --interval."""
-    return [replace(sample, timestamp=start + timedelta(seconds=index * interval_s))
-            for index, sample in enumerate(samples)]
-
-
-def in_window(samples: Sequence[Sample], start: datetime, end: datetime) -> list[Sample]:
-    if any(sample.timestamp is None for sample in samples):
-        raise TegrastatsError("samples without a time cannot be windowed: use with_times()")
-    return [s for s in samples if s.timestamp is not None and start <= s.timestamp <= end]
-
-
 def average_power_mw(samples: Sequence[Sample]) -> float:
     powers = [s.power_mw for s in samples if s.power_mw is not None]
     if not powers:
         raise TegrastatsError("no sample with an input power rail: nothing to average")
     return sum(powers) / len(powers)
-
-
-@dataclass(frozen=True)
-class Energy:
-    samples: int
-    duration_s: float
-    average_power_mw: float
-    energy_mj: float  # mW x s = mJ
-    inferences: int
-
-    @property
-    def per_inference_mj(self) -> float:
-        return self.energy_mj / self.inferences
-
-
-def energy(samples: Sequence[Sample], start: datetime, end: datetime, inferences: int) -> Energy:
-    """Energy of a timed run from start to end that made `inferences` inferences: the mean
-    input power of the samples inside the window times its length. tegrastats prints whole
-    seconds, so short windows need --interval well below them and several samples."""
-    if inferences <= 0:
-        raise TegrastatsError(f"inferences must be positive, got {inferences}")
-    duration = (end - start).total_seconds()
-    if duration <= 0:
-        raise TegrastatsError(f"the window must end after it starts ({start} .. {end})")
-    inside = in_window(samples, start, end)
-    mean = average_power_mw(inside)
-    return Energy(samples=len(inside), duration_s=duration, average_power_mw=mean,
-                  energy_mj=mean * duration, inferences=inferences)

@@ -3,6 +3,7 @@ sampler reading a real process through a pseudo-terminal."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import replace
@@ -20,11 +21,15 @@ from launcher.power import (
     parse_log,
     sampling_for,
 )
+from launcher.schema import JOB_RESULT
 from launcher.tegrastats import Sample, parse_line
 
 DATA = Path(__file__).parents[1] / "data" / "jetson"
 STAND_IN = Path(__file__).parents[1] / "stand_ins" / "tegrastats.py"
 NANO_LINE = (DATA / "nano" / "tegrastats-jp461.log").read_text().splitlines()[0]
+TEGRASTATS = Sampling(("tegrastats", "--interval", "1000"), 1000)
+BENCHMARK_RESULT = (Path(__file__).parents[1] / "data" / "campaign-quick-2copies" / "jobs"
+                    / "benchmark-e2e576bcda63d1a5" / "out" / "result.json")
 XAVIER_LINE = (DATA / "xavier-nx" / "tegrastats-jp512.log").read_text().splitlines()[0]
 
 
@@ -68,7 +73,7 @@ def test_only_the_kept_runs_count_and_energy_is_power_times_latency() -> None:
     samples = [(t / 2, at_power(XAVIER_LINE, "VDD_IN", 9000 if t / 2 < 9 else 6000))
                for t in range(0, 60)]
     measured = measure(samples, started, ended, warmup_runs=1, images_per_run=10,
-                       interval=500, source="tegrastats --interval 500")
+                       sampling=Sampling(("tegrastats", "--interval", "500"), 500))
     assert measured.rail == "VDD_IN"
     assert measured.samples == 2 * 17  # 10.0..18.0 and 20.0..28.0 every 0.5 s
     assert measured.average_power_mw == pytest.approx(6000)
@@ -80,14 +85,14 @@ def test_only_the_kept_runs_count_and_energy_is_power_times_latency() -> None:
 
 def test_the_nano_input_rail_is_measured_too() -> None:
     samples = [(float(t), at_power(NANO_LINE, "POM_5V_IN", 4000 + 100 * t)) for t in range(10)]
-    measured = measure(samples, [0.0, 2.0], [1.5, 8.0], 1, 1000, 1000, "tegrastats")
+    measured = measure(samples, [0.0, 2.0], [1.5, 8.0], 1, 1000, TEGRASTATS)
     assert measured.rail == "POM_5V_IN"
     assert measured.average_power_mw == pytest.approx(4500)  # the samples at 2..8 s
 
 
 def test_too_short_a_window_says_what_to_change() -> None:
     samples = [(float(t), parse_line(XAVIER_LINE)) for t in range(10)]
-    measured = measure(samples, [0.0, 3.1], [3.0, 3.9], 1, 100, 1000, "tegrastats")
+    measured = measure(samples, [0.0, 3.1], [3.0, 3.9], 1, 100, TEGRASTATS)
     assert measured.average_power_mw is None and measured.energy_per_inference_mj is None
     assert measured.reason is not None
     assert "latency_images" in measured.reason and "INTERVAL_MS" in measured.reason
@@ -96,12 +101,12 @@ def test_too_short_a_window_says_what_to_change() -> None:
 def test_samples_without_an_input_rail_give_a_reason() -> None:
     bare = parse_line("RAM 724/3965MB (lfb 81x4MB) CPU [1%@102,0%@102] GR3D_FREQ 0%@153")
     measured = measure([(float(t), bare) for t in range(10)], [0.0, 1.0], [0.5, 9.0], 1, 10,
-                       100, "tegrastats")
+                       TEGRASTATS)
     assert measured.reason is not None and "no input rail" in measured.reason
 
 
 def test_no_kept_run_is_not_measured() -> None:
-    measured = measure([], [], [], 1, 10, 100, "tegrastats")
+    measured = measure([], [], [], 1, 10, TEGRASTATS)
     assert measured.average_power_mw is None and measured.reason
 
 
@@ -111,7 +116,7 @@ def test_the_sampler_stamps_lines_as_they_come(tmp_path: Path) -> None:
     log = tmp_path / "power.log"
     command = (sys.executable, str(STAND_IN), "--replay",
                str(DATA / "xavier-nx" / "tegrastats-jp512.log"), "--interval", "50")
-    with PowerSampler(command, log) as sampler:
+    with PowerSampler(Sampling(command, 50), log) as sampler:
         give_up = time.monotonic() + 20
         while sampler.lines < 3 and time.monotonic() < give_up:
             time.sleep(0.05)
@@ -127,10 +132,16 @@ def test_the_sampler_stamps_lines_as_they_come(tmp_path: Path) -> None:
 
 def test_a_sampler_that_cannot_start_is_recorded_not_raised(tmp_path: Path) -> None:
     log = tmp_path / "power.log"
-    with PowerSampler(("/nonexistent/tegrastats", "--interval", "100"), log) as sampler:
+    sampling = Sampling(("/nonexistent/tegrastats", "--interval", "100"), 100)
+    with PowerSampler(sampling, log) as sampler:
         pass
     assert sampler.error is not None and "/nonexistent/tegrastats" in sampler.error
     assert log.read_text().startswith("# cannot start")
+    # A benchmark measured without samples says why: the sampler's own error.
+    result = JOB_RESULT.validate_python(json.loads(BENCHMARK_RESULT.read_text()))
+    measured = sampler.measure(result)
+    assert measured is not None and measured.average_power_mw is None
+    assert measured.reason == sampler.error
 
 
 def test_preflight_says_whether_power_can_be_sampled() -> None:

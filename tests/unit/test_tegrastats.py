@@ -1,7 +1,7 @@
 """tegrastats parsing and energy arithmetic, on lines real boards printed (see
 tests/data/jetson/SOURCES.md)."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -9,11 +9,8 @@ import pytest
 from launcher.tegrastats import (
     TegrastatsError,
     average_power_mw,
-    energy,
-    in_window,
     parse_line,
     parse_log,
-    with_times,
 )
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "jetson"
@@ -79,40 +76,3 @@ def test_average_power_of_an_idle_nano():
     samples = parse_log(log("nano/tegrastats-idle.log"))
     assert len(samples) == 12
     assert average_power_mw(samples) == pytest.approx(877.0)
-
-
-def test_energy_per_inference_arithmetic():
-    # Twelve idle Nano samples at tegrastats' default 1 s interval, timed from 10:00:00.
-    start = datetime(2024, 1, 1, 10, 0, 0)
-    samples = with_times(parse_log(log("nano/tegrastats-idle.log")), start, 1.0)
-    assert samples[-1].timestamp == start + timedelta(seconds=11)
-    result = energy(samples, start + timedelta(seconds=2), start + timedelta(seconds=7), 1000)
-    assert result.samples == 6  # 10:00:02 .. 10:00:07 inclusive
-    assert result.duration_s == 5.0
-    assert result.average_power_mw == pytest.approx(877.0)
-    assert result.energy_mj == pytest.approx(877.0 * 5.0)  # 4.385 J
-    assert result.per_inference_mj == pytest.approx(4.385)
-
-
-def test_energy_uses_the_mean_of_unequal_readings():
-    nano, xavier = (parse_log(log(name))[0] for name in
-                    ("nano/tegrastats-jp461.log", "xavier-nx/tegrastats-jp512.log"))
-    start = datetime(2024, 7, 9, 13, 31, 30)
-    samples = with_times([nano, xavier], start, 0.5)
-    result = energy(samples, start, start + timedelta(seconds=2), 4)
-    assert result.average_power_mw == pytest.approx((1750 + 2763) / 2)
-    assert result.per_inference_mj == pytest.approx((1750 + 2763) / 2 * 2 / 4)
-
-
-def test_energy_refuses_what_it_cannot_measure():
-    start = datetime(2024, 7, 9, 13, 31, 31)
-    timed = parse_log(log("xavier-nx/tegrastats-jp512.log"))
-    with pytest.raises(TegrastatsError, match="inferences must be positive"):
-        energy(timed, start, start + timedelta(seconds=1), 0)
-    with pytest.raises(TegrastatsError, match="must end after it starts"):
-        energy(timed, start, start, 10)
-    with pytest.raises(TegrastatsError, match="nothing to average"):
-        energy(timed, start + timedelta(seconds=5), start + timedelta(seconds=9), 10)
-    untimed = parse_log(log("nano/tegrastats-jp461.log"))
-    with pytest.raises(TegrastatsError, match="use with_times"):
-        in_window(untimed, start, start + timedelta(seconds=1))
