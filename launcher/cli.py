@@ -316,6 +316,9 @@ def print_outcome(outcome: JobOutcome) -> None:
         table.add_row("power", f"{power.average_power_mw / 1000:.2f} W on {power.rail} "
                       f"({power.samples} samples)")
         table.add_row("energy", f"{power.energy_per_inference_mj:.3g} mJ per inference")
+        if power.idle_power_mw is not None:
+            table.add_row("above idle", f"{power.energy_above_idle_per_inference_mj:.3g} mJ "
+                          f"per inference (idle {power.idle_power_mw / 1000:.2f} W)")
     elif power is not None:
         table.add_row("power", f"not measured: {power.reason}")
     console.print(table)

@@ -13,6 +13,7 @@ The sampling needs no privilege inside the container. ``PowerSampler`` is the si
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import pty
 import shlex
@@ -40,6 +41,9 @@ POWER_LOG = "power.log"
 DEFAULT_INTERVAL_MS = 100
 # At least this many samples inside the timed runs, or the average means little.
 MIN_SAMPLES = 3
+# Samples taken before the job container starts: the board's idle draw, the baseline that
+# energy above idle is measured against.
+IDLE_SAMPLES = 5
 # EDGECOMPRESS_TEGRASTATS: the sampler's command line; "off" turns sampling off. Unset: the
 # device's own tegrastats on a Jetson profile, nothing elsewhere.
 COMMAND_ENV = "EDGECOMPRESS_TEGRASTATS"
@@ -117,10 +121,11 @@ def parse_log(text: str) -> list[tuple[float, Sample]]:
 
 def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
             ended: Sequence[float], warmup_runs: int, images_per_run: int,
-            sampling: Sampling) -> PowerMeasurement:
+            sampling: Sampling, job_started: float | None = None) -> PowerMeasurement:
     """Average input power over the kept latency runs (the warm-up runs left out, as for the
-    latency) and the energy of one inference. Unmeasurable windows give a reason, not a
-    number."""
+    latency) and the energy of one inference; with the time the job started, also the idle
+    power before it and the energy of one inference above idle. Unmeasurable windows give a
+    reason, not a number."""
 
     def unmeasured(reason: str, count: int = 0) -> PowerMeasurement:
         return PowerMeasurement(source=sampling.source, interval_ms=sampling.interval_ms,
@@ -141,10 +146,16 @@ def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
         return unmeasured(why, len(powered))
     average_mw = average_power_mw(powered)
     latency_s = timed_s / (len(runs) * images_per_run)
+    idle = [sample for stamp, sample in samples if job_started is not None
+            and stamp < job_started and sample.power_mw is not None]
+    idle_mw = average_power_mw(idle) if idle else None
     return PowerMeasurement(
         source=sampling.source, interval_ms=sampling.interval_ms, samples=len(powered),
         rail=powered[0].input_rail, timed_s=timed_s, average_power_mw=average_mw,
-        energy_per_inference_mj=average_mw * latency_s)
+        energy_per_inference_mj=average_mw * latency_s, idle_samples=len(idle),
+        idle_power_mw=idle_mw,
+        energy_above_idle_per_inference_mj=(None if idle_mw is None
+                                            else (average_mw - idle_mw) * latency_s))
 
 
 class PowerSampler:
@@ -183,7 +194,16 @@ class PowerSampler:
         self._reader = threading.Thread(target=self._pump, name="edgecompress-power",
                                         daemon=True)
         self._reader.start()
+        self._wait_for_idle_samples()
         return self
+
+    def _wait_for_idle_samples(self) -> None:
+        """Hold the job back until the idle baseline is sampled (or the sampler is silent
+        for longer than those samples should take)."""
+        give_up = time.monotonic() + (IDLE_SAMPLES + 2) * self.sampling.interval_ms / 1000 + 1
+        while (self.lines < IDLE_SAMPLES and time.monotonic() < give_up
+               and self._process is not None and self._process.poll() is None):
+            time.sleep(0.02)
 
     def _pump(self) -> None:
         pending = b""
@@ -230,10 +250,12 @@ class PowerSampler:
         if not isinstance(result, BenchmarkResult):
             return None
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        job_started = dt.datetime.fromisoformat(
+            result.timings.started_at.replace("Z", "+00:00")).timestamp()
         measured = measure(parse_log(text), result.samples.get("latency_run_started_unix", []),
                            result.samples.get("latency_run_ended_unix", []),
                            result.spec.warmup_runs, result.metrics.latency_images,
-                           self.sampling)
+                           self.sampling, job_started)
         if measured.average_power_mw is None and self.error:
             return measured.model_copy(update={"reason": self.error})
         return measured

@@ -323,16 +323,23 @@ def energy_table(cells: Cells) -> Table:
         power, first = cell.power.get(1), cell.first
         if power is None or first is None:
             continue
-        watts = None if power.average_power_mw is None else power.average_power_mw / 1000
-        rows.append((cell.model, cell.method, power.rail, power.samples, watts,
-                     first.latency_ms_mean, power.energy_per_inference_mj, power.reason or ""))
+        rows.append((cell.model, cell.method, power.rail, power.samples,
+                     _watts(power.idle_power_mw), _watts(power.average_power_mw),
+                     first.latency_ms_mean, power.energy_per_inference_mj,
+                     power.energy_above_idle_per_inference_mj, power.reason or ""))
     return Table("energy", "Power and energy per inference on copy 1", (
         Column("model"), Column("method"), Column("rail"), Column("samples"),
-        Column("average W", 2), Column("latency ms", 3), Column("mJ per inference", 2),
+        Column("idle W", 2), Column("average W", 2), Column("latency ms", 3),
+        Column("mJ per inference", 3), Column("mJ above idle", 3),
         Column("not measured because")), tuple(rows),
         "What the paper did not measure: the module's input power (tegrastats on the host) "
         "averaged over the kept latency runs; energy per inference = average power x "
-        "latency. It includes the board's idle draw.")
+        "latency, which includes the board's idle draw; above idle = (average - idle) x "
+        "latency, idle being the draw sampled just before the job's container started.")
+
+
+def _watts(milliwatts: float | None) -> float | None:
+    return None if milliwatts is None else milliwatts / 1000
 
 
 def memory_table(cells: Cells) -> Table:

@@ -443,6 +443,11 @@ class PowerMeasurement(Strict):
     timed_s: NonNegFloat | None = None  # total length of the kept runs
     average_power_mw: NonNegFloat | None = None
     energy_per_inference_mj: NonNegFloat | None = None
+    # Before the job's container started: the board's idle draw, and the energy of one
+    # inference above it (what the inference itself costs; noise can make it negative).
+    idle_samples: NonNegInt = 0
+    idle_power_mw: NonNegFloat | None = None
+    energy_above_idle_per_inference_mj: float | None = None
     reason: str | None = None  # why there is no number, when there is none
 
 

@@ -220,6 +220,10 @@ def test_power_is_sampled_on_the_host_around_the_kept_runs(study):
     assert power.timed_s == pytest.approx(sum(kept) * metrics.latency_images / 1000, rel=0.05)
     assert power.energy_per_inference_mj == pytest.approx(
         2763 * power.timed_s / (len(kept) * metrics.latency_images))
+    # The sampler ran before the container started: an idle baseline, and (the replay's
+    # power being constant) no energy above it.
+    assert power.idle_samples >= 5 and power.idle_power_mw == pytest.approx(2763)
+    assert power.energy_above_idle_per_inference_mj == pytest.approx(0, abs=1e-9)
 
 
 def test_tfds_path_with_mock_data(engine, profile, image_id, tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from launcher.errors import UserError
 from launcher.power import (
+    IDLE_SAMPLES,
     PowerSampler,
     Sampling,
     check_sampler,
@@ -83,6 +83,20 @@ def test_only_the_kept_runs_count_and_energy_is_power_times_latency() -> None:
     assert measured.reason is None
 
 
+def test_idle_power_is_what_the_board_drew_before_the_job() -> None:
+    # Idle at 2 W until the job starts at t=5; the kept run (10..20 s, 100 images) at 5 W.
+    samples = [(float(t), at_power(XAVIER_LINE, "VDD_IN", 2000 if t < 5 else 5000))
+               for t in range(0, 21)]
+    measured = measure(samples, [6.0, 10.0], [9.0, 20.0], 1, 100, TEGRASTATS, job_started=5.0)
+    assert measured.idle_samples == 5 and measured.idle_power_mw == pytest.approx(2000)
+    assert measured.average_power_mw == pytest.approx(5000)
+    # 0.1 s per image: 500 mJ in all, 300 mJ of it above the idle draw.
+    assert measured.energy_per_inference_mj == pytest.approx(500)
+    assert measured.energy_above_idle_per_inference_mj == pytest.approx(300)
+    without = measure(samples, [6.0, 10.0], [9.0, 20.0], 1, 100, TEGRASTATS)
+    assert without.idle_power_mw is None and without.energy_above_idle_per_inference_mj is None
+
+
 def test_the_nano_input_rail_is_measured_too() -> None:
     samples = [(float(t), at_power(NANO_LINE, "POM_5V_IN", 4000 + 100 * t)) for t in range(10)]
     measured = measure(samples, [0.0, 2.0], [1.5, 8.0], 1, 1000, TEGRASTATS)
@@ -117,14 +131,12 @@ def test_the_sampler_stamps_lines_as_they_come(tmp_path: Path) -> None:
     command = (sys.executable, str(STAND_IN), "--replay",
                str(DATA / "xavier-nx" / "tegrastats-jp512.log"), "--interval", "50")
     with PowerSampler(Sampling(command, 50), log) as sampler:
-        give_up = time.monotonic() + 20
-        while sampler.lines < 3 and time.monotonic() < give_up:
-            time.sleep(0.05)
-        seen_while_running = sampler.lines
-    assert seen_while_running >= 3
+        # Entering waits for the idle baseline: the job starts after those samples.
+        seen_on_entry = sampler.lines
+    assert seen_on_entry >= IDLE_SAMPLES
     assert sampler.error is None
     samples = parse_log(log.read_text())
-    assert len(samples) >= 3
+    assert len(samples) >= IDLE_SAMPLES
     stamps = [stamp for stamp, _ in samples]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
     assert {sample.input_rail for _, sample in samples} == {"VDD_IN"}

@@ -209,7 +209,10 @@ def test_energy_table_only_where_power_was_sampled(tmp_path, loaded):
             status["power"] = {"source": "tegrastats --interval 100", "interval_ms": 100,
                                "samples": 40, "rail": "POM_5V_IN", "timed_s": 4.0,
                                "average_power_mw": milliwatts,
-                               "energy_per_inference_mj": milliwatts * 0.004}
+                               "energy_per_inference_mj": milliwatts * 0.004,
+                               "idle_samples": 5, "idle_power_mw": 1000.0,
+                               "energy_above_idle_per_inference_mj":
+                                   (milliwatts - 1000) * 0.004}
             status_path.write_text(json.dumps(status))
             powered[entry["method"]] = milliwatts
     (report,) = device_reports(load(Store(store)).measured)
@@ -219,6 +222,8 @@ def test_energy_table_only_where_power_was_sampled(tmp_path, loaded):
         row = row_of(energy, "MobileNetV3Small", method)
         assert row["average W"] == pytest.approx(milliwatts / 1000)
         assert row["mJ per inference"] == pytest.approx(milliwatts * 0.004)
+        assert row["idle W"] == pytest.approx(1.0)
+        assert row["mJ above idle"] == pytest.approx((milliwatts - 1000) * 0.004)
         assert row["rail"] == "POM_5V_IN" and row["samples"] == 40
 
 
