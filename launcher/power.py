@@ -168,7 +168,6 @@ class PowerSampler:
 
     def __init__(self, sampling: Sampling, log_path: Path) -> None:
         self.sampling = sampling
-        self.command = sampling.command
         self.log_path = log_path
         self.error: str | None = None
         self.lines = 0
@@ -180,11 +179,11 @@ class PowerSampler:
         master, slave = pty.openpty()
         try:
             self._process = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                self.sampling.command, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
                 close_fds=True, start_new_session=True)
         except OSError as error:
             os.close(master)
-            self.error = f"cannot start {shlex.join(self.command)}: {error.strerror or error}"
+            self.error = f"cannot start {self.sampling.source}: {error.strerror or error}"
             with open(self.log_path, "w") as log:
                 log.write(f"# {self.error}\n")
             return self
@@ -238,7 +237,7 @@ class PowerSampler:
                 process.kill()
                 process.wait()
         elif process.returncode:
-            self.error = f"{shlex.join(self.command)} exited with {process.returncode}"
+            self.error = f"{self.sampling.source} exited with {process.returncode}"
         if self._reader is not None:
             self._reader.join(timeout=3)
         with contextlib.suppress(OSError):
