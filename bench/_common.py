@@ -27,8 +27,8 @@ def job_runner(profile_name: str, store_prefix: str):  # type: ignore[no-untyped
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from launcher.device.profiles import get_profile
     from launcher.docker_client import Engine
-    from launcher.profiles import get_profile
     from launcher.runner import JobRequest, run_job
     from launcher.store import Store
 
@@ -60,9 +60,9 @@ def digits_input(size: int, per_class: int):  # type: ignore[no-untyped-def]
     import tempfile
     from pathlib import Path
 
-    from launcher.digits import write_digits_folder
     from launcher.files import tree_digest
     from launcher.schema import InputRef
+    from launcher.study.digits import write_digits_folder
 
     folder = Path(tempfile.mkdtemp(prefix="bench-digits-"))
     folder.chmod(0o755)

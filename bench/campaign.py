@@ -27,7 +27,7 @@ from pathlib import Path
 from _common import summary
 
 sys.path.insert(0, ".")
-from launcher.manifest import manifests  # noqa: E402
+from launcher.study.manifest import manifests  # noqa: E402
 
 
 def run(command: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:

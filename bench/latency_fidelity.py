@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from launcher.device.profiles import get_profile  # noqa: E402
 from launcher.docker_client import Engine  # noqa: E402
 from launcher.files import tree_digest  # noqa: E402
-from launcher.profiles import get_profile  # noqa: E402
 from launcher.runner import JobRequest, run_job  # noqa: E402
 from launcher.schema import InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
 from launcher.store import Store  # noqa: E402

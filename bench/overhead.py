@@ -18,7 +18,7 @@ import tempfile
 from _common import summary, timed
 
 sys.path.insert(0, ".")
-from launcher.profiles import get_profile  # noqa: E402
+from launcher.device.profiles import get_profile  # noqa: E402
 
 
 def main() -> None:

@@ -24,10 +24,10 @@ from _common import artifact, digits_input, job_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from launcher.device.power import Sampling  # noqa: E402
+from launcher.device.profiles import get_profile  # noqa: E402
 from launcher.docker_client import Engine  # noqa: E402
 from launcher.files import tree_digest  # noqa: E402
-from launcher.power import Sampling  # noqa: E402
-from launcher.profiles import get_profile  # noqa: E402
 from launcher.runner import JobRequest, run_job  # noqa: E402
 from launcher.schema import (  # noqa: E402
     BenchmarkResult,

@@ -15,12 +15,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from launcher.device.profiles import Profile
 from launcher.docker_client import Engine, label
 from launcher.errors import UserError
 from launcher.files import tree_files
-from launcher.profiles import Profile
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def repo_root() -> Path:
+    """Where docker/, jobs/ and schema/ are: the checkout this launcher runs from."""
+    return REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -53,15 +58,16 @@ def render_requirements(profile: Profile) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def read_sources(repo_root: Path, profile: Profile) -> dict[str, bytes]:
-    """The files of a context that come from the checkout (the edge that reads disk): every
+def read_sources(profile: Profile, root: Path | None = None) -> dict[str, bytes]:
+    """The files of a context that come from the project (the edge that reads disk): every
     file of docker/<family>/ (its Dockerfile and any helper it copies) and jobs/."""
-    family = repo_root / "docker" / profile.family
+    root = root or repo_root()
+    family = root / "docker" / profile.family
     dockerfile = family / "Dockerfile"
-    jobs = repo_root / "jobs"
+    jobs = root / "jobs"
     if not dockerfile.is_file() or not jobs.is_dir():
         raise UserError(f"cannot find docker/{profile.family}/Dockerfile and jobs/ under "
-                        f"{repo_root}: run edgecompress from a checkout of the project")
+                        f"{root}: reinstall edgecompress or run it from a checkout")
     files = {path.relative_to(family).as_posix(): path.read_bytes()
              for path in tree_files(family)}
     for path in tree_files(jobs):

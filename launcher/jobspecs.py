@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from launcher.errors import UserError
+from launcher.errors import UserError, describe_validation_error
 from launcher.schema import (
     CONTAINER_INPUTS_DIR,
     JOB_NAMES,
@@ -29,7 +29,6 @@ from launcher.schema import (
     ScratchSpec,
     TrainSpec,
 )
-from launcher.store import describe_validation_error
 
 SPEC_CLASSES: dict[str, type[AnySpec]] = {
     "probe": ProbeSpec,

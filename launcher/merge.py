@@ -21,10 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from launcher.errors import UserError
-from launcher.manifest import MANIFESTS, load_manifest, write_manifest
-from launcher.store import RESULT_NAME, Store
-
-ATTEMPT_PARTS = ("status.json", "log.txt", "out")
+from launcher.store import ATTEMPT_PARTS, RESULT_NAME, Store
+from launcher.study.manifest import MANIFESTS, load_manifest, write_manifest
 
 
 @dataclass
@@ -53,20 +51,9 @@ def _copy_in(source: Path, target: Path, staging_root: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _archive_ours(folder: Path) -> None:
-    """Our unfinished attempt goes under attempts/N, as a re-run would put it."""
-    attempts = folder / "attempts"
-    attempts.mkdir(exist_ok=True)
-    number = 1 + max((int(p.name) for p in attempts.iterdir() if p.name.isdigit()), default=0)
-    target = attempts / str(number)
-    target.mkdir()
-    for name in ATTEMPT_PARTS:
-        if (folder / name).exists():
-            shutil.move(str(folder / name), str(target / name))
-
-
-def _take_theirs(source: Path, folder: Path, staging_root: Path) -> None:
-    _archive_ours(folder)
+def _take_theirs(source: Path, folder: Path, target: Store, staging_root: Path) -> None:
+    # Our unfinished attempt goes under attempts/N, as a re-run would put it.
+    target.archive_attempt(folder)
     staging_root.mkdir(parents=True, exist_ok=True)
     staging = staging_root / f"{source.name}-{uuid.uuid4().hex[:8]}"
     try:
@@ -112,7 +99,7 @@ def merge_jobs(source: Store, target: Store, report: MergeReport) -> None:
                 report.conflicts.append(
                     (name, "both machines hold a different valid result for this job"))
         elif theirs.result is not None:
-            _take_theirs(theirs_folder, ours_folder, staging_root)
+            _take_theirs(theirs_folder, ours_folder, target, staging_root)
             report.updated.append(name)
         else:
             report.kept.append(name)

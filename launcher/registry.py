@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from launcher import settings
+from launcher.device.profiles import Profile
 from launcher.docker_client import Engine, RegistryError, label
 from launcher.errors import UserError
-from launcher.profiles import Profile
-
-REGISTRY_ENV = "EDGECOMPRESS_REGISTRY"
 
 
 @dataclass(frozen=True)
@@ -32,12 +30,11 @@ class ImageTransfer:
     digest: str | None
 
 
-def registry_prefix(override: str | None = None, environ: dict[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    prefix = (override or env.get(REGISTRY_ENV) or "").strip().rstrip("/")
+def registry_prefix(override: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    prefix = (override or settings.registry(environ) or "").strip().rstrip("/")
     if not prefix:
         raise UserError(f"no registry given: pass --registry HOST[:PORT][/NAMESPACE] or set "
-                        f"{REGISTRY_ENV}")
+                        f"{settings.REGISTRY.name}")
     if "://" in prefix:
         raise UserError(f"registry {prefix!r}: give HOST[:PORT][/NAMESPACE] without a scheme")
     return prefix

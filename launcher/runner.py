@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from launcher.device.power import POWER_LOG, PowerSampler, Sampling
 from launcher.docker_client import ContainerRequest, Engine, Mount, label
 from launcher.errors import EngineError, UserError
 from launcher.files import first_unreadable_by_others
 from launcher.keys import canonical_json, job_key
 from launcher.outcome import StopCause, classify
-from launcher.power import POWER_LOG, PowerSampler, Sampling
 from launcher.schema import (
     CONTAINER_OUT_DIR,
     CONTAINER_SPEC_PATH,

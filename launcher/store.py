@@ -19,10 +19,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from launcher.errors import describe_validation_error
 from launcher.files import write_text_atomic
 from launcher.schema import JOB_RESULT, JobResult, JobStatus, RunRecord
 
 RESULT_NAME = "result.json"
+# What one attempt leaves in its job folder.
+ATTEMPT_PARTS = ("status.json", "log.txt", "out")
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,6 @@ class StoredJob:
     record: RunRecord | None
     result: JobResult | None
     problem: str | None  # why the result is not usable, when it is not
-
-
-def describe_validation_error(error: ValidationError, limit: int = 3) -> str:
-    parts = []
-    for item in error.errors()[:limit]:
-        where = ".".join(str(p) for p in item["loc"]) or "document"
-        parts.append(f"{where}: {item['msg']}")
-    more = error.error_count() - limit
-    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
 
 def load_result(path: Path, expected_spec: dict[str, object] | None = None
@@ -70,17 +64,18 @@ class Store:
     def prepare(self, folder: Path, spec_json: str) -> None:
         """Make the folder ready for a new attempt; an earlier attempt is moved aside whole."""
         if (folder / "status.json").exists() or (folder / "out").exists():
-            self._archive_attempt(folder)
+            self.archive_attempt(folder)
         (folder / "out").mkdir(parents=True, exist_ok=True)
         write_text_atomic(folder / "spec.json", spec_json)
 
-    def _archive_attempt(self, folder: Path) -> None:
+    def archive_attempt(self, folder: Path) -> None:
+        """The last attempt (status, log, out/) moves under attempts/N, never deleted."""
         attempts = folder / "attempts"
         attempts.mkdir(exist_ok=True)
         number = 1 + max((int(p.name) for p in attempts.iterdir() if p.name.isdigit()), default=0)
         target = attempts / str(number)
         target.mkdir()
-        for name in ("status.json", "log.txt", "out"):
+        for name in ATTEMPT_PARTS:
             if (folder / name).exists():
                 shutil.move(str(folder / name), str(target / name))
 

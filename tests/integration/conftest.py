@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from launcher import images
+from launcher.device.profiles import get_profile, resolve_base_image
 from launcher.docker_client import Engine
 from launcher.errors import EngineError
-from launcher.profiles import get_profile, resolve_base_image
 from launcher.runner import JobRequest
 from launcher.schema import AnySpec
 from launcher.store import Store
@@ -39,7 +39,7 @@ def profile():
 def image_id(engine, profile) -> str:
     """The job image of the profile under test: reused when its content tag exists."""
     plan = images.plan_build(profile, resolve_base_image(profile),
-                             images.read_sources(images.REPO_ROOT, profile))
+                             images.read_sources(profile))
     extra_ca = images.read_extra_ca(os.environ.get("EDGECOMPRESS_EXTRA_CA"))
     built, _ = images.build_image(engine, plan, extra_ca, on_line=lambda line: None)
     return built

@@ -200,7 +200,7 @@ def test_failed_jobs_wait_for_retry_failed(engine, image_id, tmp_path):
         path.chmod(0o755 if path.is_dir() else 0o644)  # jobs run as uid 1000 under root
     config = tmp_path / "broken.toml"
     config.write_text('name = "broken"\nmodels = ["MobileNetV3Small"]\nmethods = ["fp16"]\n'
-                      'copies = 1\nrepeats = 1\ninput_size = 32\nweights = "none"\n'
+                      'copies = 1\ninput_size = 32\nweights = "none"\n'
                       'epochs = 1\n[dataset]\nsource = "images"\npath = "one-class"\n')
     store = tmp_path / "store"
     command = edgecompress("campaign", "run", str(config), "--profile", TEST_PROFILE,

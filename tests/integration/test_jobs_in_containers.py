@@ -15,10 +15,10 @@ import jsonschema
 import pytest
 
 from launcher import images
+from launcher.device.preflight import HostFacts, device_environment
+from launcher.device.profiles import resolve_base_image
 from launcher.docker_client import ContainerRequest, label
 from launcher.files import tree_digest
-from launcher.preflight import HostFacts, device_environment
-from launcher.profiles import resolve_base_image
 from launcher.runner import JobRequest, container_user, gpu_groups, run_job
 from launcher.schema import (
     InputRef,
@@ -64,7 +64,7 @@ def small_model(engine, profile, image_id, tmp_path_factory):
 
 def test_build_reuses_the_image_when_its_content_tag_exists(engine, profile, image_id):
     plan = images.plan_build(profile, resolve_base_image(profile),
-                             images.read_sources(images.REPO_ROOT, profile))
+                             images.read_sources(profile))
     again, reused = images.build_image(engine, plan, None, on_line=lambda line: None)
     assert reused and again == image_id
     assert engine.image_labels(image_id)["io.edgecompress.profile"] == profile.name

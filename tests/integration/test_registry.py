@@ -106,6 +106,6 @@ def test_an_unreachable_registry_is_one_line(profile, tmp_path):
 
 
 def registry_profiles():
-    from launcher.profiles import PROFILES
+    from launcher.device.profiles import PROFILES
 
     return [p for p in PROFILES.values() if not p.is_jetson]

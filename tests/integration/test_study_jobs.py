@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from launcher.device.power import Sampling
 from launcher.files import tree_digest
-from launcher.power import Sampling
 from launcher.runner import JobOutcome, JobRequest, run_job
 from launcher.schema import (
     AnySpec,

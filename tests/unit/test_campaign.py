@@ -9,9 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from launcher.campaign import PRESETS, load_campaign, parse_config, prune_sparsity, with_overrides
 from launcher.errors import UserError
 from launcher.schema import ARCHITECTURES
+from launcher.study.campaign import (
+    PRESETS,
+    load_campaign,
+    parse_config,
+    prune_sparsity,
+    with_overrides,
+)
 
 from .test_cli import assert_one_line_error, edgecompress
 
@@ -23,7 +29,7 @@ def test_paper_preset_is_the_papers_study():
     assert config.models == list(ARCHITECTURES)
     assert config.methods == ["fp16", "int8", "prune25", "prune50", "prune75", "distill",
                               "scratch"]
-    assert (config.copies, config.repeats) == (5, 5)
+    assert config.copies == 5
     assert (config.input_size, config.batch_size, config.epochs) == (224, 4, 10)
     assert (config.compress_epochs, config.calibration_images) == (5, 128)
     assert config.weights == "imagenet"

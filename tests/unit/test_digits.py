@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import stat
 
-from launcher.digits import ensure_digits_folder
 from launcher.files import tree_digest
+from launcher.study.digits import ensure_digits_folder
 
 
 def test_same_folder_every_time_with_a_fixed_split(tmp_path):

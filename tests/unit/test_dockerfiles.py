@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from launcher import images
-from launcher.profiles import PROFILES
+from launcher.device.profiles import PROFILES
 
 ROOT = images.REPO_ROOT
 DOCKERFILES = sorted((ROOT / "docker").glob("*/Dockerfile"))

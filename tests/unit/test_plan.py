@@ -6,11 +6,11 @@ import hashlib
 
 import pytest
 
-from launcher.campaign import load_campaign, with_overrides
 from launcher.errors import UserError
 from launcher.keys import job_key
-from launcher.plan import DATASET, Node, Plan, expand, resolve_spec, supports_repeat
 from launcher.schema import BenchmarkSpec, DistillSpec, PruneSpec, QuantizeSpec, TrainSpec
+from launcher.study.campaign import load_campaign, parse_config, with_overrides
+from launcher.study.plan import DATASET, Node, Plan, expand, resolve_spec
 
 IMAGE_ID = "sha256:" + "1" * 64
 
@@ -166,22 +166,16 @@ def test_quick_preset_needs_no_download():
 
 def test_overrides_narrow_the_campaign():
     config = with_overrides(load_campaign("paper"), models=["DenseNet201"],
-                            methods=["int8", "distill"], copies=2, repeats=2)
+                            methods=["int8", "distill"], copies=2)
     plan = expand(config)
     assert plan.counts() == {"train": 2, "quantize": 2, "distill": 2, "benchmark": 6}
 
 
-def test_repeats_beyond_copies():
-    config = with_overrides(load_campaign("quick"), repeats=3)
-    if not supports_repeat():
-        with pytest.raises(UserError, match="repeat"):
-            expand(config)
-        return
-    plan = expand(config)
-    extra = [n for n in plan.nodes if n.repeat]
-    assert extra and all(n.copy == 1 and n.role == "compress" for n in extra)
-    keys = resolve_all(plan)
-    assert len(set(keys.values())) == len(keys)
+def test_repeats_is_no_longer_a_setting():
+    # Each copy's compression is one timed compression: a separate count never reached a job.
+    with pytest.raises(UserError, match="repeats"):
+        parse_config('name = "x"\nmodels = ["MobileNetV3Small"]\nmethods = ["fp16"]\n'
+                     'repeats = 3\n', "x.toml")
 
 
 def test_no_node_for_methods_that_do_not_apply():

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from launcher.errors import UserError
-from launcher.power import (
+from launcher.device.power import (
     IDLE_SAMPLES,
     PowerSampler,
     Sampling,
@@ -21,8 +20,9 @@ from launcher.power import (
     parse_log,
     sampling_for,
 )
+from launcher.device.tegrastats import Sample, parse_line
+from launcher.errors import UserError
 from launcher.schema import JOB_RESULT
-from launcher.tegrastats import Sample, parse_line
 
 DATA = Path(__file__).parents[1] / "data" / "jetson"
 STAND_IN = Path(__file__).parents[1] / "stand_ins" / "tegrastats.py"

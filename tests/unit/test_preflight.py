@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from launcher.checks import raise_on_failure
-from launcher.errors import UserError
-from launcher.preflight import (
+from launcher.device.checks import raise_on_failure
+from launcher.device.preflight import (
     GiB,
     HostFacts,
     HostPaths,
@@ -28,7 +27,8 @@ from launcher.preflight import (
     parse_nvpmodel,
     preflight,
 )
-from launcher.profiles import get_profile
+from launcher.device.profiles import get_profile
+from launcher.errors import UserError
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "jetson"
 NANO, XAVIER = get_profile("nano"), get_profile("xavier")

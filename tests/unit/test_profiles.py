@@ -6,7 +6,7 @@ import re
 import pytest
 
 from launcher import images
-from launcher.profiles import PROFILES, get_profile
+from launcher.device.profiles import PROFILES, get_profile
 
 JETSON = [p for p in PROFILES.values() if p.is_jetson]
 # Emulation stand-ins: a Jetson image's Dockerfile and pins for an x86-64 host under qemu, with
@@ -46,7 +46,7 @@ def test_tags_and_env_vars_are_unique():
 
 @pytest.mark.parametrize("profile", PROFILES.values(), ids=list(PROFILES))
 def test_every_profile_builds_from_the_checkout(profile):
-    sources = images.read_sources(images.REPO_ROOT, profile)
+    sources = images.read_sources(profile)
     assert "Dockerfile" in sources and "jobs/__main__.py" in sources
     plan = images.plan_build(profile, profile.base_image, sources)
     assert plan.image == profile.image
@@ -126,5 +126,5 @@ def test_x86_requirements_render_as_before(name):
     # The x86 images' content tags depend on this text: Jetson additions must not touch it.
     profile = get_profile(name)
     assert images.render_requirements(profile) == "".join(f"{p}\n" for p in profile.requirements)
-    sources = images.read_sources(images.REPO_ROOT, profile)
+    sources = images.read_sources(profile)
     assert [name for name in sources if not name.startswith("jobs/")] == ["Dockerfile"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from launcher.plan import Node
-from launcher.progress import estimate_remaining, format_duration
+from launcher.study.plan import Node
+from launcher.study.progress import estimate_remaining, format_duration
 
 
 def node(job: str, model: str = "m") -> Node:

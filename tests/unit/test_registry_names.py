@@ -1,8 +1,8 @@
 import pytest
 
 from launcher import registry
+from launcher.device.profiles import get_profile
 from launcher.errors import UserError
-from launcher.profiles import get_profile
 
 
 def test_registry_prefix_rules():

@@ -15,9 +15,10 @@ import pytest
 from PIL import Image
 
 from launcher.errors import UserError
-from launcher.paper import METRICS, PAPER_FAMILY_RANK, PAPER_VALUES
-from launcher.render import render_csvs, write_report
-from launcher.report import (
+from launcher.report.paper import METRICS, PAPER_FAMILY_RANK, PAPER_VALUES
+from launcher.report.render import render_csvs, write_report
+from launcher.report.results import load
+from launcher.report.tables import (
     accuracy_table,
     average_ranks,
     build_cells,
@@ -28,7 +29,6 @@ from launcher.report import (
     ranking_tables,
     size_table,
 )
-from launcher.results import load
 from launcher.store import Store
 
 RECORDED = Path(__file__).parent.parent / "data" / "campaign-quick-2copies"

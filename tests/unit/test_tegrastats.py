@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from launcher.tegrastats import (
+from launcher.device.tegrastats import (
     TegrastatsError,
     average_power_mw,
     parse_line,

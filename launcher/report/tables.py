@@ -18,14 +18,14 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from launcher.paper import (
+from launcher.report.paper import (
     METRICS,
     PAPER_DEVICE_NAMES,
     PAPER_DEVICE_OF_PROFILE,
     PAPER_FAMILY_RANK,
     PAPER_VALUES,
 )
-from launcher.results import Device, Measured
+from launcher.report.results import Device, Measured
 from launcher.schema import (
     ARCHITECTURES,
     BenchmarkMetrics,

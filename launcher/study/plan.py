@@ -14,8 +14,8 @@ executor digests those right before it runs the node, or finds it done, and
 
 Copy N of every job trains or compresses with ``seed + N - 1``. Latency is the paper's rule
 on copy 1; the other copies' benchmarks measure accuracy (and size) and time one image once.
-Compression time: each copy's compression is one timed run; repeats beyond the copies
-re-compress copy 1 (they need the ``repeat`` field, see ``supports_repeat``).
+Compression time: each copy's compression is one timed run, so the paper's five timed
+compressions are the five copies' compressions.
 """
 
 from __future__ import annotations
@@ -27,11 +27,10 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from launcher.campaign import QUANTIZE_MODES, CampaignConfig, prune_sparsity
-from launcher.errors import UserError
+from launcher.errors import UserError, describe_validation_error
 from launcher.jobspecs import spec_class
-from launcher.schema import CONTAINER_INPUTS_DIR, AnySpec, QuantizeSpec
-from launcher.store import describe_validation_error
+from launcher.schema import CONTAINER_INPUTS_DIR, AnySpec
+from launcher.study.campaign import QUANTIZE_MODES, CampaignConfig, prune_sparsity
 
 DATASET = "dataset"  # an input's source: the campaign's image folder
 Role = Literal["train", "compress", "benchmark"]
@@ -49,7 +48,6 @@ class Node:
     method: str  # "base", "fp16", "int8", "pruneNN", "distill", "scratch"
     copy: int
     role: Role
-    repeat: int = 0  # > 0 only for the extra timed compressions beyond the copies
 
     @property
     def upstream(self) -> tuple[str, ...]:
@@ -69,11 +67,6 @@ class Plan:
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(node.job for node in self.nodes))
-
-
-def supports_repeat() -> bool:
-    """Distinct specs for repeated timings need a field the job ignores: ``repeat``."""
-    return "repeat" in QuantizeSpec.model_fields
 
 
 def data_params(config: CampaignConfig, copy: int) -> dict[str, Any]:
@@ -100,17 +93,12 @@ def dataset_inputs(config: CampaignConfig) -> tuple[tuple[str, str], ...]:
 def expand(config: CampaignConfig) -> Plan:
     """Copy-major order: copy 1 of every model (the copy latency is measured on) first, so an
     interrupted campaign already holds a complete first pass."""
-    if config.repeats > config.copies and not supports_repeat():
-        raise UserError(
-            f"repeats = {config.repeats} above copies = {config.copies} needs a 'repeat' field "
-            "in the compression specs, which this version lacks: set repeats <= copies")
     nodes: list[Node] = []
     data_in = dataset_inputs(config)
 
-    def add(node: Node, benchmark: bool = True) -> None:
+    def add(node: Node) -> None:
         nodes.append(node)
-        if benchmark:
-            nodes.append(benchmark_node(config, node, data_in))
+        nodes.append(benchmark_node(config, node, data_in))
 
     for copy in range(1, config.copies + 1):
         data = data_params(config, copy)
@@ -134,30 +122,14 @@ def expand(config: CampaignConfig) -> Plan:
                     "epochs": config.compress_epochs, "copy_label": copy,
                     "bn_momentum": config.bn_momentum},
                 inputs=data_in, model=student, method="scratch", copy=copy, role="train"))
-
-    # Timed compressions beyond the copies: copy 1 again, told apart by the repeat field.
-    for repeat in range(config.copies + 1, config.repeats + 1):
-        data = data_params(config, 1)
-        for model in config.models:
-            for method in config.methods:
-                node = compression_node(config, method, _train_of(nodes, model), data,
-                                        data_in, repeat)
-                if node is not None:
-                    add(node, benchmark=False)
     return Plan(config, tuple(nodes))
 
 
-def _train_of(nodes: list[Node], model: str) -> Node:
-    return next(n for n in nodes if n.job == "train" and n.model == model and n.copy == 1)
-
-
 def compression_node(config: CampaignConfig, method: str, train: Node,
-                     data: Mapping[str, Any], data_in: tuple[tuple[str, str], ...],
-                     repeat: int = 0) -> Node | None:
+                     data: Mapping[str, Any], data_in: tuple[tuple[str, str], ...]
+                     ) -> Node | None:
     """The compression of one trained copy by one method; None where the method does not
     apply (scratch is per student, not per model; no self-distillation unless asked)."""
-    common: dict[str, Any] = {"repeat": repeat} if repeat else {}
-    suffix = f"/repeat{repeat}" if repeat else ""
     model, copy = train.model, train.copy
     if method in QUANTIZE_MODES:
         job, params, model_field = "quantize", {
@@ -177,10 +149,9 @@ def compression_node(config: CampaignConfig, method: str, train: Node,
             "bn_momentum": config.bn_momentum}, "teacher"
     else:
         return None
-    return Node(id=f"{method}/{model}/copy{copy}{suffix}", job=job,
-                params={**data, **params, **common},
+    return Node(id=f"{method}/{model}/copy{copy}", job=job, params={**data, **params},
                 inputs=(*data_in, (model_field, train.id)), model=model, method=method,
-                copy=copy, role="compress", repeat=repeat)
+                copy=copy, role="compress")
 
 
 def benchmark_node(config: CampaignConfig, subject: Node,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from launcher.manifest import manifests
 from launcher.schema import Environment, JobResult, RunRecord
 from launcher.store import Store
+from launcher.study.manifest import manifests
 
 
 @dataclass(frozen=True, order=True)
@@ -45,7 +45,6 @@ class Measured:
     method: str
     copy: int
     role: str  # train, compress, benchmark
-    repeat: int
     folder: str
     record: RunRecord
     result: JobResult
@@ -81,6 +80,6 @@ def load(store: Store, campaigns: list[str] | None = None) -> Loaded:
                 campaign=manifest.name, node=node_id,
                 device=device_of(manifest.profile, stored.result.environment),
                 model=node.model, method=node.method, copy=node.copy_label, role=node.role,
-                repeat=node.repeat, folder=node.folder, record=stored.record,
+                folder=node.folder, record=stored.record,
                 result=stored.result))
     return Loaded(found, names, missing)

@@ -1,18 +1,13 @@
-"""Before a job runs on a Jetson: is this host the one the profile's image was built for, and is
-it set up to measure? Pure functions over what the host's files and Docker report;
-``gather`` is the one edge that reads them (paths are parameters, so tests point it at
-recorded samples) and nothing is read at import time.
-
-Power modes (nvpmodel -q prints "NV Power Mode: <name>" then the mode id):
-- Jetson Nano: MAXN, id 0, is the 10 W maximum; 5W is id 1 (L4T R32.7 power guide).
-- Jetson Xavier NX on JetPack 5.x: ids 0-8 are 15 W, 10 W and 20 W modes with 2, 4 or 6 cores
-  and no MAXN; MODE_20W_6CORE, id 8, is the highest budget with every core online (the
-  GPU's 1.1 GHz cap is the same in all 20 W modes).
+"""Is this host ready to run a profile's jobs, and set up to measure? Every host check of the
+launcher lives here: ``preflight`` (before jobs on a device profile) and ``doctor_checks``
+(``edgecompress doctor``) pick from the same functions, so both give the same verdict and the
+same advice. The checks are pure functions over ``HostFacts``; ``gather`` is the one edge
+that reads the host (paths are parameters, so tests point it at recorded samples) and
+nothing is read at import time.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -20,59 +15,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from launcher.checks import Check
-from launcher.profiles import PROFILES, Profile
+from launcher.device.checks import Check
+from launcher.device.jetson import (
+    L4tRelease,
+    PowerMode,
+    clocks_pinned,
+    docker_runtimes,
+    find_board,
+    jetpack_of,
+    meminfo_bytes,
+    parse_device_model,
+    parse_l4t_release,
+    parse_nvpmodel,
+)
+from launcher.device.profiles import PROFILES, Profile
 
 GiB = 1024**3
 MIN_FREE_BYTES = 2 * GiB  # below this a model save or an image layer fails outright
 LOW_FREE_BYTES = 10 * GiB  # one job image plus a study's artifacts
 SWAPFILE_FIX = ("add a swapfile: sudo fallocate -l 4G /swapfile && sudo chmod 600 /swapfile && "
                 "sudo mkswap /swapfile && sudo swapon /swapfile (and list it in /etc/fstab)")
-
-
-@dataclass(frozen=True)
-class L4tRelease:
-    major: int  # 32
-    revision: str  # "7.1"
-    board: str | None  # the BSP's board family, e.g. t210ref
-
-    def __str__(self) -> str:
-        return f"R{self.major}.{self.revision}"
-
-    @property
-    def line(self) -> str:
-        return f"R{self.major}"
-
-
-@dataclass(frozen=True)
-class PowerMode:
-    name: str
-    mode_id: int
-
-
-@dataclass(frozen=True)
-class Board:
-    name: str
-    model_pattern: str  # matched against /proc/device-tree/model
-    max_mode: PowerMode
-    small_memory: bool  # 4 GB or less: TensorFlow jobs need swap
-
-
-BOARDS = (
-    Board("Jetson Nano", r"\bJetson Nano\b", PowerMode("MAXN", 0), small_memory=True),
-    Board("Jetson Xavier NX", r"\bJetson Xavier NX\b", PowerMode("MODE_20W_6CORE", 8),
-          small_memory=False),
-)
-
-
-# The JetPack release each L4T release ships in (NVIDIA's JetPack archive); the L4T release is
-# what a host can tell, the JetPack name is what people quote.
-JETPACK_OF_L4T = {
-    "R32.6.1": "4.6", "R32.7.1": "4.6.1", "R32.7.2": "4.6.2", "R32.7.3": "4.6.3",
-    "R32.7.4": "4.6.4", "R32.7.5": "4.6.5", "R32.7.6": "4.6.6",
-    "R35.1.0": "5.0.2", "R35.2.1": "5.1", "R35.3.1": "5.1.1", "R35.4.1": "5.1.2",
-    "R35.5.0": "5.1.3", "R35.6.0": "5.1.4", "R35.6.1": "5.1.5",
-}
 
 
 @dataclass(frozen=True)
@@ -87,58 +49,6 @@ class HostFacts:
     docker_info: Mapping[str, Any] | None = None  # the engine's /info
     # (scaling_min_freq, scaling_max_freq) of each online core that has cpufreq
     cpu_freq_bounds: tuple[tuple[int, int], ...] = ()
-
-
-# --- parsing -------------------------------------------------------------------------------
-
-
-def parse_l4t_release(text: str | None) -> L4tRelease | None:
-    """'# R32 (release), REVISION: 7.1, GCID: ..., BOARD: t210ref, ...' -> R32.7.1."""
-    match = re.search(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", text or "")
-    if not match:
-        return None
-    board = re.search(r"BOARD:\s*([\w-]+)", text or "")
-    return L4tRelease(int(match.group(1)), match.group(2).rstrip("."),
-                      board.group(1) if board else None)
-
-
-def parse_device_model(raw: str | bytes | None) -> str | None:
-    """The device tree's model string ends in a NUL byte."""
-    if raw is None:
-        return None
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return text.strip("\x00 \n") or None
-
-
-def parse_nvpmodel(text: str | None) -> PowerMode | None:
-    """`nvpmodel -q`: 'NV Power Mode: MAXN' then the id on a line of its own; warnings and
-    'NV Fan Mode' lines may come first."""
-    match = re.search(r"NV Power Mode:\s*(\S+)\s*\n\s*(\d+)\s*$", text or "", re.MULTILINE)
-    return PowerMode(match.group(1), int(match.group(2))) if match else None
-
-
-def meminfo_bytes(text: str | None, key: str) -> int | None:
-    match = re.search(rf"^{re.escape(key)}:\s+(\d+) kB", text or "", re.MULTILINE)
-    return int(match.group(1)) * 1024 if match else None
-
-
-def jetpack_of(release: L4tRelease | None) -> str | None:
-    return JETPACK_OF_L4T.get(str(release)) if release else None
-
-
-def clocks_pinned(bounds: tuple[tuple[int, int], ...]) -> bool | None:
-    """jetson_clocks pins every core's minimum frequency to its maximum (under the power
-    mode's cap), so min == max on every core means it ran; None when nothing tells."""
-    return all(low == high for low, high in bounds) if bounds else None
-
-
-def docker_runtimes(info: Mapping[str, Any] | None) -> tuple[str, ...]:
-    return tuple(sorted((info or {}).get("Runtimes") or {}))
-
-
-def find_board(model: str | None) -> Board | None:
-    return next((board for board in BOARDS if re.search(board.model_pattern, model or "")),
-                None)
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -172,16 +82,39 @@ def check_board(model: str | None) -> Check:
     return Check("board", "ok", model or board.name)
 
 
-def check_runtime(info: Mapping[str, Any] | None) -> Check:
+def check_engine(info: Mapping[str, Any] | None, error: str | None) -> Check:
+    if info is None:
+        return Check("docker engine", "fail", error or "not reachable")
+    return Check("docker engine", "ok",
+                 f"{info.get('ServerVersion', '?')}, {info.get('Driver', '?')} storage, "
+                 f"cgroup v{info.get('CgroupVersion', '1')}")
+
+
+def check_runtime(info: Mapping[str, Any] | None, needs_nvidia: bool = True) -> Check:
+    """Jetson images need the nvidia runtime (the Jetson runtime refuses --gpus)."""
     runtimes = docker_runtimes(info)
+    listed = ", ".join(runtimes) or "none listed"
+    if not needs_nvidia:
+        return Check("docker runtime", "ok", listed)
     if "nvidia" not in runtimes:
-        listed = ", ".join(runtimes) or "none"
         return Check("docker runtime", "fail", "the nvidia runtime is not registered with "
                      f"Docker (runtimes: {listed}): install NVIDIA's container runtime "
                      "(sudo apt install nvidia-container, part of nvidia-jetpack) and restart "
                      "docker")
     default = str((info or {}).get("DefaultRuntime") or "runc")
     return Check("docker runtime", "ok", f"nvidia registered (default {default})")
+
+
+def check_images(present: Mapping[str, str | None]) -> Check:
+    built = [name for name, image_id in present.items() if image_id]
+    missing = [name for name, image_id in present.items() if not image_id]
+    if not built:
+        return Check("job images", "warn", "none built yet: run 'edgecompress build' "
+                     "(or make image)")
+    detail = "built: " + ", ".join(built)
+    if missing:
+        detail += "; not built: " + ", ".join(missing)
+    return Check("job images", "ok", detail)
 
 
 def check_swap(model: str | None, meminfo: str | None) -> Check:
@@ -273,6 +206,36 @@ def preflight(profile: Profile, facts: HostFacts, store: Path = Path(".")) -> li
         check_power_mode(model, parse_nvpmodel(facts.nvpmodel)),
         check_clocks(clocks_pinned(facts.cpu_freq_bounds)),
     ]
+
+
+def profile_for_host(facts: HostFacts) -> Profile | None:
+    """The device profile made for this Jetson's L4T line, if any."""
+    release = parse_l4t_release(facts.tegra_release)
+    return next((p for p in PROFILES.values()
+                 if p.is_jetson and release is not None and p.l4t_major == release.line), None)
+
+
+def doctor_checks(facts: HostFacts, engine_error: str | None,
+                  images: Mapping[str, str | None], store: Path) -> list[Check]:
+    """``edgecompress doctor``: the engine, the disk and the built images anywhere; on a
+    Jetson also the preflight of the profile made for its L4T line."""
+    disk = check_disk(store, facts.free_disk_bytes)
+    if facts.docker_info is None:
+        return [check_engine(None, engine_error), disk]
+    on_jetson = facts.tegra_release is not None
+    checks = [check_engine(facts.docker_info, None),
+              check_runtime(facts.docker_info, needs_nvidia=on_jetson), disk,
+              check_images(images)]
+    if not on_jetson:
+        return checks
+    profile = profile_for_host(facts)
+    if profile is None:
+        release = parse_l4t_release(facts.tegra_release)
+        return [*checks, Check("device profile", "fail", f"no device profile for L4T "
+                               f"{release}: edgecompress supports R32.7 (JetPack 4.6) and R35 "
+                               "(JetPack 5.1)")]
+    already = {check.name for check in checks}
+    return [*checks, *(c for c in preflight(profile, facts, store) if c.name not in already)]
 
 
 # --- the edge ------------------------------------------------------------------------------

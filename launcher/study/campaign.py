@@ -1,10 +1,11 @@
 """Campaigns: the study as a small TOML file, validated with pydantic.
 
-A campaign says which models, which compression methods, how many trained copies and timed
-compressions, on which data and with which benchmark settings. ``launcher/presets/`` holds
+A campaign says which models, which compression methods, how many trained copies (each
+copy's compression is one timed compression), on which data and with which benchmark
+settings. ``launcher/study/presets/`` holds
 ``paper`` (the paper's Section 2.5, exactly) and ``quick`` (no download, a few minutes on a
 laptop CPU); a path to a ``.toml`` file of the same shape is a campaign of one's own.
-Expansion into jobs is launcher/plan.py; this module only reads and checks the config.
+Expansion into jobs is launcher/study/plan.py; this module only reads and checks the config.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from launcher.errors import UserError
-from launcher.profiles import PROFILES
+from launcher.device.profiles import PROFILES
+from launcher.errors import UserError, describe_validation_error
 from launcher.schema import ARCHITECTURES, Architecture, BenchmarkSettings
-from launcher.store import describe_validation_error
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -94,9 +94,6 @@ class CampaignConfig(Config):
     models: list[Architecture] = Field(min_length=1)
     methods: list[Method] = Field(min_length=1)
     copies: int = Field(default=5, ge=1, le=100, description="independently trained copies")
-    repeats: int = Field(
-        default=5, ge=1, le=100, description="timed compressions per model x method: the "
-        "compressions of the copies count, repeats beyond the copies re-compress copy 1")
     seed: int = Field(default=0, ge=0, description="copy N trains with seed + N - 1")
     dataset: DatasetConfig = DatasetConfig()
     input_size: int = Field(default=224, ge=32, le=1024)
@@ -134,7 +131,7 @@ class CampaignConfig(Config):
 
 
 def preset_text(name: str) -> str:
-    return resources.files("launcher").joinpath("presets").joinpath(f"{name}.toml").read_text(
+    return resources.files("launcher.study").joinpath("presets").joinpath(f"{name}.toml").read_text(
         "utf-8")
 
 
@@ -171,12 +168,11 @@ def load_campaign(name_or_path: str) -> CampaignConfig:
 
 
 def with_overrides(config: CampaignConfig, *, models: list[str] | None = None,
-                   methods: list[str] | None = None, copies: int | None = None,
-                   repeats: int | None = None) -> CampaignConfig:
+                   methods: list[str] | None = None, copies: int | None = None
+                   ) -> CampaignConfig:
     """The command line's narrowing of a campaign, validated like the file itself."""
     data = config.model_dump()
-    for field, value in (("models", models), ("methods", methods), ("copies", copies),
-                         ("repeats", repeats)):
+    for field, value in (("models", models), ("methods", methods), ("copies", copies)):
         if value is not None:
             data[field] = value
     try:

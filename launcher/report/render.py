@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.errors import UserError
-from launcher.figures import FigureSpec, draw_all
 from launcher.files import write_text_atomic
-from launcher.report import DeviceReport, Table, Value, device_reports
-from launcher.results import Loaded, load
+from launcher.report.figures import FigureSpec, draw_all
+from launcher.report.results import Loaded, load
+from launcher.report.tables import DeviceReport, Table, Value, device_reports
 from launcher.store import Store
 
 

@@ -11,8 +11,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-SPLITS = ("train", "validation", "test")
-
 
 def write_digits_folder(root: Path, size: int = 32, classes: int = 10,
                         per_class: int | None = None,

@@ -1,5 +1,5 @@
 """PNG figures like the paper's Figures 2-5, one set per device: grouped bars, x = model,
-one bar per method, error bars where there is a spread (std over copies or repeats).
+one bar per method, error bars where there is a spread (std over copies).
 matplotlib with the Agg backend: no display needed, same pixels everywhere.
 """
 
@@ -15,7 +15,7 @@ matplotlib.use("Agg")  # before pyplot: never look for a display
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from launcher.report import (  # noqa: E402
+from launcher.report.tables import (  # noqa: E402
     MB,
     Cell,
     Cells,

@@ -172,5 +172,3 @@ PAPER_VALUES: tuple[PaperValue, ...] = (
 # Section 3.5: "we ranked distillation as the best method ... PTQ is second ... Unstructured
 # pruning in TensorFlow is not recommended": its criteria are the four metrics above.
 PAPER_FAMILY_RANK = {"distillation": 1, "quantization": 2, "pruning": 3}
-RANKING_SENTENCE = ("Therefore, we ranked distillation as the best method for on-device "
-                    "compression out of the three tested in this paper.")

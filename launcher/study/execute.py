@@ -17,30 +17,27 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-from launcher.deadlines import deadline_for
-from launcher.digits import ensure_digits_folder
 from launcher.docker_client import Engine
 from launcher.files import tree_digest
 from launcher.keys import job_key
-from launcher.manifest import (
+from launcher.runner import JobOutcome, run_job
+from launcher.schema import (
+    AnySpec,
+    JobResult,
+    JobStatus,
+    RunRecord,
+)
+from launcher.store import Store
+from launcher.study.digits import ensure_digits_folder
+from launcher.study.manifest import (
     Manifest,
     ManifestNode,
     load_manifest,
     manifest_path,
     write_manifest,
 )
-from launcher.plan import DATASET, Node, Plan, resolve_spec
-from launcher.power import Sampling
-from launcher.runner import JobOutcome, JobRequest, run_job
-from launcher.schema import (
-    CONTAINER_TFDS_DIR,
-    AnySpec,
-    JobResult,
-    JobStatus,
-    RunRecord,
-    needs_tfds_download,
-)
-from launcher.store import Store
+from launcher.study.plan import DATASET, Node, Plan, resolve_spec
+from launcher.target import Target, request_for
 
 
 class State(str, Enum):
@@ -60,20 +57,6 @@ class Assessment:
     record: RunRecord | None = None
     result: JobResult | None = None
     force: bool = False  # done, but its artifact is gone: run it again over the result
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where and with what a campaign's jobs run."""
-
-    store: Store
-    profile: str
-    image: str
-    image_id: str
-    runtime: str | None = None
-    environment: Mapping[str, str] = field(default_factory=dict)  # e.g. the power mode
-    tfds_cache: Path | None = None
-    power: Sampling | None = None  # how benchmark jobs' power is sampled, where it is
 
 
 def dataset_folder(plan: Plan, store: Store, create: bool = True) -> Path | None:
@@ -186,7 +169,7 @@ class Summary:
 
 def manifest_entry(node: Node, folder: Path) -> ManifestNode:
     return ManifestNode(folder=folder.name, job=node.job, model=node.model, method=node.method,
-                        copy_label=node.copy, role=node.role, repeat=node.repeat)
+                        copy_label=node.copy, role=node.role)
 
 
 def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
@@ -243,13 +226,6 @@ def _run_node(engine: Engine, resolver: Resolver, node: Node, target: Target, ev
     inputs = resolver.inputs(node)
     assert inputs is not None  # assess() said every upstream is done
     spec = resolver.spec(node, inputs)
-    downloads = needs_tfds_download(spec)
-    caches = ({CONTAINER_TFDS_DIR: target.tfds_cache}
-              if downloads and target.tfds_cache is not None else {})
-    request = JobRequest(
-        spec=spec, image=target.image, image_id=target.image_id, inputs=inputs,
-        deadline_s=deadline_for(node.job, deadline_s), runtime=target.runtime,
-        network=downloads, caches=caches, environment=target.environment, force=force,
-        power=target.power)
+    request = request_for(target, spec, inputs, deadline_s, force)
     events.started(node)
     return run_job(engine, target.store, request, on_line=events.line)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from launcher.campaign import CampaignConfig
 from launcher.files import write_text_atomic
+from launcher.study.campaign import CampaignConfig
 
 MANIFESTS = "campaigns"
 
@@ -31,7 +31,14 @@ class ManifestNode(BaseModel):
     method: str
     copy_label: int = Field(ge=1)  # the trained copy the numbers belong to
     role: Literal["train", "compress", "benchmark"]
-    repeat: int = Field(default=0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_repeat(cls, data: Any) -> Any:
+        # Stores written before 0.2 record a ``repeat`` that was always 0.
+        if isinstance(data, dict) and data.get("repeat", 0) == 0:
+            data = {k: v for k, v in data.items() if k != "repeat"}
+        return data
 
 
 class Manifest(BaseModel):
@@ -45,6 +52,16 @@ class Manifest(BaseModel):
     config: CampaignConfig
     nodes: dict[str, ManifestNode] = {}
     updated_at: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_repeats(cls, data: Any) -> Any:
+        # Stores written before 0.2 record the campaign's ``repeats``, which never reached a
+        # job (each copy's compression is its timed compression): read them without it.
+        config = data.get("config") if isinstance(data, dict) else None
+        if isinstance(config, dict) and "repeats" in config:
+            data = {**data, "config": {k: v for k, v in config.items() if k != "repeats"}}
+        return data
 
 
 def manifest_path(root: Path, name: str, profile: str) -> Path:

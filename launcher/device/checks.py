@@ -8,13 +8,13 @@ from typing import Literal
 
 from launcher.errors import UserError
 
-State = Literal["ok", "warn", "fail"]
+CheckState = Literal["ok", "warn", "fail"]
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
-    state: State
+    state: CheckState
     detail: str  # one line: what was found and, unless ok, how to fix it
 
 

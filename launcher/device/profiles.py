@@ -6,10 +6,10 @@ one diff away from review and part of the image's content tag.
 
 from __future__ import annotations
 
-import os
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from launcher import settings
 from launcher.errors import UserError
 
 IMAGE_REPOSITORY = "edgecompress/jobs"
@@ -49,7 +49,7 @@ class Profile:
 
     @property
     def base_env_var(self) -> str:
-        return "EDGECOMPRESS_BASE_" + re.sub(r"[^A-Z0-9]+", "_", self.name.upper())
+        return settings.base_image_variable(self.name)
 
     @property
     def is_jetson(self) -> bool:
@@ -339,9 +339,8 @@ def get_profile(name: str) -> Profile:
 
 
 def resolve_base_image(profile: Profile, override: str | None = None,
-                       environ: dict[str, str] | None = None) -> str:
+                       environ: Mapping[str, str] | None = None) -> str:
     """--base-image wins, then EDGECOMPRESS_BASE_<PROFILE>, then the profile's public default."""
     if override:
         return override
-    env = os.environ if environ is None else environ
-    return env.get(profile.base_env_var) or profile.base_image
+    return settings.base_image(profile.name, environ) or profile.base_image

@@ -26,16 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from launcher.checks import Check
-from launcher.errors import UserError
-from launcher.schema import BenchmarkResult, JobResult, PowerMeasurement
-from launcher.tegrastats import (
+from launcher import settings
+from launcher.device.checks import Check
+from launcher.device.tegrastats import (
     INPUT_RAILS,
     Sample,
     TegrastatsError,
     average_power_mw,
     parse_line,
 )
+from launcher.schema import BenchmarkResult, JobResult, PowerMeasurement
 
 POWER_LOG = "power.log"
 DEFAULT_INTERVAL_MS = 100
@@ -44,12 +44,6 @@ MIN_SAMPLES = 3
 # Samples taken before the job container starts: the board's idle draw, the baseline that
 # energy above idle is measured against.
 IDLE_SAMPLES = 5
-# EDGECOMPRESS_TEGRASTATS: the sampler's command line; "off" turns sampling off. Unset: the
-# device's own tegrastats on a Jetson profile, nothing elsewhere.
-COMMAND_ENV = "EDGECOMPRESS_TEGRASTATS"
-INTERVAL_ENV = "EDGECOMPRESS_POWER_INTERVAL_MS"
-
-
 @dataclass(frozen=True)
 class Sampling:
     """How a job's power is sampled: the whole command line and its interval."""
@@ -63,42 +57,30 @@ class Sampling:
 
 
 def sampling_for(is_jetson: bool, environ: Mapping[str, str] | None = None) -> Sampling | None:
-    """What samples power here, or None when nothing does."""
-    env = os.environ if environ is None else environ
-    configured = env.get(COMMAND_ENV, "").strip()
-    if configured.lower() == "off":
+    """What samples power here, or None when nothing does: EDGECOMPRESS_TEGRASTATS's command,
+    else the device's own tegrastats on a Jetson profile, nothing elsewhere."""
+    configured = settings.tegrastats_command(environ)
+    if configured is not None and configured.lower() == "off":
         return None
     base = tuple(shlex.split(configured)) if configured else (("tegrastats",) if is_jetson
                                                               else ())
     if not base:
         return None
-    interval = interval_ms(env)
+    interval = settings.power_interval_ms(environ)
     return Sampling((*base, "--interval", str(interval)), interval)
-
-
-def interval_ms(environ: Mapping[str, str]) -> int:
-    raw = environ.get(INTERVAL_ENV, str(DEFAULT_INTERVAL_MS))
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 10 <= value <= 10_000:
-        raise UserError(f"{INTERVAL_ENV}={raw!r} is not a whole number of milliseconds in "
-                        "10..10000: set it to e.g. 100")
-    return value
 
 
 def check_sampler(sampling: Sampling | None,
                   which: Callable[[str], str | None] = shutil.which) -> Check:
     """On a Jetson: can benchmark jobs measure power here?"""
     if sampling is None:
-        return Check("power sampling", "warn", f"off ({COMMAND_ENV}=off): benchmarks record "
-                     "no power or energy")
+        return Check("power sampling", "warn", f"off ({settings.TEGRASTATS.name}=off): "
+                     "benchmarks record no power or energy")
     program = sampling.command[0]
     if which(program) is None:
         return Check("power sampling", "warn", f"{program} not found: benchmarks record no "
                      "power or energy; install nvidia-l4t-tools (tegrastats) or set "
-                     f"{COMMAND_ENV} to a sampler command")
+                     f"{settings.TEGRASTATS.name} to a sampler command")
     return Check("power sampling", "ok", f"{sampling.source} around benchmark jobs")
 
 
@@ -142,7 +124,8 @@ def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
         rails = ", ".join(INPUT_RAILS)
         why = (f"no input rail ({rails}) in the samples" if inside and not powered else
                f"{len(powered)} sample(s) fell inside the {timed_s:.2f} s of timed runs, "
-               f"fewer than {MIN_SAMPLES}: raise latency_images or lower {INTERVAL_ENV}")
+               f"fewer than {MIN_SAMPLES}: raise latency_images or lower "
+               f"{settings.POWER_INTERVAL_MS.name}")
         return unmeasured(why, len(powered))
     average_mw = average_power_mw(powered)
     latency_s = timed_s / (len(runs) * images_per_run)

@@ -21,8 +21,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from launcher.execute import Assessment, State
-from launcher.plan import Node, Plan
+from launcher.study.execute import Assessment, State
+from launcher.study.plan import Node, Plan
 
 
 def estimate_remaining(todo: Iterable[Node], measured: Iterable[tuple[Node, float]]

@@ -1,0 +1,19 @@
+"""One module per verb, in the manner of asv's ``commands/``: each has ``add_parser`` (which
+registers its parser and sets ``handler``) and ``run(args) -> exit code``. ``launcher/cli.py``
+only assembles them, in this order (the order ``--help`` lists them)."""
+
+from launcher.commands import (
+    build,
+    campaign,
+    doctor,
+    gc,
+    merge,
+    report,
+    results,
+    run,
+    schema,
+    status,
+    transfer,
+)
+
+COMMANDS = (build, run, campaign, status, results, report, merge, transfer, doctor, gc, schema)

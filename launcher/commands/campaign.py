@@ -1,0 +1,132 @@
+"""edgecompress campaign run|plan CAMPAIGN: the study as a preset (paper, quick) or a TOML
+file, expanded into jobs; ``run`` runs what is not done yet, ``plan`` only lists."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from launcher.commands._options import add_store, flatten, names, positive_float
+from launcher.console import console, errors
+from launcher.device.profiles import DEFAULT_PROFILE, PROFILES
+from launcher.errors import UserError
+from launcher.schema import JOB_NAMES, JobStatus
+from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides
+from launcher.study.execute import run_plan
+from launcher.study.manifest import find_manifests
+from launcher.study.plan import expand
+from launcher.study.progress import CampaignProgress
+from launcher.target import connect
+from launcher.views import counts_table, escape
+
+
+def add_campaign_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("campaign", metavar="CAMPAIGN",
+                        help="a preset (paper, quick), a campaign TOML file, or for status "
+                        "the name of a campaign run into the store")
+    parser.add_argument("--profile", choices=sorted(PROFILES),
+                        help="device profile (default: the campaign's, else "
+                        f"{DEFAULT_PROFILE})")
+    parser.add_argument("--models", nargs="+", type=names, metavar="MODEL",
+                        help="only these models")
+    parser.add_argument("--methods", nargs="+", type=names, metavar="METHOD",
+                        help="only these methods (fp16 int8 pruneNN distill scratch)")
+    parser.add_argument("--copies", type=int, metavar="N", help="trained copies")
+    add_store(parser)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        "campaign", help="the study as a campaign: a preset (paper, quick) or a TOML file")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run_parser = actions.add_parser(
+        "run", help="run what is not done yet: done jobs are reused, an interrupted campaign "
+        "resumes, failed jobs are left failed unless --retry-failed")
+    add_campaign_arguments(run_parser)
+    run_parser.add_argument("--retry-failed", action="store_true",
+                            help="run the jobs whose last attempt failed again")
+    run_parser.add_argument("--timeout", type=positive_float,
+                            help="per-job deadline in seconds (default: the campaign's, "
+                            "else generous per job kind)")
+    run_parser.add_argument("--verbose", "-v", action="store_true",
+                            help="print every job's log")
+    run_parser.set_defaults(handler=run)
+    plan_parser = actions.add_parser("plan", help="list the jobs a campaign expands to "
+                                     "(no engine needed, nothing runs)")
+    add_campaign_arguments(plan_parser)
+    plan_parser.add_argument("--list", action="store_true", help="list every job")
+    plan_parser.set_defaults(handler=plan)
+
+
+def campaign_config(args: argparse.Namespace, from_store: bool = False) -> CampaignConfig:
+    """The campaign file or preset, narrowed by the options. For ``status`` a bare name may
+    also be a campaign last run into the store: its recorded config (options included) and
+    the profile it ran with."""
+    config: CampaignConfig | None = None
+    if from_store and not Path(args.campaign).suffix:
+        found = find_manifests(args.store, args.campaign, args.profile)
+        if len(found) > 1:
+            raise UserError(f"campaign {args.campaign} ran with several profiles in "
+                            f"{args.store} ({', '.join(m.profile for m in found)}): "
+                            "choose one with --profile")
+        if found:
+            config = found[0].config
+            config = config.model_copy(update={"profile": args.profile or found[0].profile})
+        elif args.campaign not in PRESETS:
+            raise UserError(f"no campaign {args.campaign!r} in {args.store} and no such "
+                            f"preset ({', '.join(PRESETS)}): check the name or --store")
+    if config is None:
+        config = load_campaign(args.campaign)
+    return with_overrides(config, models=flatten(args.models), methods=flatten(args.methods),
+                          copies=args.copies)
+
+
+def campaign_profile(args: argparse.Namespace, config: CampaignConfig) -> str:
+    return str(args.profile or config.profile or DEFAULT_PROFILE)
+
+
+def plan(args: argparse.Namespace) -> int:
+    expanded = expand(campaign_config(args))
+    console.print(escape(f"campaign {expanded.config.name}: {len(expanded.nodes)} jobs "
+                         f"({expanded.config.copies} copies)"))
+    console.print(counts_table(expanded.counts(), JOB_NAMES))
+    if args.list:
+        for node in expanded.nodes:
+            console.print(node.id, markup=False)
+    return 0
+
+
+def warn(line: str) -> None:
+    errors.print(line, markup=False, soft_wrap=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = campaign_config(args)
+    expanded = expand(config)
+    engine, target = connect(campaign_profile(args, config), args.store, warn)
+    console.print("[bold]campaign[/] " + escape(
+        f"{config.name}: {len(expanded.nodes)} jobs on {target.image}, results in "
+        f"{args.store}"), soft_wrap=True)
+    with CampaignProgress(console, verbose=args.verbose) as progress:
+        summary = run_plan(engine, expanded, target, progress, retry_failed=args.retry_failed,
+                           deadline_s=args.timeout or config.timeout_s)
+    ran_ok = sum(1 for o in summary.ran if o.record.status is JobStatus.succeeded)
+    console.print(
+        f"{config.name}: {len(summary.ran)} job(s) ran ({ran_ok} succeeded), "
+        f"{summary.reused} already done, {len(summary.failed)} failed, "
+        f"{len(summary.waiting)} waiting on a failed job; {summary.wall_s:.1f} s",
+        markup=False, soft_wrap=True)
+    for item in summary.failed:
+        log = f" (log: {item.folder / 'log.txt'})" if item.folder else ""
+        warn(f"failed: {item.node.id}: {item.reason}{log}")
+    if summary.canceled is not None:
+        warn(f"interrupted: {summary.canceled.node.id} was canceled; run the same command "
+             "again to resume")
+        return 130
+    if summary.failed and not args.retry_failed:
+        warn("failed jobs are not retried by default: add --retry-failed")
+    if summary.complete:
+        console.print(f"complete: 'edgecompress report --store {args.store}' writes the "
+                      "report", markup=False, soft_wrap=True)
+        return 0
+    return 1

@@ -1,0 +1,76 @@
+"""edgecompress run JOB: one job in a container, its result validated and filed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from launcher import jobspecs
+from launcher.commands._options import add_profile, add_store, positive_float
+from launcher.console import console, errors
+from launcher.errors import UserError
+from launcher.files import tree_digest
+from launcher.runner import run_job
+from launcher.schema import JobStatus
+from launcher.target import connect, request_for
+from launcher.views import escape, outcome_table
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("run", help="run one job in a container and file its result")
+    jobs = parser.add_subparsers(dest="job", required=True, metavar="JOB")
+    for job in jobspecs.SPEC_CLASSES:
+        sub = jobs.add_parser(job, help=(jobspecs.spec_class(job).__doc__ or "").split("\n")[0])
+        for name, info in jobspecs.parameter_fields(job).items():
+            metavar = "PATH" if jobspecs.is_input_field(info) else name.upper()
+            default = "" if jobspecs.is_input_field(info) else f" (default: {info.default})"
+            sub.add_argument(jobspecs.option_name(name), dest=f"param_{name}", metavar=metavar,
+                             help=(info.description or "") + default)
+        sub.add_argument("--spec-file", type=Path,
+                         help="JSON file of parameters (inputs as host paths); options win")
+        add_profile(sub)
+        sub.add_argument("--timeout", type=positive_float, help="deadline in seconds")
+        add_store(sub)
+        sub.add_argument("--force", action="store_true", help="run even if a valid result exists")
+        sub.add_argument("--verbose", "-v", action="store_true", help="print the job's log")
+    parser.set_defaults(handler=run)
+
+
+def job_params(args: argparse.Namespace) -> dict[str, str]:
+    """The spec file's parameters, then the options on the line over them."""
+    params: dict[str, str] = {}
+    if args.spec_file:
+        try:
+            loaded = json.loads(args.spec_file.read_text())
+        except (OSError, ValueError) as error:
+            raise UserError(f"cannot read spec file {args.spec_file}: {error}") from None
+        if not isinstance(loaded, dict):
+            raise UserError(f"spec file {args.spec_file} must hold a JSON object of parameters")
+        loaded.pop("job", None)
+        loaded.pop("schema_version", None)
+        params.update({k: "null" if v is None else str(v) for k, v in loaded.items()})
+    for name, value in vars(args).items():
+        if name.startswith("param_") and value is not None:
+            params[name[len("param_"):]] = value
+    return params
+
+
+def warn(line: str) -> None:
+    errors.print(line, markup=False, soft_wrap=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    spec, inputs = jobspecs.build_spec(args.job, job_params(args), tree_digest)
+    engine, target = connect(args.profile, args.store, warn)
+    request = request_for(target, spec, inputs, args.timeout, args.force)
+    with console.status(f"[bold]{args.job}[/] starting") as status:
+        def show(line: str) -> None:
+            if args.verbose:
+                console.print(line, style="dim", markup=False, soft_wrap=True)
+            elif line.strip():
+                status.update(f"[bold]{args.job}[/] " + escape(line.strip()[:100]))
+
+        outcome = run_job(engine, target.store, request, on_line=show)
+    console.print(outcome_table(outcome))
+    return 0 if outcome.record.status is JobStatus.succeeded else 1

@@ -1,0 +1,50 @@
+"""edgecompress status CAMPAIGN: done / to do / failed per job of a campaign."""
+
+from __future__ import annotations
+
+import argparse
+
+from launcher.commands.campaign import add_campaign_arguments, campaign_config, campaign_profile
+from launcher.console import console
+from launcher.device.profiles import Profile, get_profile
+from launcher.docker_client import Engine
+from launcher.errors import EngineError, UserError
+from launcher.store import Store
+from launcher.study.execute import Resolver, State, dataset_folder
+from launcher.study.manifest import find_manifests
+from launcher.study.plan import expand
+from launcher.views import status_tables
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("status", help="done / to do / failed per job of a campaign")
+    add_campaign_arguments(parser)
+    parser.add_argument("--all", action="store_true", help="list done jobs too")
+    parser.set_defaults(handler=run)
+
+
+def current_image_id(profile: Profile) -> str | None:
+    try:
+        return Engine.connect().image_id(profile.image)
+    except EngineError:
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    config = campaign_config(args, from_store=True)
+    profile = get_profile(campaign_profile(args, config))
+    plan = expand(config)
+    store = Store(args.store)
+    image_id = current_image_id(profile)
+    if image_id is None:
+        recorded = find_manifests(args.store, config.name, profile.name)
+        if not recorded:
+            raise UserError(f"cannot tell the image id of {profile.image}: start the Docker "
+                            f"engine, or run the campaign into {args.store} first")
+        image_id = recorded[0].image_id
+    resolver = Resolver(plan, store, image_id, dataset_folder(plan, store, create=False))
+    assessments = resolver.assess_all()
+    title = f"campaign {config.name} on {profile.name} ({store.root})"
+    for table in status_tables(title, assessments, show_done=args.all):
+        console.print(table)
+    return 0 if all(a.state is State.done for a in assessments) else 1

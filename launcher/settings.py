@@ -1,0 +1,95 @@
+"""Every host setting read from the environment: its name, its default and its check.
+
+Nothing else in the launcher reads ``EDGECOMPRESS_*`` variables. Each reader takes the
+environment as a parameter (``os.environ`` when omitted), so the checks are unit-tested on
+plain dicts. A bad value is a UserError that names the variable and a good value.
+(The variables the launcher sets *inside* job containers are part of the job contract:
+``launcher/schema.py``, exported to ``jobs/_contract.py``.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from launcher.errors import UserError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str  # as a person would read it
+    meaning: str
+
+
+STORE = Setting("EDGECOMPRESS_STORE", "results", "the results store")
+TFDS_DIR = Setting("EDGECOMPRESS_TFDS_DIR", "~/.cache/edgecompress/tfds",
+                   "tfds download cache, mounted into jobs that read a real tfds dataset")
+DEBUG = Setting("EDGECOMPRESS_DEBUG", "0", "1: show tracebacks instead of one-line errors")
+EXTRA_CA = Setting("EDGECOMPRESS_EXTRA_CA", "", "a CA bundle pip may use during image builds "
+                   "(never kept in the image)")
+REGISTRY = Setting("EDGECOMPRESS_REGISTRY", "", "HOST[:PORT][/NAMESPACE] of prebuilt images")
+TEGRASTATS = Setting("EDGECOMPRESS_TEGRASTATS", "tegrastats on a Jetson profile",
+                     "the power sampler's command line, or 'off'")
+POWER_INTERVAL_MS = Setting("EDGECOMPRESS_POWER_INTERVAL_MS", "100",
+                            "the power sampler's interval, 10..10000 ms")
+BASE_IMAGE = Setting("EDGECOMPRESS_BASE_<PROFILE>", "the profile's public base",
+                     "the base image of a profile's build, e.g. EDGECOMPRESS_BASE_X86_TF2_12")
+
+SETTINGS = (STORE, TFDS_DIR, DEBUG, EXTRA_CA, REGISTRY, TEGRASTATS, POWER_INTERVAL_MS,
+            BASE_IMAGE)
+
+
+def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def store(environ: Mapping[str, str] | None = None) -> Path:
+    return Path(_env(environ).get(STORE.name) or STORE.default)
+
+
+def tfds_dir(environ: Mapping[str, str] | None = None) -> Path:
+    value = _env(environ).get(TFDS_DIR.name)
+    return Path(value) if value else Path.home() / ".cache" / "edgecompress" / "tfds"
+
+
+def debug(environ: Mapping[str, str] | None = None) -> bool:
+    return _env(environ).get(DEBUG.name) == "1"
+
+
+def extra_ca(environ: Mapping[str, str] | None = None) -> str | None:
+    return _env(environ).get(EXTRA_CA.name) or None
+
+
+def registry(environ: Mapping[str, str] | None = None) -> str | None:
+    return _env(environ).get(REGISTRY.name) or None
+
+
+def tegrastats_command(environ: Mapping[str, str] | None = None) -> str | None:
+    """The configured sampler command line; "off" means none; None: not configured."""
+    value = _env(environ).get(TEGRASTATS.name, "").strip()
+    return value or None
+
+
+def power_interval_ms(environ: Mapping[str, str] | None = None) -> int:
+    raw = _env(environ).get(POWER_INTERVAL_MS.name, POWER_INTERVAL_MS.default)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 10 <= value <= 10_000:
+        raise UserError(f"{POWER_INTERVAL_MS.name}={raw!r} is not a whole number of "
+                        "milliseconds in 10..10000: set it to e.g. 100")
+    return value
+
+
+def base_image_variable(profile: str) -> str:
+    """x86-tf2.12 -> EDGECOMPRESS_BASE_X86_TF2_12."""
+    return "EDGECOMPRESS_BASE_" + re.sub(r"[^A-Z0-9]+", "_", profile.upper())
+
+
+def base_image(profile: str, environ: Mapping[str, str] | None = None) -> str | None:
+    return _env(environ).get(base_image_variable(profile)) or None

@@ -1,0 +1,149 @@
+"""Every rich table the commands print. Job text (reasons, names, metrics) is data, never
+markup: it goes in escaped, so a job cannot style or break what the launcher prints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from launcher.device.checks import Check
+from launcher.runner import JobOutcome
+from launcher.schema import JobStatus
+from launcher.store import StoredJob
+from launcher.study.execute import Assessment, State
+
+__all__ = ["escape", "outcome_table", "results_table", "status_tables", "checks_table",
+           "counts_table", "format_value"]
+
+CHECK_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
+STATE_STYLE = {State.done: "green", State.failed: "red", State.interrupted: "yellow"}
+
+
+def format_value(value: Any) -> str:
+    """A metric as the console shows it: 4 significant digits, thousands separated."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def outcome_table(outcome: JobOutcome) -> Table:
+    record = outcome.record
+    colour = "green" if record.status is JobStatus.succeeded else "red"
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("job", escape(record.job) + (" (already done: reused)" if outcome.reused
+                                               else ""))
+    table.add_row("status", f"[{colour}]{record.status.value}[/]")
+    if record.reason:
+        table.add_row("reason", escape(record.reason))
+    table.add_row("wall", f"{record.wall_s:.2f} s")
+    table.add_row("folder", escape(str(outcome.folder)))
+    if outcome.result is not None:
+        for name, value in outcome.result.metrics.model_dump().items():
+            table.add_row(escape(name), escape(format_value(value)))
+        table.add_row("imports", f"{outcome.result.timings.imports_s:.2f} s")
+        for artifact in outcome.result.artifacts:
+            table.add_row(escape(f"artifact {artifact.name}"),
+                          escape(f"out/{artifact.path} ({artifact.bytes:,} bytes)"))
+    else:
+        table.add_row("log", escape(str(outcome.folder / "log.txt")))
+    power = record.power
+    if power is not None and power.average_power_mw is not None:
+        table.add_row("power", escape(f"{power.average_power_mw / 1000:.2f} W on {power.rail} "
+                                      f"({power.samples} samples)"))
+        table.add_row("energy", f"{power.energy_per_inference_mj:.3g} mJ per inference")
+        if power.idle_power_mw is not None:
+            table.add_row("above idle", f"{power.energy_above_idle_per_inference_mj:.3g} mJ "
+                          f"per inference (idle {power.idle_power_mw / 1000:.2f} W)")
+    elif power is not None:
+        table.add_row("power", escape(f"not measured: {power.reason}"))
+    return table
+
+
+def results_table(title: str, stored: Iterable[StoredJob]) -> Table | None:
+    """One row per job folder; None when the store holds none."""
+    table = Table(title=escape(title))
+    for column in ("job", "key", "status", "wall s", "detail"):
+        table.add_column(column)
+    count = 0
+    for item in stored:
+        count += 1
+        record = item.record
+        status = record.status.value if record else "to do"
+        if record and record.status is JobStatus.succeeded and item.result is None:
+            status = "invalid_result"
+        detail = item.problem or (record.reason if record else "") or ""
+        if item.result is not None:
+            detail = ", ".join(f"{k}={format_value(v)}"
+                               for k, v in item.result.metrics.model_dump().items())
+            power = record.power if record else None
+            if power is not None and power.energy_per_inference_mj is not None:
+                detail += (f", power_w={format_value((power.average_power_mw or 0) / 1000)}"
+                           f", energy_mj={format_value(power.energy_per_inference_mj)}")
+        name = item.folder.name
+        table.add_row(escape(name.split("-")[0] if record is None else record.job),
+                      escape(name.rsplit("-", 1)[-1]), status,
+                      f"{record.wall_s:.1f}" if record else "", escape(detail))
+    return table if count else None
+
+
+def counts_table(counts: Mapping[str, int], order: Iterable[str]) -> Table:
+    table = Table()
+    table.add_column("job")
+    table.add_column("count", justify="right")
+    for job in order:
+        if job in counts:
+            table.add_row(job, str(counts[job]))
+    return table
+
+
+def status_tables(title: str, assessments: list[Assessment], show_done: bool
+                  ) -> list[Table]:
+    """A count per job kind and state, then one row per job not done (or every job)."""
+    by_job: dict[str, dict[State, int]] = {}
+    for item in assessments:
+        counts = by_job.setdefault(item.node.job, {})
+        counts[item.state] = counts.get(item.state, 0) + 1
+    states = list(State)
+    summary = Table(title=escape(title))
+    summary.add_column("job")
+    for state in states:
+        summary.add_column(state.value, justify="right")
+    for job, counts in by_job.items():
+        summary.add_row(escape(job), *(str(counts.get(state, 0)) for state in states))
+    summary.add_row("[bold]all[/]", *(
+        f"[bold]{sum(1 for a in assessments if a.state is state)}[/]" for state in states))
+    shown = [a for a in assessments if show_done or a.state is not State.done]
+    if not shown:
+        return [summary]
+    table = Table(show_edge=False)
+    table.add_column("job", overflow="fold")
+    table.add_column("state", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    table.add_column("wall s", justify="right", no_wrap=True)
+    for item in shown:
+        shown_state = item.state.value
+        if item.state in STATE_STYLE:
+            shown_state = f"[{STATE_STYLE[item.state]}]{shown_state}[/]"
+        detail = item.reason
+        if item.state is State.failed and item.folder is not None:
+            detail += f" (log: {item.folder / 'log.txt'})"
+        table.add_row(escape(item.node.id), shown_state, escape(detail),
+                      f"{item.record.wall_s:.1f}" if item.record else "")
+    return [summary, table]
+
+
+def checks_table(title: str, checks: Iterable[Check]) -> Table:
+    table = Table(title=title)
+    for column in ("check", "state", "detail"):
+        table.add_column(column)
+    for check in checks:
+        table.add_row(check.name, f"[{CHECK_STYLE[check.state]}]{check.state}[/]",
+                      escape(check.detail))
+    return table
