@@ -15,15 +15,8 @@ matplotlib.use("Agg")  # before pyplot: never look for a display
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from launcher.report.tables import (  # noqa: E402
-    MB,
-    Cell,
-    Cells,
-    DeviceReport,
-    mean_std,
-    method_order,
-    model_order,
-)
+from launcher.report.cells import MB, Cell, Cells, mean_std, method_order, model_order  # noqa: E402
+from launcher.report.tables import DeviceReport  # noqa: E402
 
 Series = Callable[[Cell], tuple[float | None, float | None]]  # cell -> (height, error)
 

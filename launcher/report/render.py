@@ -16,9 +16,10 @@ from pathlib import Path
 
 from launcher.errors import UserError
 from launcher.files import write_text_atomic
+from launcher.report.cells import Value
 from launcher.report.figures import FigureSpec, draw_all
 from launcher.report.results import Loaded, load
-from launcher.report.tables import DeviceReport, Table, Value, device_reports
+from launcher.report.tables import DeviceReport, Table, device_reports
 from launcher.store import Store
 
 

@@ -13,11 +13,28 @@ every figure the paper published for the same cell, beside ours with the ratio.
 from __future__ import annotations
 
 import math
-import re
 import statistics
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from launcher.report.cells import (
+    FAMILIES,
+    MB,
+    METRIC_FUNCTIONS,
+    Cells,
+    Value,
+    accuracy_drop_pts,
+    build_cells,
+    family_of,
+    gzip_size_reduction_x,
+    latency_speedup_pct,
+    mean_std,
+    method_order,
+    metric,
+    model_order,
+    ordered,
+    size_reduction_x,
+)
 from launcher.report.paper import (
     METRICS,
     PAPER_DEVICE_NAMES,
@@ -26,193 +43,6 @@ from launcher.report.paper import (
     PAPER_VALUES,
 )
 from launcher.report.results import Device, Measured
-from launcher.schema import (
-    ARCHITECTURES,
-    BenchmarkMetrics,
-    BenchmarkResult,
-    DistillResult,
-    PowerMeasurement,
-    PruneResult,
-    QuantizeResult,
-)
-
-Value = str | int | float | None
-MB = 1e6  # the paper's MB: 10^6 bytes
-FAMILIES = {"quantization": ("fp16", "int8"), "pruning": ("prune",), "distillation": ("distill",)}
-
-
-def method_order(method: str) -> tuple[int, int, str]:
-    """base, fp16, int8, prune by sparsity, distill, scratch, then anything else."""
-    fixed = {"base": 0, "fp16": 1, "int8": 2, "distill": 4, "scratch": 5}
-    if method in fixed:
-        return fixed[method], 0, method
-    found = re.fullmatch(r"prune(\d+)", method)
-    return (3, int(found.group(1)), method) if found else (6, 0, method)
-
-
-def model_order(model: str) -> tuple[int, str]:
-    return (ARCHITECTURES.index(model) if model in ARCHITECTURES else len(ARCHITECTURES), model)
-
-
-def family_of(method: str) -> str | None:
-    for family, prefixes in FAMILIES.items():
-        if any(method.startswith(prefix) for prefix in prefixes):
-            return family
-    return None
-
-
-# --- cells: one model x method on one device ------------------------------------------------
-
-
-@dataclass
-class Cell:
-    model: str
-    method: str
-    accuracy: dict[int, float] = field(default_factory=dict)  # copy -> top-1 (fraction)
-    benchmarks: dict[int, BenchmarkMetrics] = field(default_factory=dict)  # by copy
-    compression_s: list[float] = field(default_factory=list)
-    # job -> (peak RSS, container cgroup peak) of each run that recorded them
-    memory: dict[str, list[tuple[int | None, int | None]]] = field(default_factory=dict)
-    power: dict[int, PowerMeasurement] = field(default_factory=dict)  # by copy, where sampled
-
-    @property
-    def first(self) -> BenchmarkMetrics | None:
-        """Copy 1's benchmark: the one latency is measured on (the paper's rule)."""
-        return self.benchmarks.get(1)
-
-    @property
-    def sized(self) -> BenchmarkMetrics | None:
-        """Any copy's benchmark for size: copies of one configuration are the same size."""
-        return self.first or (self.benchmarks[min(self.benchmarks)] if self.benchmarks
-                               else None)
-
-
-Cells = dict[tuple[str, str], Cell]
-
-
-def compression_seconds(item: Measured) -> float | None:
-    result = item.result
-    if isinstance(result, QuantizeResult):
-        return result.metrics.conversion_s
-    if isinstance(result, PruneResult):
-        return result.metrics.prune_s
-    if isinstance(result, DistillResult):
-        return result.metrics.distill_s
-    return None
-
-
-def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
-    devices: dict[Device, Cells] = {}
-    for item in measured:
-        cells = devices.setdefault(item.device, {})
-        cell = cells.setdefault((item.model, item.method), Cell(item.model, item.method))
-        resources = item.result.resources
-        if resources.peak_rss_bytes is not None or resources.cgroup_peak_bytes is not None:
-            cell.memory.setdefault(item.result.job, []).append(
-                (resources.peak_rss_bytes, resources.cgroup_peak_bytes))
-        if isinstance(item.result, BenchmarkResult):
-            metrics = item.result.metrics
-            cell.benchmarks[item.copy] = metrics
-            if item.record.power is not None:
-                cell.power[item.copy] = item.record.power
-            if metrics.top1_accuracy is not None:
-                cell.accuracy[item.copy] = metrics.top1_accuracy
-        elif item.role == "compress":
-            seconds = compression_seconds(item)
-            if seconds is not None:
-                cell.compression_s.append(seconds)
-    return dict(sorted(devices.items()))
-
-
-def ordered(cells: Cells) -> list[Cell]:
-    return sorted(cells.values(), key=lambda c: (model_order(c.model), method_order(c.method)))
-
-
-def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
-    """Mean and sample standard deviation (n - 1); std is None for fewer than two values."""
-    if not values:
-        return None, None
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
-
-
-# --- per-cell metrics (also what the paper comparison reads) ---------------------------------
-
-
-def accuracy_pct(cells: Cells, model: str, method: str) -> float | None:
-    cell = cells.get((model, method))
-    mean, _ = mean_std(list(cell.accuracy.values())) if cell else (None, None)
-    return None if mean is None else 100 * mean
-
-
-def accuracy_drop_pts(cells: Cells, model: str, method: str) -> float | None:
-    base, ours = accuracy_pct(cells, model, "base"), accuracy_pct(cells, model, method)
-    return None if base is None or ours is None else base - ours
-
-
-def latency_ms(cells: Cells, model: str, method: str) -> float | None:
-    cell = cells.get((model, method))
-    return cell.first.latency_ms_mean if cell and cell.first else None
-
-
-def latency_speedup_pct(cells: Cells, model: str, method: str) -> float | None:
-    base, ours = latency_ms(cells, model, "base"), latency_ms(cells, model, method)
-    if base is None or ours is None or base == 0:
-        return None
-    return 100 * (base - ours) / base
-
-
-def size_bytes(cells: Cells, model: str, method: str, gzip: bool = False) -> int | None:
-    cell = cells.get((model, method))
-    sized = cell.sized if cell else None
-    if sized is None:
-        return None
-    return sized.gzip_bytes if gzip else sized.bytes
-
-
-def size_mb(cells: Cells, model: str, method: str) -> float | None:
-    size = size_bytes(cells, model, method)
-    return None if size is None else size / MB
-
-
-def size_reduction_x(cells: Cells, model: str, method: str) -> float | None:
-    base, ours = size_bytes(cells, model, "base"), size_bytes(cells, model, method)
-    return None if base is None or not ours else base / ours
-
-
-def gzip_size_reduction_x(cells: Cells, model: str, method: str) -> float | None:
-    """gzip of the base against gzip of the method, as TensorFlow's pruning guide measures."""
-    base = size_bytes(cells, model, "base", gzip=True)
-    ours = size_bytes(cells, model, method, gzip=True)
-    return None if base is None or not ours else base / ours
-
-
-def compression_s(cells: Cells, model: str, method: str) -> float | None:
-    cell = cells.get((model, method))
-    return mean_std(cell.compression_s)[0] if cell else None
-
-
-METRIC_FUNCTIONS: dict[str, Callable[[Cells, str, str], float | None]] = {
-    "accuracy_pct": accuracy_pct,
-    "accuracy_drop_pts": accuracy_drop_pts,
-    "latency_ms": latency_ms,
-    "latency_speedup_pct": latency_speedup_pct,
-    "size_mb": size_mb,
-    "size_reduction_x": size_reduction_x,
-    "gzip_size_reduction_x": gzip_size_reduction_x,
-    "compression_s": compression_s,
-}
-assert set(METRIC_FUNCTIONS) == set(METRICS)
-
-
-def metric(cells: Cells, name: str, model: str | None, method: str) -> float | None:
-    """One metric of a cell; ``model=None`` is the mean over the models that have it."""
-    function = METRIC_FUNCTIONS[name]
-    if model is not None:
-        return function(cells, model, method)
-    values = [v for m in sorted({m for m, _ in cells}) if (v := function(cells, m, method))
-              is not None]
-    return statistics.fmean(values) if values else None
-
 
 # --- tables ----------------------------------------------------------------------------------
 

@@ -15,13 +15,13 @@ import pytest
 from PIL import Image
 
 from launcher.errors import UserError
+from launcher.report.cells import build_cells
 from launcher.report.paper import METRICS, PAPER_FAMILY_RANK, PAPER_VALUES
 from launcher.report.render import render_csvs, write_report
 from launcher.report.results import load
 from launcher.report.tables import (
     accuracy_table,
     average_ranks,
-    build_cells,
     compression_table,
     device_reports,
     latency_table,
