@@ -19,30 +19,39 @@ def summary(samples: list[float]) -> str:
             f"min {min(samples):.3f} s, max {max(samples):.3f} s (n={len(samples)})")
 
 
-def job_runner(profile_name: str, store_prefix: str):  # type: ignore[no-untyped-def]
-    """Run job specs in the profile's image, in a fresh temporary store; returns
-    run(spec, inputs) -> JobOutcome, failing loudly when a job does not succeed."""
+def bench_target(profile_name: str, store_prefix: str):  # type: ignore[no-untyped-def]
+    """The engine and a Target on the profile's image, with a fresh temporary store: the
+    same connect (image, device preflight) as ``edgecompress run``."""
     import sys
     import tempfile
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from launcher.device.profiles import get_profile
-    from launcher.docker_client import Engine
-    from launcher.runner import JobRequest, run_job
-    from launcher.store import Store
+    from launcher.errors import UserError
+    from launcher.target import connect
 
-    profile = get_profile(profile_name)
-    engine = Engine.connect()
-    image_id = engine.image_id(profile.image)
-    if image_id is None:
-        raise SystemExit(f"build the image first: edgecompress build {profile.name}")
-    store = Store(Path(tempfile.mkdtemp(prefix=store_prefix)))
+    try:
+        return connect(profile_name, Path(tempfile.mkdtemp(prefix=store_prefix)),
+                       warn=lambda line: print(line, file=sys.stderr))
+    except UserError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
+def job_runner(profile_name: str, store_prefix: str):  # type: ignore[no-untyped-def]
+    """Run job specs in the profile's image, in a fresh temporary store; returns
+    run(spec, inputs) -> JobOutcome, failing loudly when a job does not succeed."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from launcher.runner import run_job
+    from launcher.target import request_for
+
+    engine, target = bench_target(profile_name, store_prefix)
 
     def run(spec, inputs=None):  # type: ignore[no-untyped-def]
-        outcome = run_job(engine, store, JobRequest(
-            spec=spec, image=profile.image, image_id=image_id, inputs=inputs or {},
-            deadline_s=4 * 3600))
+        outcome = run_job(engine, target.store, request_for(target, spec, inputs or {},
+                                                            timeout_s=4 * 3600))
         if outcome.result is None:
             raise SystemExit(f"{spec.job} ended {outcome.record.status.value}: "
                              f"{outcome.record.reason} (log: {outcome.folder}/log.txt)")

@@ -15,16 +15,15 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from launcher.device.profiles import get_profile  # noqa: E402
-from launcher.docker_client import Engine  # noqa: E402
+from _common import bench_target  # noqa: E402
+
 from launcher.files import tree_digest  # noqa: E402
-from launcher.runner import JobRequest, run_job  # noqa: E402
+from launcher.runner import run_job  # noqa: E402
 from launcher.schema import InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
-from launcher.store import Store  # noqa: E402
+from launcher.target import request_for  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 
@@ -36,16 +35,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--input-size", type=int, default=224)
     args = parser.parse_args()
-    profile = get_profile(args.profile)
-    engine = Engine.connect()
-    image_id = engine.image_id(profile.image)
-    if image_id is None:
-        sys.exit(f"build the image first: edgecompress build {profile.name}")
-    store = Store(Path(tempfile.mkdtemp(prefix="bench-fidelity-")))
+    engine, target = bench_target(args.profile, "bench-fidelity-")
 
     def run(spec, inputs=None):  # type: ignore[no-untyped-def]
-        outcome = run_job(engine, store, JobRequest(spec=spec, image=profile.image,
-                                                    image_id=image_id, inputs=inputs or {}))
+        outcome = run_job(engine, target.store, request_for(target, spec, inputs or {}))
         assert outcome.result is not None, outcome.record.reason
         return outcome.folder / "out" / outcome.result.artifacts[0].path
 
@@ -55,13 +48,13 @@ def main() -> None:
     output = subprocess.run(
         ["docker", "run", "--rm", "--network", "none",
          "-v", f"{model}:/m/saved_model:ro", "-v", f"{tflite}:/m/model.tflite:ro",
-         "-v", f"{BENCH / 'container'}:/bench:ro", "--entrypoint", "python3", image_id,
+         "-v", f"{BENCH / 'container'}:/bench:ro", "--entrypoint", "python3", target.image_id,
          "/bench/latency_fidelity.py", "/m/saved_model", "/m/model.tflite", str(args.images),
          str(args.rounds)],
         check=True, capture_output=True, text=True).stdout
     report = json.loads(output.strip().splitlines()[-1])
     saved, lite = report["saved_model"], report["tflite"]
-    print(f"profile {profile.name}, MobileNetV3Small {args.input_size}x{args.input_size}, "
+    print(f"profile {target.profile}, MobileNetV3Small {args.input_size}x{args.input_size}, "
           f"{args.images} images x {args.rounds} rounds, medians of per-image ms")
     print(f"SavedModel: job {saved['job']:.3f} ms, bare tf.function {saved['bare']:.3f} ms, "
           f"predict() {saved['predict']:.3f} ms")

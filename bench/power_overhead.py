@@ -17,18 +17,16 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from _common import artifact, digits_input, job_runner
+from _common import artifact, bench_target, digits_input, job_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from launcher.device.power import Sampling  # noqa: E402
-from launcher.device.profiles import get_profile  # noqa: E402
-from launcher.docker_client import Engine  # noqa: E402
 from launcher.files import tree_digest  # noqa: E402
-from launcher.runner import JobRequest, run_job  # noqa: E402
+from launcher.runner import run_job  # noqa: E402
 from launcher.schema import (  # noqa: E402
     BenchmarkResult,
     BenchmarkSpec,
@@ -37,7 +35,7 @@ from launcher.schema import (  # noqa: E402
     PowerMeasurement,
     QuantizeSpec,
 )
-from launcher.store import Store  # noqa: E402
+from launcher.target import request_for  # noqa: E402
 
 SIZE = 96
 
@@ -58,10 +56,7 @@ def main() -> None:
         model=InputRef(path="/inputs/model", sha256=tree_digest(model)), mode="fp16",
         input_size=SIZE), {"model": model}))
 
-    profile = get_profile(args.profile)
-    engine = Engine.connect()
-    image_id = engine.image_id(profile.image)
-    assert image_id is not None
+    engine, target = bench_target(args.profile, "bench-power-store-")
     replay = ROOT / "tests" / "data" / "jetson" / "xavier-nx" / "tegrastats-jp512.log"
     sampling = Sampling((sys.executable, str(ROOT / "tests" / "stand_ins" / "tegrastats.py"),
                          "--replay", str(replay), "--interval", str(args.interval_ms)),
@@ -70,13 +65,11 @@ def main() -> None:
                                                        sha256=tree_digest(tflite)),
                          input_size=SIZE, accuracy=False, latency_images=args.images,
                          latency_runs=6, warmup_runs=1)
-    store = Store(Path(tempfile.mkdtemp(prefix="bench-power-store-")))
 
     def benchmark(power: Sampling | None) -> tuple[float, PowerMeasurement | None]:
-        outcome = run_job(engine, store, JobRequest(
-            spec=spec, image=profile.image, image_id=image_id,
-            inputs={"images": digits, "model": tflite}, deadline_s=3600, force=True,
-            power=power))
+        request = request_for(replace(target, power=power), spec,
+                              {"images": digits, "model": tflite}, timeout_s=3600, force=True)
+        outcome = run_job(engine, target.store, request)
         if not isinstance(outcome.result, BenchmarkResult):
             raise SystemExit(f"benchmark ended {outcome.record.status.value}: "
                              f"{outcome.record.reason}")
@@ -90,7 +83,7 @@ def main() -> None:
         powers.append(power)
         without.append(benchmark(None)[0])
     ratio = statistics.median(with_sampler) / statistics.median(without)
-    print(f"image {profile.image}, fp16 .tflite MobileNetV3Small {SIZE} px, "
+    print(f"image {target.image}, fp16 .tflite MobileNetV3Small {SIZE} px, "
           f"{args.images} images x 5 kept runs, sampler every {args.interval_ms} ms")
     for name, values in (("A with the sampler", with_sampler), ("B without it", without)):
         print(f"{name}: median {statistics.median(values):.4f} ms, "
