@@ -4,7 +4,7 @@ import io
 import os
 import tarfile
 
-from jobs.contract import path_bytes
+from jobs.contract import path_bytes  # noqa: F401 - re-exported: jobs call models.path_bytes
 from jobs.errors import JobInputError
 
 SAVED_MODEL_DIR = "saved_model"

@@ -1,8 +1,9 @@
 """quantize: TFLite post-training quantization of a SavedModel.
 
-float32: plain conversion, the reference the others are compared with.  fp16: float16 weights.  dynamic: int8 weights, float activations.  int8: int8 weights and
-activations calibrated on N training images, float fallback and float input/output (the
-paper's INT8).  full_int8: integer-only ops with int8 input and output.
+float32: plain conversion, the reference the others are compared with.  fp16: float16
+weights.  dynamic: int8 weights, float activations.  int8: int8 weights and activations
+calibrated on N training images, float fallback and float input/output (the paper's INT8).
+full_int8: integer-only ops with int8 input and output.
 
 ``conversion_s`` times ``converter.convert()`` alone, calibration included: loading the
 calibration images and writing the file are outside it.
