@@ -96,7 +96,7 @@ def main(argv):
         print("check_install: " + line, file=sys.stderr)
     if found:
         print(f"check_install: {len(found)} problem(s): fix the profile's pins in "
-              "launcher/profiles.py", file=sys.stderr)
+              "launcher/device/profiles.py", file=sys.stderr)
         return 1
     print(f"check_install: {len(plan['pins'])} pins and {len(plan['provided'])} base-image "
           "requirements ok")
