@@ -1,0 +1,1 @@
+"""The device: profiles, host checks (preflight, doctor), Jetson facts and power sampling."""

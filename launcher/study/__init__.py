@@ -1,0 +1,1 @@
+"""The study: campaigns (config and presets), their expansion into jobs, and running them."""
