@@ -1,4 +1,5 @@
-"""The keras.applications models of the study: one entry per architecture.
+"""The keras.applications models of the study: jobs/_contract.py's ARCHITECTURES, each the
+name of its keras.applications function.
 
 Models take raw RGB pixels in [0, 255]: MobileNetV3 and EfficientNet rescale inside
 themselves; DenseNet's ``preprocess_input`` (ImageNet mean/std) is added as layers, so every
@@ -6,20 +7,14 @@ job and every exported model (SavedModel, TFLite) is fed the same way. The model
 flat (the backbone's layers, not a nested model) because tfmot's clone-based pruning only
 sees top-level layers.
 """
+from jobs._contract import ARCHITECTURES
 from jobs.errors import JobInputError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-# name: (keras.applications attribute, needs ImageNet mean/std normalisation in front)
-ARCHITECTURES = {
-    "MobileNetV3Small": ("MobileNetV3Small", False),
-    "MobileNetV3Large": ("MobileNetV3Large", False),
-    "EfficientNetB1": ("EfficientNetB1", False),
-    "EfficientNetB3": ("EfficientNetB3", False),
-    "DenseNet169": ("DenseNet169", True),
-    "DenseNet201": ("DenseNet201", True),
-}
+# The families whose keras.applications preprocessing is ImageNet mean/std ("torch" mode),
+# added in front of the backbone; the others rescale [0, 255] inside themselves.
+NORMALISED_FAMILIES = ("DenseNet",)
 
 
 def check_name(name):
@@ -28,20 +23,23 @@ def check_name(name):
             name, ", ".join(sorted(ARCHITECTURES))))
 
 
+def needs_imagenet_normalisation(name):
+    return name.startswith(NORMALISED_FAMILIES)
+
+
 def build_classifier(keras, name, input_size, num_classes, weights, logits=False):
     """Backbone (no top, global average pooling) plus a new head named 'head'."""
     check_name(name)
-    attribute, normalise = ARCHITECTURES[name]
     inputs = keras.Input(shape=(input_size, input_size, 3), name="image")
     x = inputs
-    if normalise:
+    if needs_imagenet_normalisation(name):
         # (x / 255 - mean) / std per channel, as one weightless layer: a layer with weights
         # here (Normalization) would shift the topology that ImageNet weight files load into.
         x = keras.layers.Rescaling(
             scale=[1.0 / (255.0 * s) for s in IMAGENET_STD],
             offset=[-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)],
             name="imagenet_norm")(x)
-    backbone = getattr(keras.applications, attribute)(
+    backbone = getattr(keras.applications, name)(
         include_top=False, weights=weights, input_tensor=x, pooling="avg")
     outputs = keras.layers.Dense(num_classes, activation=None if logits else "softmax",
                                  name="head")(backbone.output)

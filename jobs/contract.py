@@ -1,7 +1,8 @@
 """The job side of the contract: read the spec, run the job, write result.json atomically.
 
 The shape of spec and result is defined by the launcher's pydantic models (launcher/schema.py,
-exported to schema/); this module writes plain JSON that must validate against them.
+exported to schema/); this module writes plain JSON that must validate against them. The names
+both sides share (jobs, schema version, file names) come from jobs/_contract.py, generated.
 """
 import datetime
 import importlib
@@ -9,22 +10,15 @@ import json
 import os
 import time
 
+from jobs._contract import JOB_NAMES, RESULT_NAME, SCHEMA_VERSION
 from jobs.errors import JobInputError
 
-SCHEMA_VERSION = 1
-RESULT_NAME = "result.json"
+# A job runs the ``run(spec, context)`` function of jobs/<job name>.py, unless named here.
+MODULES = {"scratch": "jobs.train"}
 
-# Job name -> module under jobs/ with a ``run(spec, context)`` function.
-JOBS = {
-    "probe": "jobs.probe",
-    "make_model": "jobs.make_model",
-    "train": "jobs.train",
-    "scratch": "jobs.train",
-    "quantize": "jobs.quantize",
-    "prune": "jobs.prune",
-    "distill": "jobs.distill",
-    "benchmark": "jobs.benchmark",
-}
+
+def job_module(job):
+    return MODULES.get(job, "jobs." + job)
 
 
 class Context(object):
@@ -66,15 +60,15 @@ def check_spec(spec):
         raise JobInputError(
             "spec schema_version {!r} is not {}: rebuild the image or update the launcher".format(
                 spec.get("schema_version"), SCHEMA_VERSION))
-    if spec.get("job") not in JOBS:
+    if spec.get("job") not in JOB_NAMES:
         raise JobInputError("unknown job {!r}: choose one of {}".format(
-            spec.get("job"), ", ".join(sorted(JOBS))))
+            spec.get("job"), ", ".join(sorted(JOB_NAMES))))
 
 
 def run(spec, out_dir, started):
     """Run one job and return the path of its result.json."""
     check_spec(spec)
-    module = importlib.import_module(JOBS[spec["job"]])
+    module = importlib.import_module(job_module(spec["job"]))
     if hasattr(module, "check"):
         module.check(spec)  # cheap input checks before the slow imports
     started_at = datetime.datetime.utcfromtimestamp(started).isoformat() + "Z"

@@ -5,9 +5,9 @@ feeds the same raw pixels.
 import os
 import random
 
+from jobs._contract import CONTAINER_TFDS_DIR
 from jobs.errors import JobInputError
 
-TFDS_DATA_DIR = "/data/tfds"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SPLIT_FOLDERS = ("train", "validation", "test")
 # Leading bytes of the formats tf.io.decode_image reads.
@@ -115,10 +115,12 @@ def tfds_splits(tf, spec):
     import tensorflow_datasets as tfds
 
     def load():
+        # The launcher mounts its tfds cache there; without it tfds uses its own default.
+        data_dir = CONTAINER_TFDS_DIR if os.path.isdir(CONTAINER_TFDS_DIR) else None
         try:
             datasets, info = tfds.load(
                 spec["tfds_name"], split=list(SPLIT_FOLDERS), as_supervised=True,
-                with_info=True, data_dir=TFDS_DATA_DIR if os.path.isdir(TFDS_DATA_DIR) else None)
+                with_info=True, data_dir=data_dir)
         except Exception as error:  # tfds raises many kinds: missing name, no network, ...
             raise JobInputError("cannot load tfds dataset {!r}: {}".format(
                 spec["tfds_name"], str(error).splitlines()[0] if str(error) else error))

@@ -4,6 +4,7 @@ import platform
 import re
 
 from jobs import compat
+from jobs._contract import ENV_IMAGE_ID, ENV_JETPACK, ENV_JETSON_CLOCKS, ENV_POWER_MODE
 
 NV_TEGRA_RELEASE = "/etc/nv_tegra_release"
 DEVICE_TREE_MODEL = "/proc/device-tree/model"
@@ -59,12 +60,12 @@ def collect(tf, keras):
         "gpus": gpus,
         "l4t_release": l4t_release(read_text(NV_TEGRA_RELEASE)),
         "board": board.strip("\x00 \n") if board else None,
-        # The launcher reads these on the host (launcher/preflight.py) and passes them in.
-        "power_mode": os.environ.get("EDGECOMPRESS_POWER_MODE") or None,
-        "jetpack": os.environ.get("EDGECOMPRESS_JETPACK") or None,
-        "jetson_clocks": {"1": True, "0": False}.get(
-            os.environ.get("EDGECOMPRESS_JETSON_CLOCKS", "")),
-        "image_id": os.environ.get("EDGECOMPRESS_IMAGE_ID") or None,
+        # The launcher reads these on the host (launcher/device/preflight.py, runner.py) and
+        # passes them in.
+        "power_mode": os.environ.get(ENV_POWER_MODE) or None,
+        "jetpack": os.environ.get(ENV_JETPACK) or None,
+        "jetson_clocks": {"1": True, "0": False}.get(os.environ.get(ENV_JETSON_CLOCKS, "")),
+        "image_id": os.environ.get(ENV_IMAGE_ID) or None,
     }
 
 

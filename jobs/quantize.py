@@ -11,19 +11,17 @@ calibration images and writing the file are outside it.
 import time
 
 from jobs import data, models
+from jobs._contract import CALIBRATED_QUANTIZE_MODES, QUANTIZE_MODES
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
 
-MODES = ("float32", "fp16", "dynamic", "int8", "full_int8")
-CALIBRATED = ("int8", "full_int8")
-
 
 def check(spec):
-    if spec.get("mode") not in MODES:
+    if spec.get("mode") not in QUANTIZE_MODES:
         raise JobInputError("quantize mode {!r}: choose one of {}".format(
-            spec.get("mode"), ", ".join(MODES)))
+            spec.get("mode"), ", ".join(QUANTIZE_MODES)))
     models.check_saved_model("model", spec.get("model"))
-    if spec["mode"] in CALIBRATED:
+    if spec["mode"] in CALIBRATED_QUANTIZE_MODES:
         count = spec.get("calibration_images")
         if not isinstance(count, int) or count < 1:
             raise JobInputError("calibration_images {!r} must be at least 1 for {}".format(
@@ -56,7 +54,7 @@ def run(spec, context):
     images = []
     if mode == "fp16":
         converter.target_spec.supported_types = [tf.float16]
-    elif mode in CALIBRATED:
+    elif mode in CALIBRATED_QUANTIZE_MODES:
         images = calibration_images(tf, spec, model_input_size(tf, source))
 
         def representative():

@@ -15,32 +15,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from launcher.errors import UserError, describe_validation_error
-from launcher.schema import (
-    CONTAINER_INPUTS_DIR,
-    JOB_NAMES,
-    AnySpec,
-    BenchmarkSpec,
-    DistillSpec,
-    InputRef,
-    MakeModelSpec,
-    ProbeSpec,
-    PruneSpec,
-    QuantizeSpec,
-    ScratchSpec,
-    TrainSpec,
-)
+from launcher.schema import CONTAINER_INPUTS_DIR, AnySpec, InputRef
+from launcher.schema import SPEC_CLASSES as SPEC_CLASSES  # job name -> spec model
 
-SPEC_CLASSES: dict[str, type[AnySpec]] = {
-    "probe": ProbeSpec,
-    "make_model": MakeModelSpec,
-    "train": TrainSpec,
-    "scratch": ScratchSpec,
-    "quantize": QuantizeSpec,
-    "prune": PruneSpec,
-    "distill": DistillSpec,
-    "benchmark": BenchmarkSpec,
-}
-assert tuple(SPEC_CLASSES) == JOB_NAMES
 FIXED_FIELDS = {"job", "schema_version"}
 NONE_WORDS = {"none", "null"}
 

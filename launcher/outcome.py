@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from launcher.schema import JobStatus
+from launcher.schema import ERROR_PREFIX, JobStatus
 
 
 class StopCause(str, Enum):
@@ -49,10 +49,10 @@ def classify(
 
 
 def last_meaningful_line(log: str) -> str:
-    """The line that explains a failure: the job's own 'error: ...' line if it printed one,
+    """The line that explains a failure: the job's own ERROR_PREFIX line if it printed one,
     else the last non-empty line (a traceback ends with the exception)."""
     lines = [line.strip() for line in log.splitlines() if line.strip()]
     for line in reversed(lines):
-        if line.startswith("error: "):
-            return line[len("error: "):]
+        if line.startswith(ERROR_PREFIX):
+            return line[len(ERROR_PREFIX):]
     return lines[-1] if lines else ""

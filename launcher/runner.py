@@ -27,8 +27,10 @@ from launcher.files import first_unreadable_by_others
 from launcher.keys import canonical_json, job_key
 from launcher.outcome import StopCause, classify
 from launcher.schema import (
+    CONTAINER_INPUTS_DIR,
     CONTAINER_OUT_DIR,
     CONTAINER_SPEC_PATH,
+    ENV_IMAGE_ID,
     AnySpec,
     JobResult,
     JobStatus,
@@ -134,7 +136,8 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         Mount(str((folder / "spec.json").resolve()), CONTAINER_SPEC_PATH, read_only=True),
         Mount(str(out_dir.resolve()), CONTAINER_OUT_DIR, read_only=False),
     ]
-    mounts += [Mount(str(path.resolve()), f"/inputs/{name}", read_only=True)
+    mounts += [Mount(str(path.resolve()), f"{CONTAINER_INPUTS_DIR}/{name}",
+                     read_only=True)
                for name, path in sorted(request.inputs.items())]
     for target, host in sorted(request.caches.items()):
         host.mkdir(parents=True, exist_ok=True)
@@ -152,7 +155,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
             label("job"): request.job,
             label("key"): key,
         },
-        environment={**request.environment, "EDGECOMPRESS_IMAGE_ID": request.image_id},
+        environment={**request.environment, ENV_IMAGE_ID: request.image_id},
         user=container_user(),
         group_add=gpu_groups(request.runtime),
         runtime=request.runtime,

@@ -8,26 +8,35 @@ from __future__ import annotations
 import json
 import posixpath
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+
+# --- the seam's vocabulary -------------------------------------------------------------------
+# Everything the launcher and jobs/ must agree on besides the models below. jobs/ cannot import
+# pydantic, so ``edgecompress schema`` writes these (and the names derived from the models at
+# the end of the specs section) as literals into jobs/_contract.py (launcher/contract.py).
 
 SCHEMA_VERSION: Literal[1] = 1
 
 # Paths where the launcher mounts things inside the job container.
 CONTAINER_SPEC_PATH = "/job/spec.json"
 CONTAINER_OUT_DIR = "/job/out"
-CONTAINER_INPUTS_DIR = "/inputs"
+CONTAINER_INPUTS_DIR = "/inputs"  # an input field ``model`` is mounted at /inputs/model
 CONTAINER_TFDS_DIR = "/data/tfds"  # tfds's download cache: writable, not part of any key
+RESULT_NAME = "result.json"  # what a job writes in CONTAINER_OUT_DIR
 
-ARCHITECTURES = (
-    "MobileNetV3Small",
-    "MobileNetV3Large",
-    "EfficientNetB1",
-    "EfficientNetB3",
-    "DenseNet169",
-    "DenseNet201",
-)
+# Environment variables the launcher sets inside job containers; jobs record them in the
+# result's Environment.
+ENV_IMAGE_ID = "EDGECOMPRESS_IMAGE_ID"  # the job image's id (Environment.image_id)
+ENV_POWER_MODE = "EDGECOMPRESS_POWER_MODE"  # a Jetson's nvpmodel mode, e.g. "MAXN (0)"
+ENV_JETPACK = "EDGECOMPRESS_JETPACK"  # the JetPack release of the host's L4T
+ENV_JETSON_CLOCKS = "EDGECOMPRESS_JETSON_CLOCKS"  # "1": CPU clocks pinned, "0": they scale
+
+# A job that refuses its spec or an input prints one stderr line starting with this and exits
+# 2; the launcher reports the rest of that line as the failure's reason (launcher/outcome.py).
+ERROR_PREFIX = "error: "
+
 Architecture = Literal[
     "MobileNetV3Small",
     "MobileNetV3Large",
@@ -36,6 +45,14 @@ Architecture = Literal[
     "DenseNet169",
     "DenseNet201",
 ]
+ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
+
+# Post-training quantization: the calibrated modes read training images (and so a dataset).
+UncalibratedMode = Literal["float32", "fp16", "dynamic"]
+CalibratedMode = Literal["int8", "full_int8"]
+QuantizeMode = Literal[UncalibratedMode, CalibratedMode]
+QUANTIZE_MODES: tuple[str, ...] = get_args(QuantizeMode)
+CALIBRATED_QUANTIZE_MODES: tuple[str, ...] = get_args(CalibratedMode)
 
 NonNegFloat = Annotated[float, Field(ge=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
@@ -143,7 +160,7 @@ class QuantizeSpec(DataSpec):
 
     job: Literal["quantize"] = "quantize"
     model: InputRef
-    mode: Literal["float32", "fp16", "dynamic", "int8", "full_int8"] = "fp16"
+    mode: QuantizeMode = "fp16"
     calibration_images: int = Field(
         default=128, ge=1, le=100_000,
         description="training images for INT8 calibration (paper: 128)")
@@ -206,15 +223,17 @@ def needs_tfds_download(spec: BaseModel) -> bool:
     return (isinstance(spec, DataSpec) and spec.images is None
             and spec.tfds_mock_examples is None
             and not (isinstance(spec, QuantizeSpec)
-                     and spec.mode in ("float32", "fp16", "dynamic")))
+                     and spec.mode not in CALIBRATED_QUANTIZE_MODES))
 
 
 AnySpec = (ProbeSpec | MakeModelSpec | TrainSpec | ScratchSpec | QuantizeSpec | PruneSpec
            | DistillSpec | BenchmarkSpec)
 JobSpec = Annotated[AnySpec, Field(discriminator="job")]
 JOB_SPEC = TypeAdapter(JobSpec)
-JOB_NAMES: tuple[str, ...] = (
-    "probe", "make_model", "train", "scratch", "quantize", "prune", "distill", "benchmark")
+# Job name -> its spec model, in the union's order: the names are the ``job`` Literals.
+SPEC_CLASSES: dict[str, type[AnySpec]] = {
+    get_args(cls.model_fields["job"].annotation)[0]: cls for cls in get_args(AnySpec)}
+JOB_NAMES: tuple[str, ...] = tuple(SPEC_CLASSES)
 
 # --- results -------------------------------------------------------------------------------
 

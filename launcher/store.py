@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from launcher.errors import describe_validation_error
 from launcher.files import write_text_atomic
 from launcher.schema import JOB_RESULT, JobResult, JobStatus, RunRecord
+from launcher.schema import RESULT_NAME as RESULT_NAME  # what a job writes in out/
 
-RESULT_NAME = "result.json"
 # What one attempt leaves in its job folder.
 ATTEMPT_PARTS = ("status.json", "log.txt", "out")
 

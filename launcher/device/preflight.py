@@ -29,6 +29,7 @@ from launcher.device.jetson import (
     parse_nvpmodel,
 )
 from launcher.device.profiles import PROFILES, Profile
+from launcher.schema import ENV_JETPACK, ENV_JETSON_CLOCKS, ENV_POWER_MODE
 
 GiB = 1024**3
 MIN_FREE_BYTES = 2 * GiB  # below this a model save or an image layer fails outright
@@ -181,13 +182,13 @@ def device_environment(facts: HostFacts) -> dict[str, str]:
     env: dict[str, str] = {}
     mode = parse_nvpmodel(facts.nvpmodel)
     if mode:
-        env["EDGECOMPRESS_POWER_MODE"] = f"{mode.name} ({mode.mode_id})"
+        env[ENV_POWER_MODE] = f"{mode.name} ({mode.mode_id})"
     jetpack = jetpack_of(parse_l4t_release(facts.tegra_release))
     if jetpack:
-        env["EDGECOMPRESS_JETPACK"] = jetpack
+        env[ENV_JETPACK] = jetpack
     pinned = clocks_pinned(facts.cpu_freq_bounds)
     if pinned is not None:
-        env["EDGECOMPRESS_JETSON_CLOCKS"] = "1" if pinned else "0"
+        env[ENV_JETSON_CLOCKS] = "1" if pinned else "0"
     return env
 
 
