@@ -7,7 +7,9 @@ import os
 import stat
 from pathlib import Path
 
-SKIPPED_NAMES = {"__pycache__", ".DS_Store"}
+# Caches of the interpreter and of the linters (jobs/ruff.toml puts ruff's in jobs/): never
+# part of an image's content tag nor of a wheel's copy of jobs/ (setup.py).
+SKIPPED_NAMES = {"__pycache__", ".DS_Store", ".ruff_cache", ".mypy_cache", ".pytest_cache"}
 
 
 def write_text_atomic(path: Path, text: str) -> None:

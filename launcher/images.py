@@ -20,12 +20,38 @@ from launcher.docker_client import Engine, label
 from launcher.errors import UserError
 from launcher.files import tree_files
 
+# The two places docker/ and jobs/ can be: the checkout the launcher runs from (the parent of
+# the launcher package: an editable install, or python -m launcher in the source tree), and
+# the copy a wheel carries (setup.py bundles them as launcher/_bundled/).
 REPO_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_ROOT = Path(__file__).resolve().parent / "_bundled"
+
+
+def in_checkout() -> bool:
+    """Whether this launcher runs from a checkout (not from an installed copy)."""
+    return ((REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "docker").is_dir()
+            and (REPO_ROOT / "jobs" / "__init__.py").is_file())
 
 
 def repo_root() -> Path:
-    """Where docker/, jobs/ and schema/ are: the checkout this launcher runs from."""
+    """The checkout this launcher runs from: where generated files (schema/) are written."""
+    if not in_checkout():
+        raise UserError(f"this command writes into a checkout of edgecompress, and this "
+                        f"launcher is an installed copy (in {REPO_ROOT}): run it from a "
+                        "checkout (pip install -e .)")
     return REPO_ROOT
+
+
+def sources_root() -> Path:
+    """Where docker/ and jobs/ are read from: the checkout when running from one (so edits
+    take effect), else the installed copy. Both give the same content tags."""
+    if in_checkout():
+        return REPO_ROOT
+    if (BUNDLED_ROOT / "docker").is_dir() and (BUNDLED_ROOT / "jobs").is_dir():
+        return BUNDLED_ROOT
+    raise UserError(f"cannot find docker/ and jobs/: not a checkout ({REPO_ROOT}) and no "
+                    f"installed copy ({BUNDLED_ROOT}): reinstall edgecompress (pip install .) "
+                    "or run it from a checkout")
 
 
 @dataclass(frozen=True)
@@ -60,14 +86,16 @@ def render_requirements(profile: Profile) -> str:
 
 def read_sources(profile: Profile, root: Path | None = None) -> dict[str, bytes]:
     """The files of a context that come from the project (the edge that reads disk): every
-    file of docker/<family>/ (its Dockerfile and any helper it copies) and jobs/."""
-    root = root or repo_root()
+    file of docker/<family>/ (its Dockerfile and any helper it copies) and jobs/, from root
+    (default: sources_root())."""
+    root = root or sources_root()
     family = root / "docker" / profile.family
     dockerfile = family / "Dockerfile"
     jobs = root / "jobs"
     if not dockerfile.is_file() or not jobs.is_dir():
         raise UserError(f"cannot find docker/{profile.family}/Dockerfile and jobs/ under "
-                        f"{root}: reinstall edgecompress or run it from a checkout")
+                        f"{root}: reinstall edgecompress (pip install .) or run it from a "
+                        "checkout")
     files = {path.relative_to(family).as_posix(): path.read_bytes()
              for path in tree_files(family)}
     for path in tree_files(jobs):
