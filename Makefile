@@ -1,4 +1,5 @@
-# edgecompress: every entry point a user or CI needs. `make help` lists them.
+# edgecompress: every entry point a user or CI needs. `make help` lists them: every target has
+# its description after `##` on its own line (tests/unit/test_makefile.py checks none is left out).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -21,43 +22,53 @@ ifneq ($(EXTRA_CA),)
 export EDGECOMPRESS_EXTRA_CA := $(EXTRA_CA)
 endif
 
-base_suite_x86-tf2.12 := bookworm
-base_suite_x86-tf2.7 := bullseye
-base_suite_x86-tf2.21 := bookworm
+# The profiles' table answers for LOCAL_BASE (Debian suite and tag of each x86 twin's base):
+# launcher/device/profiles.py, run with the plain $(PYTHON) (standard library only), so it works
+# before the virtualenv exists.
+PROFILES_TABLE := $(PYTHON) -m launcher.device.profiles
 ifeq ($(LOCAL_BASE),1)
-export EDGECOMPRESS_BASE_X86_TF2_12 ?= edgecompress/base:bookworm
-export EDGECOMPRESS_BASE_X86_TF2_7 ?= edgecompress/base:bullseye
-export EDGECOMPRESS_BASE_X86_TF2_21 ?= edgecompress/base:bookworm
+# EDGECOMPRESS_BASE_<PROFILE> ?= edgecompress/base:<suite> for every profile that has one (a
+# value already in the environment wins).
+local_base_env := $(shell $(PROFILES_TABLE) local-base-env)
+ifeq ($(local_base_env),)
+$(error LOCAL_BASE=1: no answer from `$(PROFILES_TABLE) local-base-env`: run it to see why)
 endif
+$(foreach pair,$(local_base_env),$(eval export $(subst =, ?= ,$(pair))))
+endif
+ENGINE_CHECK := docker info >/dev/null 2>&1 || { echo "error: no Docker engine answers: start it \
+  (systemctl start docker, or dockerd &), or run .ci/run as root" >&2; exit 2; }
 
 .PHONY: help venv engine base-image image demo lint unit integration test matrix bench \
         nano xavier x86 pull gc clean
 
-help:
-	@echo "make demo     build the job image, run the quick campaign (no download) and its report"
-	@echo "make test     lint, unit tests, and the job tests in each twin image ($(TEST_PROFILES))"
-	@echo "make image    build (or reuse) the job image of PROFILE=$(PROFILE)"
-	@echo "make bench    launcher overhead and no-op rebuild benchmarks"
-	@echo "make nano | xavier   the paper's study on the device (pull or build, preflight, run, report)"
-	@echo "make x86      the paper's study on a workstation; make pull: a prebuilt image"
-	@echo "make emulate-xavier  the Xavier stack under arm64 emulation (root, ~10 min)"
-	@echo "variables: PROFILE, LOCAL_BASE=1 (Debian-made base images), EXTRA_CA=bundle.pem"
+help: ## this list
+	@awk -F ':[^#]*## ' '/^[a-z][a-z0-9 -]*:[^=]*## / { gsub(/ +/, " | ", $$1); \
+	  printf "  make %-18s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo "variables: PROFILE=$(PROFILE), TEST_PROFILES=\"$(TEST_PROFILES)\","
+	@echo "  LOCAL_BASE=1 (Debian-made base images for the x86 twins), EXTRA_CA=bundle.pem,"
+	@echo "  REGISTRY, TESTS, and for the study's subsets MODELS, METHODS, COPIES, REPEATS"
 
-venv: $(BIN)/.installed
+venv: $(BIN)/.installed ## the virtualenv in .venv with the launcher and its dev tools
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-engine:
-	@docker info >/dev/null 2>&1 || { echo "error: no Docker engine answers: start it (systemctl start docker, or dockerd &), or run .ci/run as root" >&2; exit 2; }
+engine: ## check that a Docker engine answers
+	@$(ENGINE_CHECK)
 
-base-image: engine
+# LOCAL_BASE=1: PROFILE's suite and tag from the profiles' table (a Jetson profile has none: one
+# line says why, before anything else runs).
+base-image: ## LOCAL_BASE=1: make PROFILE's Debian base image (debootstrap, root)
 ifeq ($(LOCAL_BASE),1)
-	docker/base/make-base-image.sh $(base_suite_$(PROFILE)) edgecompress/base:$(base_suite_$(PROFILE))
+	@base=$$($(PROFILES_TABLE) local-base $(PROFILE)) || exit 2; \
+	  $(ENGINE_CHECK); \
+	  echo "docker/base/make-base-image.sh $$base"; docker/base/make-base-image.sh $$base
+else
+	@$(ENGINE_CHECK)
 endif
 
-image: venv base-image
+image: venv base-image ## build (or reuse) the job image of PROFILE
 	$(EDGECOMPRESS) build $(PROFILE)
 
 # The study's subsets: MODELS=MobileNetV3Small,DenseNet169 METHODS=fp16,int8,prune50 COPIES=1
@@ -67,44 +78,45 @@ CAMPAIGN_OPTS = $(if $(MODELS),--models $(MODELS)) $(if $(METHODS),--methods $(M
 # Where prebuilt images live (HOST[:PORT][/NAMESPACE]); empty: build them here.
 REGISTRY ?= $(EDGECOMPRESS_REGISTRY)
 
-demo: image
+demo: image ## build the job image, run the quick campaign (no download) and its report
 	$(EDGECOMPRESS) campaign run quick --profile $(PROFILE)
 	$(EDGECOMPRESS) report
 
-lint: venv
-	$(BIN)/ruff check launcher tests bench
+lint: venv ## ruff (jobs/ by jobs/ruff.toml), mypy, vermin (jobs/ on 3.6), schema check
+	$(BIN)/ruff check launcher tests bench jobs
 	$(BIN)/mypy
 	$(BIN)/vermin -q --no-tips --violations -t=3.6- jobs
 	$(EDGECOMPRESS) schema --check
 
-unit: venv
+unit: venv ## the unit tests (no Docker, no network)
 	$(BIN)/pytest tests/unit
 
 # The integration tests in one twin: PROFILE picks it, TESTS narrows them.
 TESTS ?= tests/integration
 # What must hold under every TensorFlow version: the jobs themselves. The launcher-side tests
-# (registry, campaigns) run once, in the first profile of TEST_PROFILES.
+# (registry, campaigns) and the network test of the Jetson pins (test_jetson_pins.py) run once,
+# in the first profile of TEST_PROFILES.
 JOB_TESTS := tests/integration/test_jobs_in_containers.py tests/integration/test_study_jobs.py \
              tests/integration/test_study_bad_input.py
-integration: image
+integration: image ## the integration tests in PROFILE's image (TESTS narrows them)
 	EDGECOMPRESS_TEST_PROFILE=$(PROFILE) $(BIN)/pytest $(TESTS)
 
-matrix: venv engine
+matrix: venv engine ## all integration tests in the first of TEST_PROFILES, job tests in the rest
 	@set -e; first=1; for profile in $(TEST_PROFILES); do \
 	  if [ $$first = 1 ]; then tests="tests/integration"; else tests="$(JOB_TESTS)"; fi; \
 	  $(MAKE) --no-print-directory integration PROFILE=$$profile TESTS="$$tests"; first=0; \
 	done
 
-test: lint unit matrix
+test: lint unit matrix ## lint, unit tests, and the job tests in each twin image
 
-bench: image
+bench: image ## the benchmarks of docs/benchmarks.md
 	$(BIN)/python bench/overhead.py --profile $(PROFILE)
 	$(BIN)/python bench/rebuild.py --profile $(PROFILE)
 	$(BIN)/python bench/campaign.py --profile $(PROFILE)
 
 # On the device: pull the prebuilt image when a registry has it, else build it; the campaign
 # runs the Jetson preflight before any job; then the report.
-nano xavier: venv engine
+nano xavier: venv engine ## the paper's study on the device (pull or build, preflight, report)
 	@if [ -n "$(REGISTRY)" ] && $(EDGECOMPRESS) pull $@ --registry "$(REGISTRY)"; then :; \
 	  else $(EDGECOMPRESS) build $@; fi
 	$(EDGECOMPRESS) campaign run paper --profile $@ $(CAMPAIGN_OPTS)
@@ -112,17 +124,17 @@ nano xavier: venv engine
 	@echo "results: $${EDGECOMPRESS_STORE:-results}/ (report in $${EDGECOMPRESS_STORE:-results}/report/)"
 
 # The whole study on a workstation, in the x86 twin of PROFILE.
-x86: image
+x86: image ## the paper's study on a workstation, in PROFILE's image
 	$(EDGECOMPRESS) campaign run paper --profile $(PROFILE) $(CAMPAIGN_OPTS)
 	$(EDGECOMPRESS) report
 
-pull: venv engine
+pull: venv engine ## pull PROFILE's prebuilt image from REGISTRY
 	$(EDGECOMPRESS) pull $(PROFILE) $(if $(REGISTRY),--registry "$(REGISTRY)")
 
-gc: venv
+gc: venv ## remove job containers left behind by a killed launcher
 	$(EDGECOMPRESS) gc
 
-clean:
+clean: ## remove .venv and the tool caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # --- arm64 emulation smoke test of the Xavier image -------------------------------------------
@@ -144,10 +156,10 @@ NICED := docker/emulate/niced.sh
 
 .PHONY: emulate-binfmt emulate-xavier
 
-emulate-binfmt:
+emulate-binfmt: ## register qemu-aarch64 with binfmt_misc (root)
 	TIMEFORMAT='emulate: arm64 emulation ready in %1R s'; time docker/emulate/setup-binfmt.sh
 
-emulate-xavier: venv engine emulate-binfmt
+emulate-xavier: venv engine emulate-binfmt ## the Xavier stack under arm64 emulation (root, ~10 min)
 	TIMEFORMAT='emulate-xavier: arm64 base image in %1R s'; \
 	time $(NICED) docker/base/make-base-image.sh bullseye $(EMULATE_BASE) arm64
 	TIMEFORMAT='emulate-xavier: image build in %1R s'; \

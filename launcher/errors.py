@@ -1,8 +1,16 @@
-"""Errors a person can act on. The CLI prints them as one line and exits non-zero."""
+"""Errors a person can act on. The CLI prints them as one line and exits non-zero.
+
+Standard library only at run time (pydantic for type checking alone): launcher.device.profiles
+imports this, and the Makefile runs that module with the system Python before the virtualenv
+exists (``python -m launcher.device.profiles local-base-env``).
+"""
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class UserError(Exception):

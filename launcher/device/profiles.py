@@ -1,18 +1,22 @@
 """Device profiles: one table that drives image names, base images, pins and how containers run.
 
 Pure data. A profile's Python packages are pinned here, not in a Dockerfile, so the pins are
-one diff away from review and part of the image's content tag.
+one diff away from review and part of the image's content tag. ``python -m
+launcher.device.profiles`` answers the Makefile's questions about LOCAL_BASE (see ``main``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from launcher import settings
 from launcher.errors import UserError
 
 IMAGE_REPOSITORY = "edgecompress/jobs"
+# Base images made from Debian packages (docker/base/make-base-image.sh), tagged by suite.
+LOCAL_BASE_REPOSITORY = "edgecompress/base"
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,10 @@ class Profile:
     requirements: tuple[str, ...]
     tag: str  # says what is inside: stack, TF, Python
     runtime: str | None = None  # "nvidia" on Jetson
+    # x86 twins only: the Debian suite whose python3 is this profile's Python. `make ...
+    # LOCAL_BASE=1` makes edgecompress/base:<suite> with debootstrap instead of pulling
+    # base_image (air-gapped machines, CI). None: no such base (Jetson: NVIDIA's L4T images).
+    local_base_suite: str | None = None
     # Jetson only: the device stack the base image was built for.
     jetpack: str | None = None  # "4.6.1"
     l4t: str | None = None  # "R32.7.1"; the host's L4T major line must match
@@ -50,6 +58,13 @@ class Profile:
     @property
     def base_env_var(self) -> str:
         return settings.base_image_variable(self.name)
+
+    @property
+    def local_base_image(self) -> str | None:
+        """The Debian-made base of LOCAL_BASE=1, or None."""
+        if self.local_base_suite is None:
+            return None
+        return f"{LOCAL_BASE_REPOSITORY}:{self.local_base_suite}"
 
     @property
     def is_jetson(self) -> bool:
@@ -106,6 +121,7 @@ PROFILES: dict[str, Profile] = {
                 "dill<0.4",
             ),
             tag="x86-tf2.12-py311",
+            local_base_suite="bookworm",
         ),
         Profile(
             name="x86-tf2.7",
@@ -129,6 +145,7 @@ PROFILES: dict[str, Profile] = {
                 "dill<0.4",
             ),
             tag="x86-tf2.7-py39",
+            local_base_suite="bullseye",
         ),
         # The newest TensorFlow, to show jobs/ runs on the current stack too: TF >= 2.16 ships
         # Keras 3, which tfmot refuses, so Keras 2 comes from tf-keras (jobs/compat.py).
@@ -153,6 +170,7 @@ PROFILES: dict[str, Profile] = {
                 "dill<0.5",
             ),
             tag="x86-tf2.21-py311",
+            local_base_suite="bookworm",
         ),
         Profile(
             name="nano",
@@ -164,7 +182,8 @@ PROFILES: dict[str, Profile] = {
             tfds="4.5.2",
             # TensorFlow and its own dependencies come with the base image; these are what tfmot
             # and tfds add, at the last releases that support Python 3.6. Versions from PyPI's
-            # metadata for cp36/aarch64 (tests/unit/test_dockerfiles.py re-resolves them).
+            # metadata for cp36/aarch64 (tests/integration/test_jetson_pins.py re-resolves
+            # them).
             requirements=(
                 "tensorflow-model-optimization==0.7.3",
                 "tensorflow-datasets==4.5.2",
@@ -304,8 +323,8 @@ PROFILES: dict[str, Profile] = {
 # C library matches: glibc 2.31 on both). TensorFlow is PyPI's aarch64 build instead of NVIDIA's
 # CUDA wheel: no GPU, no L4T, no nvidia runtime, so the Jetson preflight does not apply. It shows
 # that the Python layers install and import on aarch64; it measures nothing about a Xavier.
-# Every other pin has a cp39 aarch64 wheel at the Xavier's version (the network test in
-# tests/unit/test_dockerfiles.py re-resolves them).
+# Every other pin has a cp39 aarch64 wheel at the Xavier's version (the network test
+# tests/integration/test_jetson_pins.py re-resolves them).
 PROFILES["xavier-emulated"] = replace(
     PROFILES["xavier"],
     name="xavier-emulated",
@@ -344,3 +363,55 @@ def resolve_base_image(profile: Profile, override: str | None = None,
     if override:
         return override
     return settings.base_image(profile.name, environ) or profile.base_image
+
+
+# --- LOCAL_BASE=1, for the Makefile ------------------------------------------------------------
+
+
+def local_base(name: str) -> tuple[str, str]:
+    """(Debian suite, image tag) of a profile's Debian-made base; a UserError saying why there
+    is none."""
+    profile = get_profile(name)
+    if profile.local_base_suite is None or profile.local_base_image is None:
+        twins = ", ".join(p.name for p in PROFILES.values() if p.local_base_suite)
+        if profile.is_jetson:
+            why = f"Jetson profiles build on NVIDIA's L4T base images ({profile.base_image})"
+        elif profile.family == "jetson":
+            why = f"its arm64 base {profile.base_image} is made by make emulate-xavier"
+        else:
+            why = f"it builds on {profile.base_image}"
+        raise UserError(f"LOCAL_BASE=1 cannot build {name}: {why}; LOCAL_BASE makes Debian "
+                        f"base images for the x86 twins only ({twins})")
+    return profile.local_base_suite, profile.local_base_image
+
+
+def local_base_environment() -> dict[str, str]:
+    """EDGECOMPRESS_BASE_<PROFILE> -> its Debian-made base, for every profile that has one."""
+    return {p.base_env_var: p.local_base_image for p in PROFILES.values() if p.local_base_image}
+
+
+USAGE = """usage: python -m launcher.device.profiles local-base PROFILE | local-base-env
+  local-base PROFILE  the Debian suite and image tag of PROFILE's LOCAL_BASE=1 base image
+                      (the arguments of docker/base/make-base-image.sh); exit 2 if it has none
+  local-base-env      VARIABLE=IMAGE for every profile that has one (make exports them)"""
+
+
+def main(argv: Sequence[str]) -> int:
+    """The Makefile's view of the table. Standard library only (runs before the venv exists)."""
+    try:
+        if len(argv) == 2 and argv[0] == "local-base":
+            print(" ".join(local_base(argv[1])))
+        elif list(argv) == ["local-base-env"]:
+            for variable, image in local_base_environment().items():
+                print(f"{variable}={image}")
+        else:
+            print(USAGE, file=sys.stderr)
+            return 2
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

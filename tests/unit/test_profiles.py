@@ -27,6 +27,21 @@ def pin_names(profile):
     return [NAME.match(pin).group(1).lower().replace("_", "-") for pin in profile.requirements]
 
 
+# Debian's python3 in each suite: the Python of a base image make-base-image.sh makes.
+DEBIAN_PYTHON = {"bullseye": "3.9", "bookworm": "3.11"}
+
+
+@pytest.mark.parametrize("profile", PROFILES.values(), ids=list(PROFILES))
+def test_local_base_is_the_debian_twin_of_the_public_base(profile):
+    suite = profile.local_base_suite
+    if profile.family == "x86":
+        assert DEBIAN_PYTHON[suite] == profile.python
+        assert profile.base_image == f"python:{profile.python}-slim-{suite}"
+        assert profile.local_base_image == f"edgecompress/base:{suite}"
+    else:  # Jetson: NVIDIA's L4T images; the emulated Xavier: make emulate-xavier's base
+        assert suite is None and profile.local_base_image is None
+
+
 @pytest.mark.parametrize("profile", PROFILES.values(), ids=list(PROFILES))
 def test_tag_says_what_is_inside(profile):
     stack = f"jp{short(profile.jetpack)}" if profile.is_jetson else profile.family
