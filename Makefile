@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 EDGECOMPRESS := $(BIN)/edgecompress
 
-# The job image to build and run (see launcher/profiles.py).
+# The job image to build and run (see launcher/device/profiles.py).
 PROFILE ?= x86-tf2.12
 # The twins whose images `make test` runs the job tests in.
 TEST_PROFILES ?= x86-tf2.12 x86-tf2.7 x86-tf2.21
@@ -23,9 +23,9 @@ export EDGECOMPRESS_EXTRA_CA := $(EXTRA_CA)
 endif
 
 # The profiles' table answers for LOCAL_BASE (Debian suite and tag of each x86 twin's base):
-# launcher/device/profiles.py, run with the plain $(PYTHON) (standard library only), so it works
+# launcher/device/local_base.py, run with the plain $(PYTHON) (standard library only), so it works
 # before the virtualenv exists.
-PROFILES_TABLE := $(PYTHON) -m launcher.device.profiles
+PROFILES_TABLE := $(PYTHON) -m launcher.device.local_base
 ifeq ($(LOCAL_BASE),1)
 # EDGECOMPRESS_BASE_<PROFILE> ?= edgecompress/base:<suite> for every profile that has one (a
 # value already in the environment wins).

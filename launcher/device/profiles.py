@@ -1,14 +1,13 @@
 """Device profiles: one table that drives image names, base images, pins and how containers run.
 
 Pure data. A profile's Python packages are pinned here, not in a Dockerfile, so the pins are
-one diff away from review and part of the image's content tag. ``python -m
-launcher.device.profiles`` answers the Makefile's questions about LOCAL_BASE (see ``main``).
+one diff away from review and part of the image's content tag. The Makefile asks
+launcher/device/local_base.py about LOCAL_BASE.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from launcher import settings
@@ -363,55 +362,3 @@ def resolve_base_image(profile: Profile, override: str | None = None,
     if override:
         return override
     return settings.base_image(profile.name, environ) or profile.base_image
-
-
-# --- LOCAL_BASE=1, for the Makefile ------------------------------------------------------------
-
-
-def local_base(name: str) -> tuple[str, str]:
-    """(Debian suite, image tag) of a profile's Debian-made base; a UserError saying why there
-    is none."""
-    profile = get_profile(name)
-    if profile.local_base_suite is None or profile.local_base_image is None:
-        twins = ", ".join(p.name for p in PROFILES.values() if p.local_base_suite)
-        if profile.is_jetson:
-            why = f"Jetson profiles build on NVIDIA's L4T base images ({profile.base_image})"
-        elif profile.family == "jetson":
-            why = f"its arm64 base {profile.base_image} is made by make emulate-xavier"
-        else:
-            why = f"it builds on {profile.base_image}"
-        raise UserError(f"LOCAL_BASE=1 cannot build {name}: {why}; LOCAL_BASE makes Debian "
-                        f"base images for the x86 twins only ({twins})")
-    return profile.local_base_suite, profile.local_base_image
-
-
-def local_base_environment() -> dict[str, str]:
-    """EDGECOMPRESS_BASE_<PROFILE> -> its Debian-made base, for every profile that has one."""
-    return {p.base_env_var: p.local_base_image for p in PROFILES.values() if p.local_base_image}
-
-
-USAGE = """usage: python -m launcher.device.profiles local-base PROFILE | local-base-env
-  local-base PROFILE  the Debian suite and image tag of PROFILE's LOCAL_BASE=1 base image
-                      (the arguments of docker/base/make-base-image.sh); exit 2 if it has none
-  local-base-env      VARIABLE=IMAGE for every profile that has one (make exports them)"""
-
-
-def main(argv: Sequence[str]) -> int:
-    """The Makefile's view of the table. Standard library only (runs before the venv exists)."""
-    try:
-        if len(argv) == 2 and argv[0] == "local-base":
-            print(" ".join(local_base(argv[1])))
-        elif list(argv) == ["local-base-env"]:
-            for variable, image in local_base_environment().items():
-                print(f"{variable}={image}")
-        else:
-            print(USAGE, file=sys.stderr)
-            return 2
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

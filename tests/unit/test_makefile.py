@@ -58,7 +58,7 @@ def test_help_lists_every_phony_target_with_a_description():
 
 def test_profiles_table_runs_without_site_packages():
     """The Makefile runs it with the plain python3, before the virtualenv exists."""
-    proc = subprocess.run([sys.executable, "-S", "-m", "launcher.device.profiles",
+    proc = subprocess.run([sys.executable, "-S", "-m", "launcher.device.local_base",
                            "local-base-env"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -71,7 +71,7 @@ def test_profiles_table_runs_without_site_packages():
 @pytest.mark.parametrize("profile", [p for p in PROFILES.values() if p.local_base_suite],
                          ids=lambda p: p.name)
 def test_local_base_of_an_x86_twin(profile):
-    proc = subprocess.run([sys.executable, "-S", "-m", "launcher.device.profiles",
+    proc = subprocess.run([sys.executable, "-S", "-m", "launcher.device.local_base",
                            "local-base", profile.name], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
