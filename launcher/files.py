@@ -7,6 +7,8 @@ import os
 import stat
 from pathlib import Path
 
+from launcher.errors import UserError
+
 # Caches of the interpreter and of the linters (jobs/ruff.toml puts ruff's in jobs/): never
 # part of an image's content tag nor of a wheel's copy of jobs/ (setup.py).
 SKIPPED_NAMES = {"__pycache__", ".DS_Store", ".ruff_cache", ".mypy_cache", ".pytest_cache"}
@@ -23,15 +25,38 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def tree_files(root: Path) -> list[Path]:
-    """Files under root (or root itself), sorted, without caches."""
-    if root.is_file():
+    """Files under root (or root itself), sorted, without caches. Only regular files and
+    folders with UTF-8 names: a link, FIFO, device or socket anywhere (root included) is a
+    UserError naming it, so a digest or a copy never follows a link or opens a special file."""
+    _require_plain(root, root)
+    if stat.S_ISREG(os.lstat(root).st_mode):
         return [root]
     found: list[Path] = []
     for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            _require_plain(Path(folder) / name, root)
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_NAMES)
         found.extend(Path(folder) / f for f in sorted(files)
                      if f not in SKIPPED_NAMES and not f.endswith(".pyc"))
     return found
+
+
+def _require_plain(path: Path, root: Path) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist: check the path") from None
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UserError(f"{path!r} has a name that is not UTF-8: rename it") from None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = ("a symbolic link" if stat.S_ISLNK(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "a device or special file")
+    where = "" if path == root else f" inside {root}"
+    raise UserError(f"{path} is {kind}{where}: edgecompress reads only regular files and "
+                    "folders; pass the real path or copy the files in")
 
 
 def tree_digest(root: Path) -> str:

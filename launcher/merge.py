@@ -10,19 +10,39 @@ on two machines means the same job. For each job folder of the source:
 - done in neither: ours kept.
 Campaign manifests are copied when absent; same name with other content is a conflict
 (ours kept), except that nodes only the source knows are added.
+
+The source is untrusted (launcher/untrusted.py): a job folder is taken only when it holds
+nothing but regular files and folders within the size cap, its spec and status parse, and
+its name is the key recomputed from its spec and image id; a manifest only when its name,
+profile and every folder it points at match the store's naming. Anything else is skipped
+with its reason and the rest of the merge goes on.
 """
 
 from __future__ import annotations
 
-import json
+import os
+import re
 import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from launcher.errors import UserError
+from pydantic import ValidationError
+
+from launcher.errors import UserError, describe_validation_error
+from launcher.keys import job_key
+from launcher.schema import JOB_NAMES, JOB_SPEC, RunRecord
 from launcher.store import ATTEMPT_PARTS, RESULT_NAME, Store
-from launcher.study.manifest import MANIFESTS, load_manifest, write_manifest
+from launcher.study.manifest import MANIFESTS, Manifest, load_manifest, write_manifest
+from launcher.untrusted import (
+    MAX_LOG_BYTES,
+    MAX_RESULT_BYTES,
+    Untrusted,
+    check_tree,
+    copy_plain_tree,
+    read_json,
+    read_regular_file,
+)
 
 
 @dataclass
@@ -34,17 +54,45 @@ class MergeReport:
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
     manifests_copied: list[str] = field(default_factory=list)
     manifests_extended: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # hostile or malformed
+
+
+FOLDER_NAME = re.compile("^(" + "|".join(JOB_NAMES) + r")-[0-9a-f]{16}$")
 
 
 def _result_json(folder: Path) -> object:
-    return json.loads((folder / "out" / RESULT_NAME).read_text(encoding="utf-8"))
+    return read_json(folder / "out" / RESULT_NAME, MAX_RESULT_BYTES)
+
+
+def foreign_job_problem(folder: Path) -> str | None:
+    """Why a foreign job folder must not come in, or None."""
+    if not FOLDER_NAME.match(folder.name):
+        return "not a job folder name (<job>-<16 hex digits>)"
+    try:
+        check_tree(folder)
+        spec = JOB_SPEC.validate_python(read_json(folder / "spec.json"))
+        record = RunRecord.model_validate(read_json(folder / "status.json"))
+    except FileNotFoundError as error:
+        return f"{Path(str(error.filename)).name} is missing"
+    except Untrusted as error:
+        return str(error)
+    except ValidationError as error:
+        return describe_validation_error(error, limit=1)
+    key = job_key(spec, record.image_id)
+    if record.key != key or folder.name != f"{spec.job}-{key[:16]}":
+        return "its name and status are not the key of its own spec and image id"
+    return None
+
+
+def _staged(staging_root: Path, name: str) -> Path:
+    staging_root.mkdir(parents=True, exist_ok=True)
+    return staging_root / f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 def _copy_in(source: Path, target: Path, staging_root: Path) -> None:
-    staging_root.mkdir(parents=True, exist_ok=True)
-    staging = staging_root / f"{source.name}-{uuid.uuid4().hex[:8]}"
+    staging = _staged(staging_root, source.name)
     try:
-        shutil.copytree(source, staging, symlinks=True)
+        copy_plain_tree(source, staging)
         staging.rename(target)
     finally:
         if staging.exists():
@@ -52,18 +100,17 @@ def _copy_in(source: Path, target: Path, staging_root: Path) -> None:
 
 
 def _take_theirs(source: Path, folder: Path, target: Store, staging_root: Path) -> None:
-    # Our unfinished attempt goes under attempts/N, as a re-run would put it.
-    target.archive_attempt(folder)
-    staging_root.mkdir(parents=True, exist_ok=True)
-    staging = staging_root / f"{source.name}-{uuid.uuid4().hex[:8]}"
+    staging = _staged(staging_root, source.name)
     try:
         staging.mkdir()
         for name in ATTEMPT_PARTS:
             if (source / name).is_dir():
-                shutil.copytree(source / name, staging / name, symlinks=True)
+                copy_plain_tree(source / name, staging / name)
             elif (source / name).exists():
-                shutil.copy2(source / name, staging / name)
-        # status.json last: until it is there the folder reads as never finished.
+                (staging / name).write_bytes(read_regular_file(source / name, MAX_LOG_BYTES))
+        # Our unfinished attempt goes under attempts/N, as a re-run would put it; status.json
+        # last: until it is there the folder reads as never finished.
+        target.archive_attempt(folder)
         for name in ("log.txt", "out", "status.json"):
             if (staging / name).exists():
                 (staging / name).rename(folder / name)
@@ -71,46 +118,90 @@ def _take_theirs(source: Path, folder: Path, target: Store, staging_root: Path) 
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def foreign_job_folders(source: Store, report: MergeReport) -> list[Path]:
+    """The source's job folders, as entries (never followed): links and files skipped."""
+    jobs = source.root / "jobs"
+    found = []
+    for entry in sorted(os.scandir(jobs), key=lambda e: e.name):
+        if entry.is_dir(follow_symlinks=False):
+            found.append(Path(entry.path))
+        else:
+            report.skipped.append((f"jobs/{entry.name!r}", "not a folder"))
+    return found
+
+
 def merge_jobs(source: Store, target: Store, report: MergeReport) -> None:
     staging_root = target.root / ".merge-staging"
     (target.root / "jobs").mkdir(parents=True, exist_ok=True)
-    for theirs_folder in source.folders():
+    for theirs_folder in foreign_job_folders(source, report):
         name = theirs_folder.name
+        problem = foreign_job_problem(theirs_folder)
+        if problem is not None:
+            report.skipped.append((f"jobs/{name!r}", problem))
+            continue
         ours_folder = target.root / "jobs" / name
-        if not ours_folder.exists():
-            _copy_in(theirs_folder, ours_folder, staging_root)
-            report.copied.append(name)
-            continue
-        theirs_spec = (theirs_folder / "spec.json").read_text(encoding="utf-8")
-        ours_spec = (ours_folder / "spec.json").read_text(encoding="utf-8") if (
-            ours_folder / "spec.json").exists() else None
-        if ours_spec is not None and json.loads(ours_spec) != json.loads(theirs_spec):
-            report.conflicts.append((name, "same folder name, different spec"))
-            continue
-        theirs, ours = source.load(theirs_folder), target.load(ours_folder)
-        if theirs.result is not None and ours.result is not None:
-            theirs_key = theirs.record.key if theirs.record else None
-            ours_key = ours.record.key if ours.record else None
-            if theirs_key != ours_key:
-                report.conflicts.append((name, "same folder name, different key"))
-            elif _result_json(theirs_folder) == _result_json(ours_folder):
-                report.same.append(name)
-            else:
-                report.conflicts.append(
-                    (name, "both machines hold a different valid result for this job"))
-        elif theirs.result is not None:
-            _take_theirs(theirs_folder, ours_folder, target, staging_root)
-            report.updated.append(name)
-        else:
-            report.kept.append(name)
+        try:
+            _merge_one(source, target, theirs_folder, ours_folder, staging_root, report)
+        except Untrusted as error:  # changed under us since it was checked
+            report.skipped.append((f"jobs/{name}", str(error)))
     shutil.rmtree(staging_root, ignore_errors=True)
+
+
+def _merge_one(source: Store, target: Store, theirs_folder: Path, ours_folder: Path,
+               staging_root: Path, report: MergeReport) -> None:
+    name = theirs_folder.name
+    if not ours_folder.exists():
+        _copy_in(theirs_folder, ours_folder, staging_root)
+        report.copied.append(name)
+        return
+    theirs_spec = read_json(theirs_folder / "spec.json")
+    try:
+        ours_spec = read_json(ours_folder / "spec.json")
+    except (OSError, Untrusted):
+        ours_spec = None
+    if ours_spec is not None and ours_spec != theirs_spec:
+        report.conflicts.append((name, "same folder name, different spec"))
+        return
+    theirs, ours = source.load(theirs_folder), target.load(ours_folder)
+    if theirs.result is not None and ours.result is not None:
+        theirs_key = theirs.record.key if theirs.record else None
+        ours_key = ours.record.key if ours.record else None
+        if theirs_key != ours_key:
+            report.conflicts.append((name, "same folder name, different key"))
+        elif _result_json(theirs_folder) == _result_json(ours_folder):
+            report.same.append(name)
+        else:
+            report.conflicts.append(
+                (name, "both machines hold a different valid result for this job"))
+    elif theirs.result is not None:
+        _take_theirs(theirs_folder, ours_folder, target, staging_root)
+        report.updated.append(name)
+    else:
+        report.kept.append(name)
+
+
+def foreign_manifest(path: Path) -> tuple[Manifest | None, str | None]:
+    """A foreign manifest, or why not: its file name must be its own name@profile, and
+    every node must point at a job folder name (the model checks the patterns)."""
+    try:
+        manifest = Manifest.model_validate(read_json(path))
+    except (OSError, Untrusted) as error:
+        return None, str(error)
+    except ValidationError as error:
+        return None, describe_validation_error(error, limit=1)
+    if path.name != f"{manifest.name}@{manifest.profile}.json":
+        return None, "its file name is not its name@profile"
+    if any(not FOLDER_NAME.match(node.folder) for node in manifest.nodes.values()):
+        return None, "a node points at something that is not a job folder name"
+    return manifest, None
 
 
 def merge_manifests(source: Store, target: Store, report: MergeReport) -> None:
     folder = source.root / MANIFESTS
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        theirs = load_manifest(path)
+        theirs, problem = foreign_manifest(path)
         if theirs is None:
+            report.skipped.append((f"{MANIFESTS}/{path.name!r}", problem or "unreadable"))
             continue
         ours_path = target.root / MANIFESTS / path.name
         ours = load_manifest(ours_path) if ours_path.exists() else None

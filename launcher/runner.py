@@ -37,6 +37,7 @@ from launcher.schema import (
     RunRecord,
 )
 from launcher.store import RESULT_NAME, Store, load_result
+from launcher.untrusted import give_back
 
 # Jobs run as this user when the launcher runs as root: never root inside the container.
 UNPRIVILEGED_UID = 1000
@@ -190,6 +191,9 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
             if streamer is not None:
                 streamer.join(timeout=2)
 
+    if os.getuid() == 0:
+        # Back to root before anything reads it: uid 1000 on the host may be anybody.
+        give_back(out_dir, 0, 0)
     if log:
         store.write_log(folder, log)
     log_text = (folder / "log.txt").read_text(errors="replace") if (
@@ -198,11 +202,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     result: JobResult | None = None
     problem: str | None = None
     if exit_code == 0 and cause is StopCause.none:
-        result, problem = load_result(out_dir / RESULT_NAME, json.loads(spec_json))
-        if result is not None:
-            problem = _missing_artifact(out_dir, result)
-            if problem:
-                result = None
+        result, problem = load_result(out_dir, json.loads(spec_json))
     status, reason = classify(exit_code, oom_killed, cause, problem, log_text[-4000:],
                               request.deadline_s)
     if status is not JobStatus.succeeded:
@@ -219,17 +219,10 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     return JobOutcome(folder, record, result if status is JobStatus.succeeded else None)
 
 
-def _missing_artifact(out_dir: Path, result: JobResult) -> str | None:
-    for artifact in result.artifacts:
-        if not (out_dir / artifact.path).exists():
-            return f"result.json names artifact {artifact.path} that the job did not write"
-    return None
-
-
 def _set_aside_result(out_dir: Path) -> None:
     """A result that is not a success must never be read as one."""
     result = out_dir / RESULT_NAME
-    if result.exists():
+    if os.path.lexists(result):  # a link or a FIFO too: rename it, never open it
         os.replace(result, out_dir / "result.rejected.json")
 
 

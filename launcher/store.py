@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -23,6 +22,15 @@ from launcher.errors import describe_validation_error
 from launcher.files import write_text_atomic
 from launcher.schema import JOB_RESULT, JobResult, JobStatus, RunRecord
 from launcher.schema import RESULT_NAME as RESULT_NAME  # what a job writes in out/
+from launcher.untrusted import (
+    MAX_RESULT_BYTES,
+    Untrusted,
+    check_tree,
+    inside_without_links,
+    parse_json,
+    read_json,
+    read_regular_file,
+)
 
 # What one attempt leaves in its job folder.
 ATTEMPT_PARTS = ("status.json", "log.txt", "out")
@@ -36,21 +44,34 @@ class StoredJob:
     problem: str | None  # why the result is not usable, when it is not
 
 
-def load_result(path: Path, expected_spec: dict[str, object] | None = None
-                ) -> tuple[JobResult | None, str | None]:
-    """Validate a result.json. Returns (result, None) or (None, what is wrong)."""
+def load_result(out_dir: Path, expected_spec: dict[str, object] | None = None,
+                artifacts_required: bool = True) -> tuple[JobResult | None, str | None]:
+    """Validate what a job left in out/: result.json read under the trust rules
+    (launcher/untrusted.py), checked against the spec it was given, and every artifact it
+    names a regular file or folder inside out/, with no link or special file anywhere in
+    out/. A stored result may have lost its artifacts (a store copied without its models):
+    without ``artifacts_required`` that is for the caller to see, not a refusal. Returns
+    (result, None) or (None, what is wrong, in one line)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_regular_file(out_dir / RESULT_NAME, MAX_RESULT_BYTES)
+        parse_json(data)  # depth, NaN and encoding checks before pydantic sees it
     except FileNotFoundError:
         return None, "the job exited 0 but wrote no result.json"
-    except OSError as error:
-        return None, f"cannot read result.json: {error}"
+    except Untrusted as error:
+        return None, f"result.json refused: {error}"
     try:
-        result = JOB_RESULT.validate_json(text)
+        result = JOB_RESULT.validate_json(data)
     except ValidationError as error:
         return None, "result.json does not validate: " + describe_validation_error(error)
     if expected_spec is not None and result.spec.model_dump(mode="json") != expected_spec:
         return None, "result.json echoes a different spec than the one the job was given"
+    try:
+        for artifact in result.artifacts:
+            if artifacts_required or os.path.lexists(out_dir / artifact.path):
+                inside_without_links(out_dir, artifact.path)
+        check_tree(out_dir)
+    except Untrusted as error:
+        return None, f"out/ refused: {error}"
     return result, None
 
 
@@ -90,16 +111,16 @@ class Store:
     def load(self, folder: Path) -> StoredJob:
         record: RunRecord | None = None
         try:
-            record = RunRecord.model_validate_json((folder / "status.json").read_text())
-        except (OSError, ValidationError):
+            record = RunRecord.model_validate(read_json(folder / "status.json"))
+        except (OSError, Untrusted, ValidationError):
             record = None
         if record is None or record.status is not JobStatus.succeeded:
             return StoredJob(folder, record, None, None if record else "never finished")
         try:
-            spec = json.loads((folder / "spec.json").read_text())
-        except (OSError, ValueError):
+            spec = read_json(folder / "spec.json")
+        except (OSError, Untrusted):
             return StoredJob(folder, record, None, "spec.json is missing or unreadable")
-        result, problem = load_result(folder / "out" / RESULT_NAME, spec)
+        result, problem = load_result(folder / "out", spec, artifacts_required=False)
         return StoredJob(folder, record, result, problem)
 
     def done(self, folder: Path) -> JobResult | None:

@@ -26,7 +26,10 @@ def run(args: argparse.Namespace) -> int:
         f"merged {args.source} into {args.into}: {len(report.copied)} copied, "
         f"{len(report.updated)} updated (done there, not here), {len(report.same)} already "
         f"here, {len(report.kept)} kept ours; campaigns: {len(report.manifests_copied)} "
-        f"copied, {len(report.manifests_extended)} extended", markup=False, soft_wrap=True)
+        f"copied, {len(report.manifests_extended)} extended; {len(report.skipped)} skipped",
+        markup=False, soft_wrap=True)
     for name, why in report.conflicts:
         errors.print(f"conflict: {name}: {why}; kept ours", markup=False, soft_wrap=True)
-    return 1 if report.conflicts else 0
+    for name, why in report.skipped:
+        errors.print(f"skipped: {name}: {why}", markup=False, soft_wrap=True)
+    return 1 if report.conflicts or report.skipped else 0

@@ -20,12 +20,13 @@ from launcher.files import write_text_atomic
 from launcher.study.campaign import CampaignConfig
 
 MANIFESTS = "campaigns"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 class ManifestNode(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    folder: str  # the job folder's name under <store>/jobs/
+    folder: str = Field(pattern=r"^[a-z_]+-[0-9a-f]{16}$")  # the job folder under jobs/
     job: str
     model: str
     method: str
@@ -45,8 +46,9 @@ class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schema_version: Literal[1] = 1
-    name: str
-    profile: str
+    # Both become a file name (name@profile.json): no path separators, no "..".
+    name: str = Field(pattern=NAME_PATTERN)
+    profile: str = Field(pattern=NAME_PATTERN)
     image: str
     image_id: str
     config: CampaignConfig
