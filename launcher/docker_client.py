@@ -46,6 +46,7 @@ class ContainerRequest:
     mem_limit: str | None = None
     working_dir: str = "/job"
     group_add: tuple[str, ...] = ()  # supplementary groups of the container's user (gids)
+    entrypoint: list[str] | None = None  # None: the image's
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ class Engine:
         try:
             created = self._api.create_container(
                 image=request.image, command=request.command, name=request.name,
+                entrypoint=request.entrypoint,
                 labels=dict(request.labels), environment=dict(request.environment),
                 user=request.user, working_dir=request.working_dir, host_config=host_config,
                 volumes=[m.target for m in request.mounts], detach=True,

@@ -6,6 +6,20 @@ from enum import Enum
 
 from launcher.schema import ERROR_PREFIX, JobStatus
 
+# The in-container guard: every job runs under coreutils' timeout, set GUARD_GRACE_S past the
+# launcher's own deadline, so a job whose launcher died (kill -9, a lost host session) still
+# ends near its deadline. timeout exits 124 when its TERM ended the job and 137 when the
+# KILL after GUARD_KILL_AFTER_S did.
+GUARD_GRACE_S = 30.0
+GUARD_KILL_AFTER_S = 15
+GUARD_EXIT_CODES = (124,)
+
+
+def guard_command(deadline_s: float) -> list[str]:
+    """The entry point of a job container: python3 -m jobs under the guard."""
+    return ["timeout", f"--kill-after={GUARD_KILL_AFTER_S}", f"{deadline_s + GUARD_GRACE_S:.0f}",
+            "python3", "-m", "jobs"]
+
 
 class StopCause(str, Enum):
     """Why the launcher itself ended a container, if it did."""
@@ -23,6 +37,7 @@ def classify(
     result_problem: str | None,
     log_tail: str = "",
     deadline_s: float = 0.0,
+    cancel_signal: str = "SIGINT",
 ) -> tuple[JobStatus, str | None]:
     """``result_problem`` is None when result.json exists and validates, else what is wrong.
 
@@ -31,7 +46,9 @@ def classify(
     exit is only a success when the result validates.
     """
     if stop_cause is StopCause.cancel:
-        return JobStatus.canceled, "canceled by the user (Ctrl-C)"
+        if cancel_signal == "SIGINT":
+            return JobStatus.canceled, "canceled by the user (Ctrl-C)"
+        return JobStatus.canceled, f"canceled: the launcher received {cancel_signal}"
     if stop_cause is StopCause.deadline:
         return JobStatus.timeout, f"still running after its {deadline_s:g} s deadline; killed"
     if stop_cause is StopCause.engine_lost:
@@ -42,6 +59,10 @@ def classify(
         return JobStatus.invalid_result, result_problem
     if oom_killed:
         return JobStatus.oom, "out of memory: the kernel killed the job (State.OOMKilled)"
+    if exit_code in GUARD_EXIT_CODES:
+        return JobStatus.timeout, (f"stopped by the in-container guard {GUARD_GRACE_S:g} s "
+                                   f"after its {deadline_s:g} s deadline (exit {exit_code}): "
+                                   "its launcher was gone or late")
     if exit_code is not None and exit_code > 128:
         return JobStatus.killed, f"killed by signal {exit_code - 128} (exit {exit_code})"
     reason = last_meaningful_line(log_tail) or "no output"

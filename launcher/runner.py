@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import grp
 import json
 import os
@@ -25,7 +26,8 @@ from launcher.docker_client import ContainerRequest, Engine, Mount, label
 from launcher.errors import EngineError, UserError
 from launcher.files import first_unreadable_by_others
 from launcher.keys import canonical_json, job_key
-from launcher.outcome import StopCause, classify
+from launcher.outcome import StopCause, classify, guard_command
+from launcher.owner import Owner, this_owner
 from launcher.schema import (
     CONTAINER_INPUTS_DIR,
     CONTAINER_OUT_DIR,
@@ -76,6 +78,11 @@ class JobOutcome:
     record: RunRecord
     result: JobResult | None
     reused: bool = False
+
+
+@functools.cache
+def launcher_owner() -> Owner:
+    return this_owner(os.getpid())
 
 
 def _now() -> str:
@@ -147,6 +154,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         mounts.append(Mount(str(host.resolve()), target, read_only=False))
     container_request = ContainerRequest(
         image=request.image_id,
+        entrypoint=guard_command(request.deadline_s),
         command=["--spec", CONTAINER_SPEC_PATH, "--out", CONTAINER_OUT_DIR],
         name=f"edgecompress-{request.job}-{key[:12]}-{uuid.uuid4().hex[:6]}",
         mounts=tuple(mounts),
@@ -155,6 +163,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
             label("kind"): "job",
             label("job"): request.job,
             label("key"): key,
+            label("owner"): str(launcher_owner()),
         },
         environment={**request.environment, ENV_IMAGE_ID: request.image_id},
         user=container_user(),
@@ -204,7 +213,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     if exit_code == 0 and cause is StopCause.none:
         result, problem = load_result(out_dir, json.loads(spec_json))
     status, reason = classify(exit_code, oom_killed, cause, problem, log_text[-4000:],
-                              request.deadline_s)
+                              request.deadline_s, ctrl_c.signal_name or "SIGINT")
     if status is not JobStatus.succeeded:
         _set_aside_result(out_dir)
     record = RunRecord(
@@ -226,27 +235,36 @@ def _set_aside_result(out_dir: Path) -> None:
         os.replace(result, out_dir / "result.rejected.json")
 
 
+# Handled like Ctrl-C: a terminal closing (SIGHUP) or a service manager stopping the launcher
+# (SIGTERM) must stop the running job and record it canceled, not leave it running.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class CtrlC:
-    """First Ctrl-C asks the running job to stop (the run then ends as canceled, everything
-    finished before it kept); a second Ctrl-C raises KeyboardInterrupt at once."""
+    """The first SIGINT, SIGTERM or SIGHUP asks the running job to stop (the run then ends as
+    canceled, everything finished before it kept); a second one raises KeyboardInterrupt at
+    once. Installed only in the main thread (signals are delivered there)."""
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: Any = None
+        self.signal_name = ""
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> CtrlC:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for number in STOP_SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
 
     def _handle(self, signum: int, frame: object) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        self.signal_name = signal.Signals(signum).name
 
 
 # How often the wait loop looks at the deadline and Ctrl-C; exits are seen at once anyway.

@@ -1,22 +1,50 @@
-"""edgecompress gc: remove job containers left behind by killed launchers."""
+"""edgecompress gc: remove job containers left behind by launchers that are gone.
+
+A job container records its launcher (host, pid, the process's start time: launcher/owner.py).
+gc removes those whose launcher no longer runs on this host, and never a live launcher's
+job; containers of other hosts (a shared engine) and containers with no owner that still
+run are left alone unless ``--all``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import socket
 
 from launcher.console import console
 from launcher.docker_client import Engine, label
+from launcher.owner import orphaned, parse_owner
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = commands.add_parser("gc", help="remove containers left behind by killed launchers")
+    parser = commands.add_parser("gc", help="remove job containers whose launcher is gone")
+    parser.add_argument("--all", action="store_true",
+                        help="also containers of other hosts and of unknown owners")
     parser.set_defaults(handler=run)
+
+
+def should_remove(labels: dict[str, str], state: str, host: str, everything: bool) -> bool:
+    owner = parse_owner(labels.get(label("owner")))
+    gone = orphaned(owner, host)
+    if gone is not None:
+        return gone
+    if owner is None and state != "running":
+        return True  # a container of a launcher from before owners were recorded, ended
+    return everything
 
 
 def run(args: argparse.Namespace) -> int:
     engine = Engine.connect()
-    leftovers = engine.containers({label("kind"): "job"})
-    for container in leftovers:
-        engine.remove_container(container["Id"])
-    console.print(f"removed {len(leftovers)} leftover job container(s)")
+    host = socket.gethostname()
+    removed = kept = 0
+    for container in engine.containers({label("kind"): "job"}):
+        labels = dict(container.get("Labels") or {})
+        if should_remove(labels, str(container.get("State", "")), host, args.all):
+            engine.remove_container(container["Id"])
+            removed += 1
+        else:
+            kept += 1
+    console.print(f"removed {removed} leftover job container(s)"
+                  + (f"; kept {kept} of live launchers or other hosts (--all removes them)"
+                     if kept else ""))
     return 0

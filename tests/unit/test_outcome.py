@@ -1,6 +1,13 @@
 import pytest
 
-from launcher.outcome import StopCause, classify, last_meaningful_line
+from launcher.outcome import (
+    GUARD_GRACE_S,
+    GUARD_KILL_AFTER_S,
+    StopCause,
+    classify,
+    guard_command,
+    last_meaningful_line,
+)
 from launcher.schema import JobStatus
 
 
@@ -47,3 +54,23 @@ def test_failed_reason_falls_back_to_the_last_line_of_a_traceback():
 def test_timeout_reason_names_the_deadline():
     _, reason = classify(137, False, StopCause.deadline, None, "", 1.5)
     assert reason is not None and "1.5 s deadline" in reason
+
+
+def test_the_in_container_guard_is_a_timeout_and_says_so():
+    status, reason = classify(124, False, StopCause.none, None, "", 60)
+    assert status is JobStatus.timeout
+    assert reason is not None and "in-container guard" in reason and "60 s deadline" in reason
+
+
+def test_the_guard_wraps_the_job_past_the_launchers_deadline():
+    command = guard_command(60)
+    assert command[:3] == ["timeout", f"--kill-after={GUARD_KILL_AFTER_S}",
+                           f"{60 + GUARD_GRACE_S:.0f}"]
+    assert command[3:] == ["python3", "-m", "jobs"]
+
+
+@pytest.mark.parametrize(("signal_name", "fragment"), [
+    ("SIGINT", "Ctrl-C"), ("SIGTERM", "received SIGTERM"), ("SIGHUP", "received SIGHUP")])
+def test_a_cancel_names_the_signal(signal_name, fragment):
+    status, reason = classify(143, False, StopCause.cancel, None, "", 60, signal_name)
+    assert status is JobStatus.canceled and reason is not None and fragment in reason
