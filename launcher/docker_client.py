@@ -11,6 +11,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.types
 import requests
 
 from launcher.errors import EngineError, UserError
@@ -43,7 +44,11 @@ class ContainerRequest:
     runtime: str | None = None
     network_disabled: bool = True
     read_only_root: bool = True
-    mem_limit: str | None = None
+    mem_limit: int | None = None  # bytes
+    memswap_limit: int | None = None  # memory + swap, bytes; None: the same as mem_limit
+    pids_limit: int | None = None
+    tmp_bytes: int | None = None  # size of the RAM-backed /tmp; None: the engine's default
+    log_bytes: int | None = None  # what the engine itself keeps of the container's output
     working_dir: str = "/job"
     group_add: tuple[str, ...] = ()  # supplementary groups of the container's user (gids)
     entrypoint: list[str] | None = None  # None: the image's
@@ -170,12 +175,19 @@ class Engine:
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             read_only=request.read_only_root,
-            tmpfs={"/tmp": "rw,exec,nosuid,nodev"} if request.read_only_root else None,
+            tmpfs={"/tmp": "rw,exec,nosuid,nodev" + (
+                f",size={request.tmp_bytes}" if request.tmp_bytes else "")}
+            if request.read_only_root else None,
             network_mode="none" if request.network_disabled else "bridge",
             runtime=request.runtime,
             mem_limit=request.mem_limit,
-            # Swap would turn an out-of-memory job into a crawl instead of a clear 'oom'.
-            memswap_limit=request.mem_limit,
+            # Swap (where the profile allows none) would turn an out-of-memory job into a crawl
+            # instead of a clear 'oom'.
+            memswap_limit=request.memswap_limit or request.mem_limit,
+            pids_limit=request.pids_limit,
+            log_config=docker.types.LogConfig(type="json-file", config={
+                "max-size": str(request.log_bytes), "max-file": "1"})
+            if request.log_bytes else None,
             init=True,
             group_add=list(request.group_add) or None,
         )

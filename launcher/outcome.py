@@ -28,6 +28,7 @@ class StopCause(str, Enum):
     deadline = "deadline"
     cancel = "cancel"
     engine_lost = "engine_lost"
+    output_limit = "output_limit"
 
 
 def classify(
@@ -51,6 +52,8 @@ def classify(
         return JobStatus.canceled, f"canceled: the launcher received {cancel_signal}"
     if stop_cause is StopCause.deadline:
         return JobStatus.timeout, f"still running after its {deadline_s:g} s deadline; killed"
+    if stop_cause is StopCause.output_limit:
+        return JobStatus.output_limit, "wrote more into out/ than its limit allows; stopped"
     if stop_cause is StopCause.engine_lost:
         return JobStatus.killed, "lost the Docker engine while the job ran"
     if exit_code == 0:

@@ -25,7 +25,9 @@ from launcher.device.power import POWER_LOG, PowerSampler, Sampling
 from launcher.docker_client import ContainerRequest, Engine, Mount, label
 from launcher.errors import EngineError, UserError
 from launcher.files import first_unreadable_by_others
+from launcher.joblog import JobLog
 from launcher.keys import canonical_json, job_key
+from launcher.limits import Resolved
 from launcher.outcome import StopCause, classify, guard_command
 from launcher.owner import Owner, this_owner
 from launcher.schema import (
@@ -39,7 +41,7 @@ from launcher.schema import (
     RunRecord,
 )
 from launcher.store import RESULT_NAME, Store, load_result
-from launcher.untrusted import give_back
+from launcher.untrusted import disk_usage, give_back
 
 # Jobs run as this user when the launcher runs as root: never root inside the container.
 UNPRIVILEGED_UID = 1000
@@ -54,7 +56,9 @@ class JobRequest:
     inputs: Mapping[str, Path] = field(default_factory=dict)  # name -> host path, mounted ro
     deadline_s: float = 3600.0
     runtime: str | None = None
-    mem_limit: str | None = None
+    # Memory, pids, /tmp, the log kept and out/'s size (launcher/limits.py); None: unlimited,
+    # for tests that build requests by hand (request_for always sets them).
+    limits: Resolved | None = None
     force: bool = False
     network: bool = False  # only for jobs that download (tfds); everything else runs offline
     caches: Mapping[str, Path] = field(default_factory=dict)  # container path -> host, rw
@@ -152,6 +156,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         if os.getuid() == 0:
             os.chown(host, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
         mounts.append(Mount(str(host.resolve()), target, read_only=False))
+    limits = request.limits
     container_request = ContainerRequest(
         image=request.image_id,
         entrypoint=guard_command(request.deadline_s),
@@ -169,15 +174,20 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         user=container_user(),
         group_add=gpu_groups(request.runtime),
         runtime=request.runtime,
-        mem_limit=request.mem_limit,
         network_disabled=not request.network,
+        mem_limit=limits.memory_bytes if limits else None,
+        memswap_limit=limits.memory_swap_bytes if limits else None,
+        pids_limit=limits.pids if limits else None,
+        tmp_bytes=limits.tmp_bytes if limits else None,
+        log_bytes=limits.log_bytes if limits else None,
     )
 
     started_at, t0 = _now(), time.monotonic()
     cause = StopCause.none
     exit_code: int | None = None
     oom_killed = False
-    log = b""
+    log = JobLog(folder / "log.txt", limits.log_bytes if limits else DEFAULT_LOG_BYTES)
+    watch = (_out_watch(out_dir, limits.out_bytes) if limits else None)
     streamer: threading.Thread | None = None
     sampler = (PowerSampler(request.power, folder / POWER_LOG)
                if request.power is not None and request.job == "benchmark" else None)
@@ -185,28 +195,27 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         container_id = engine.create(container_request)
         try:
             engine.start(container_id)
-            streamer = _stream(engine, container_id, folder / "log.txt", on_line)
-            cause = _wait(engine, container_id, t0 + request.deadline_s, ctrl_c)
+            streamer = _stream(engine, container_id, log, on_line)
+            cause = _wait(engine, container_id, t0 + request.deadline_s, ctrl_c, watch)
             try:
                 state = engine.state(container_id)
                 exit_code, oom_killed = state.exit_code, state.oom_killed
-                log = engine.logs(container_id)
             except EngineError:
                 cause = StopCause.engine_lost
+            # The stream ends with the container's output: drain it before removing it.
+            streamer.join(timeout=LOG_DRAIN_S)
         finally:
             # The engine may be gone; 'edgecompress gc' sweeps leftovers by label.
             with contextlib.suppress(Exception):
                 engine.remove_container(container_id)
             if streamer is not None:
                 streamer.join(timeout=2)
+            log.close()
 
     if os.getuid() == 0:
         # Back to root before anything reads it: uid 1000 on the host may be anybody.
         give_back(out_dir, 0, 0)
-    if log:
-        store.write_log(folder, log)
-    log_text = (folder / "log.txt").read_text(errors="replace") if (
-        folder / "log.txt").exists() else ""
+    log_text = _log_tail(folder / "log.txt")
 
     result: JobResult | None = None
     problem: str | None = None
@@ -269,10 +278,32 @@ class CtrlC:
 
 # How often the wait loop looks at the deadline and Ctrl-C; exits are seen at once anyway.
 WAIT_SLICE_S = 0.5
+# How often it measures out/ against its limit, and how long the log may take to drain.
+WATCH_S = 2.0
+LOG_DRAIN_S = 30.0
+LINE_MAX = 64 * 1024
+DEFAULT_LOG_BYTES = 16 * 1024**2
 
 
-def _wait(engine: Engine, container_id: str, deadline: float, ctrl_c: CtrlC) -> StopCause:
-    """Wait for exit against our own deadline (the SDK's timeout only bounds one HTTP call)."""
+def _out_watch(out_dir: Path, cap_bytes: int) -> Callable[[], bool]:
+    return lambda: disk_usage(out_dir) > cap_bytes
+
+
+def _log_tail(path: Path, size: int = 4000) -> str:
+    """The end of the kept log: where a failure explains itself."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.path.getsize(path) - size))
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _wait(engine: Engine, container_id: str, deadline: float, ctrl_c: CtrlC,
+          over_limit: Callable[[], bool] | None = None) -> StopCause:
+    """Wait for exit against our own deadline (the SDK's timeout only bounds one HTTP call),
+    looking at out/'s size every WATCH_S."""
+    next_watch = time.monotonic() + WATCH_S
     try:
         while True:
             if ctrl_c.requested:
@@ -282,30 +313,33 @@ def _wait(engine: Engine, container_id: str, deadline: float, ctrl_c: CtrlC) -> 
             if remaining <= 0:
                 engine.kill(container_id)
                 return StopCause.deadline
+            if over_limit is not None and time.monotonic() >= next_watch:
+                next_watch = time.monotonic() + WATCH_S
+                if over_limit():
+                    engine.kill(container_id)
+                    return StopCause.output_limit
             if engine.wait(container_id, timeout=min(remaining, WAIT_SLICE_S)):
                 return StopCause.cancel if ctrl_c.requested else StopCause.none
     except EngineError:
         return StopCause.engine_lost
 
 
-def _stream(engine: Engine, container_id: str, log_path: Path,
+def _stream(engine: Engine, container_id: str, log: JobLog,
             on_line: Callable[[str], None] | None) -> threading.Thread:
-    """Copy the container's output to log.txt as it comes, so a launcher that dies mid-job
-    still leaves the log; the complete log replaces it once the container has exited."""
+    """Copy the container's output into the job's log as it comes (launcher/joblog.py) and
+    hand each line to ``on_line``; the stream ends when the container does."""
 
     def pump() -> None:
         try:
-            with open(log_path, "ab") as handle:
-                pending = b""
-                for chunk in engine.stream_logs(container_id):
-                    handle.write(chunk)
-                    handle.flush()
-                    if on_line is None:
-                        continue
-                    pending += chunk
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        on_line(line.decode("utf-8", "replace"))
+            pending = b""
+            for chunk in engine.stream_logs(container_id):
+                log.write(chunk)
+                if on_line is None:
+                    continue
+                *lines, pending = (pending + chunk).split(b"\n")
+                pending = pending[-LINE_MAX:]  # a line without end must not grow unbounded
+                for line in lines:
+                    on_line(line.decode("utf-8", "replace"))
         except Exception:  # noqa: BLE001 - the container went away under us; nothing to add
             return
 

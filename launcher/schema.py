@@ -449,6 +449,7 @@ class JobStatus(str, Enum):
     killed = "killed"
     canceled = "canceled"
     invalid_result = "invalid_result"
+    output_limit = "output_limit"  # wrote more into out/ than its limit allows: stopped
 
 
 class PowerMeasurement(Strict):

@@ -21,6 +21,7 @@ from launcher.device.power import Sampling, check_sampler, sampling_for
 from launcher.device.profiles import Profile, get_profile
 from launcher.docker_client import Engine
 from launcher.errors import UserError
+from launcher.limits import Limits, Resolved, host_memory_bytes, resolve
 from launcher.runner import JobRequest
 from launcher.schema import CONTAINER_TFDS_DIR, AnySpec, needs_tfds_download
 from launcher.store import Store
@@ -38,6 +39,7 @@ class Target:
     environment: Mapping[str, str] = field(default_factory=dict)  # e.g. the power mode
     tfds_cache: Path | None = None
     power: Sampling | None = None  # how benchmark jobs' power is sampled, where it is
+    limits: Resolved | None = None  # what each job may use (launcher/limits.py)
 
 
 def request_for(target: Target, spec: AnySpec, inputs: Mapping[str, Path],
@@ -49,7 +51,7 @@ def request_for(target: Target, spec: AnySpec, inputs: Mapping[str, Path],
         spec=spec, image=target.image, image_id=target.image_id, inputs=dict(inputs),
         deadline_s=deadline_for(spec.job, timeout_s), runtime=target.runtime,
         network=downloads, caches=caches, environment=target.environment, force=force,
-        power=target.power)
+        power=target.power, limits=target.limits)
 
 
 def image_id_of(engine: Engine, profile: Profile) -> str:
@@ -76,15 +78,30 @@ def device_preflight(engine: Engine, profile: Profile, store: Path,
     return preflight.device_environment(facts)
 
 
-def connect(profile_name: str, store: Path, warn: Callable[[str], None]
-            ) -> tuple[Engine, Target]:
+def profile_limits(profile: Profile) -> Limits:
+    return Limits(memory_mb=profile.memory_mb, swap_mb=profile.swap_mb)
+
+
+def job_limits(profile: Profile, chosen: Limits, meminfo: Path = Path("/proc/meminfo")
+               ) -> Resolved:
+    """``chosen`` (the command line over the campaign's [limits]) over the profile's."""
+    try:
+        host_memory = host_memory_bytes(meminfo.read_text())
+    except (OSError, ValueError):
+        host_memory = 4 * 1024**3  # cannot tell: assume a small board
+    return resolve(chosen.over(profile_limits(profile)), host_memory)
+
+
+def connect(profile_name: str, store: Path, warn: Callable[[str], None],
+            limits: Limits | None = None) -> tuple[Engine, Target]:
     """Everything a session needs before its first job, in the order that fails fastest:
     the power settings (no Docker needed), the engine, the image, the device preflight."""
     profile = get_profile(profile_name)
+    resolved = job_limits(profile, limits or Limits())
     power = sampling_for(profile.is_jetson)
     engine = Engine.connect()
     image_id = image_id_of(engine, profile)
     environment = device_preflight(engine, profile, store, power, warn)
     return engine, Target(store=Store(store), profile=profile.name, image=profile.image,
                           image_id=image_id, runtime=profile.runtime, environment=environment,
-                          tfds_cache=settings.tfds_dir(), power=power)
+                          tfds_cache=settings.tfds_dir(), power=power, limits=resolved)

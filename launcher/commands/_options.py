@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from launcher import settings
 from launcher.device.profiles import DEFAULT_PROFILE, PROFILES
+from launcher.errors import UserError
+from launcher.limits import Limits
 
 
 def positive_float(text: str) -> float:
@@ -39,3 +43,29 @@ def add_profile(parser: argparse.ArgumentParser, positional: bool = False) -> No
                             choices=sorted(PROFILES))
     else:
         parser.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES))
+
+
+LIMIT_OPTIONS = {"memory_mb": "--memory-mb", "swap_mb": "--swap-mb", "pids": "--pids-limit",
+                 "tmp_mb": "--tmp-mb", "log_mb": "--log-mb", "out_mb": "--out-mb"}
+
+
+def add_limits(parser: argparse.ArgumentParser) -> None:
+    """The job container's limits (launcher/limits.py); unset: the campaign's, else the
+    profile's."""
+    group = parser.add_argument_group("limits per job (default: the campaign's [limits], "
+                                      "else the profile's)")
+    for field, option in LIMIT_OPTIONS.items():
+        info = Limits.model_fields[field]
+        group.add_argument(option, dest=f"limit_{field}", type=int, metavar="N",
+                           help=info.description)
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    values = {field: getattr(args, f"limit_{field}") for field in LIMIT_OPTIONS
+              if getattr(args, f"limit_{field}", None) is not None}
+    try:
+        return Limits(**values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        option = LIMIT_OPTIONS[str(first["loc"][0])]
+        raise UserError(f"invalid {option}: {first['msg']}") from None

@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from launcher.commands._options import add_store, flatten, names, positive_float
+from launcher.commands._options import (
+    add_limits,
+    add_store,
+    flatten,
+    limits_from,
+    names,
+    positive_float,
+)
 from launcher.console import console, errors
 from launcher.device.profiles import DEFAULT_PROFILE, PROFILES
 from launcher.errors import UserError
@@ -50,6 +57,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                             "else generous per job kind)")
     run_parser.add_argument("--verbose", "-v", action="store_true",
                             help="print every job's log")
+    add_limits(run_parser)
     run_parser.set_defaults(handler=run)
     plan_parser = actions.add_parser("plan", help="list the jobs a campaign expands to "
                                      "(no engine needed, nothing runs)")
@@ -103,7 +111,8 @@ def warn(line: str) -> None:
 def run(args: argparse.Namespace) -> int:
     config = campaign_config(args)
     expanded = expand(config)
-    engine, target = connect(campaign_profile(args, config), args.store, warn)
+    limits = limits_from(args).over(config.limits)
+    engine, target = connect(campaign_profile(args, config), args.store, warn, limits)
     console.print("[bold]campaign[/] " + escape(
         f"{config.name}: {len(expanded.nodes)} jobs on {target.image}, results in "
         f"{args.store}"), soft_wrap=True)

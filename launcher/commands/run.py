@@ -7,7 +7,13 @@ import json
 from pathlib import Path
 
 from launcher import jobspecs
-from launcher.commands._options import add_profile, add_store, positive_float
+from launcher.commands._options import (
+    add_limits,
+    add_profile,
+    add_store,
+    limits_from,
+    positive_float,
+)
 from launcher.console import console, errors
 from launcher.errors import UserError
 from launcher.files import tree_digest
@@ -34,6 +40,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         add_store(sub)
         sub.add_argument("--force", action="store_true", help="run even if a valid result exists")
         sub.add_argument("--verbose", "-v", action="store_true", help="print the job's log")
+        add_limits(sub)
     parser.set_defaults(handler=run)
 
 
@@ -62,7 +69,7 @@ def warn(line: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     spec, inputs = jobspecs.build_spec(args.job, job_params(args), tree_digest)
-    engine, target = connect(args.profile, args.store, warn)
+    engine, target = connect(args.profile, args.store, warn, limits_from(args))
     request = request_for(target, spec, inputs, args.timeout, args.force)
     with console.status(f"[bold]{args.job}[/] starting") as status:
         def show(line: str) -> None:

@@ -49,6 +49,10 @@ class Profile:
     loose_bounds: tuple[tuple[str, str], ...] = ()
     # Pure-Python pins that publish no wheel; every other pin must install from a wheel.
     source_builds: tuple[str, ...] = ()
+    # The board's memory budget for one job (launcher/limits.py): None takes 90 % of the
+    # host's memory (a workstation); swap_mb is what it may use beyond that.
+    memory_mb: int | None = None
+    swap_mb: int = 0
 
     @property
     def image(self) -> str:
@@ -201,6 +205,9 @@ PROFILES: dict[str, Profile] = {
             tag="jp46-tf2.7-py36",
             runtime="nvidia",
             jetpack="4.6.1",
+            # 4 GB shared with the GPU; TensorFlow training needs the swap preflight checks.
+            memory_mb=3584,
+            swap_mb=4096,
             l4t="R32.7.1",
             python_release="3.6.9",
             glibc="2.27",
@@ -302,6 +309,9 @@ PROFILES: dict[str, Profile] = {
             tag="jp51-tf2.12-py38",
             runtime="nvidia",
             jetpack="5.1",
+            # 8 GB shared with the GPU; JetPack 5 adds zram swap.
+            memory_mb=7168,
+            swap_mb=2048,
             l4t="R35.2.1",
             python_release="3.8.10",
             glibc="2.31",

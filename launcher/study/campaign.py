@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from launcher.device.profiles import PROFILES
 from launcher.errors import UserError, describe_validation_error
+from launcher.limits import Limits
 from launcher.schema import ARCHITECTURES, Architecture, BenchmarkSettings
 
 if sys.version_info >= (3, 11):
@@ -108,6 +109,8 @@ class CampaignConfig(Config):
     benchmark: BenchmarkConfig = BenchmarkConfig()
     timeout_s: float | None = Field(default=None, gt=0, description="per-job deadline; "
                                     "default: generous per job kind")
+    limits: Limits = Field(default=Limits(), description="what each job container may use; "
+                           "unset fields: the profile's (launcher/limits.py)")
 
     @field_validator("weights", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from launcher.device.preflight import HostFacts, device_environment
 from launcher.device.profiles import resolve_base_image
 from launcher.docker_client import ContainerRequest, label
 from launcher.files import tree_digest
+from launcher.limits import Limits, resolve
 from launcher.runner import JobRequest, container_user, gpu_groups, run_job
 from launcher.schema import (
     InputRef,
@@ -136,7 +137,8 @@ def test_a_job_past_its_deadline_is_timeout_and_leaves_no_container(engine, stor
 
 def test_a_job_out_of_memory_is_oom_from_state_not_exit_code(engine, store, request_for):
     # Importing TensorFlow needs far more than 96 MiB: the kernel kills the job.
-    outcome = run_job(engine, store, request_for(ProbeSpec(), deadline_s=120, mem_limit="96m"))
+    outcome = run_job(engine, store, request_for(
+        ProbeSpec(), deadline_s=120, limits=resolve(Limits(memory_mb=96), 0)))
     assert outcome.record.status is JobStatus.oom, outcome.record.reason
     assert outcome.record.oom_killed
     assert not job_containers(engine, outcome.record.key)

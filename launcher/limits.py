@@ -1,0 +1,74 @@
+"""What a job container may use: memory (and swap), processes, /tmp, and what it may leave
+behind: the log the launcher keeps and the size of out/.
+
+A job runs model code and pip packages, so nothing it does may exhaust the host: every job
+gets these limits. Each profile has defaults (a Jetson Nano has 4 GB shared with its GPU and
+needs swap for TensorFlow; a Xavier NX has 8 GB; an x86 twin takes 90 % of the host's
+memory), a campaign's ``[limits]`` table overrides them, and the command line overrides both.
+Pure: ``resolve`` is given the host's memory.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MiB = 1024**2
+
+
+class Limits(BaseModel):
+    """Every field None means: the profile's default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    memory_mb: int | None = Field(default=None, ge=64, le=1_048_576,
+                                  description="memory of the job container, MB")
+    swap_mb: int | None = Field(default=None, ge=0, le=1_048_576,
+                                description="swap it may use beyond memory, MB")
+    pids: int | None = Field(default=None, ge=64, le=1_000_000,
+                             description="processes and threads")
+    tmp_mb: int | None = Field(default=None, ge=16, le=1_048_576,
+                               description="size of its /tmp (RAM-backed, counts as memory)")
+    log_mb: int | None = Field(default=None, ge=1, le=65_536,
+                               description="log kept per job: the first and last halves")
+    out_mb: int | None = Field(default=None, ge=1, le=1_048_576,
+                               description="what it may write into out/, MB")
+
+    def over(self, other: Limits) -> Limits:
+        """These limits where set, else ``other``'s."""
+        return Limits(**{**other.model_dump(), **self.model_dump(exclude_none=True)})
+
+
+class Resolved(BaseModel):
+    """Limits in bytes, every one set: what the container is created with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    memory_bytes: int
+    memory_swap_bytes: int  # memory + swap: Docker's memswap_limit
+    pids: int
+    tmp_bytes: int
+    log_bytes: int
+    out_bytes: int
+
+
+# What every profile starts from; profiles set memory (and swap) for their board.
+BASE = Limits(swap_mb=0, pids=4096, tmp_mb=1024, log_mb=16, out_mb=4096)
+
+
+def resolve(limits: Limits, host_memory_bytes: int) -> Resolved:
+    full = limits.over(BASE)
+    memory = (full.memory_mb * MiB if full.memory_mb is not None
+              else int(host_memory_bytes * 0.9) // MiB * MiB)
+    assert full.swap_mb is not None and full.pids is not None and full.tmp_mb is not None
+    assert full.log_mb is not None and full.out_mb is not None
+    return Resolved(memory_bytes=memory, memory_swap_bytes=memory + full.swap_mb * MiB,
+                    pids=full.pids, tmp_bytes=full.tmp_mb * MiB, log_bytes=full.log_mb * MiB,
+                    out_bytes=full.out_mb * MiB)
+
+
+def host_memory_bytes(meminfo: str) -> int:
+    """MemTotal from /proc/meminfo's text."""
+    for line in meminfo.splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    raise ValueError("no MemTotal in /proc/meminfo")
