@@ -185,8 +185,10 @@ class Engine:
             # instead of a clear 'oom'.
             memswap_limit=request.memswap_limit or request.mem_limit,
             pids_limit=request.pids_limit,
+            # The engine's own copy, bounded on disk; roomier than what the launcher keeps,
+            # since a reader following a rotating log can miss lines at the rotation.
             log_config=docker.types.LogConfig(type="json-file", config={
-                "max-size": str(request.log_bytes), "max-file": "1"})
+                "max-size": str(max(4 * request.log_bytes, 64 * 1024**2)), "max-file": "2"})
             if request.log_bytes else None,
             init=True,
             group_add=list(request.group_add) or None,
@@ -241,8 +243,9 @@ class Engine:
         with contextlib.suppress(docker.errors.APIError):
             self._api.stop(container_id, timeout=grace_s)
 
-    def stream_logs(self, container_id: str) -> Iterator[bytes]:
-        return iter(self._api.logs(container_id, stream=True, follow=True,
+    def stream_logs(self, container_id: str, follow: bool = True) -> Iterator[bytes]:
+        """The container's output in chunks: as it comes (``follow``), or all there is."""
+        return iter(self._api.logs(container_id, stream=True, follow=follow,
                                    stdout=True, stderr=True))
 
     def logs(self, container_id: str) -> bytes:

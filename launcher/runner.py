@@ -200,10 +200,14 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
             try:
                 state = engine.state(container_id)
                 exit_code, oom_killed = state.exit_code, state.oom_killed
+                streamer.join(timeout=LOG_DRAIN_S)
+                log.close()
+                # A follower can miss the last lines of a container that just exited: the
+                # log kept is read again, whole and capped, from the engine's copy.
+                _reread_log(engine, container_id, folder / "log.txt",
+                            limits.log_bytes if limits else DEFAULT_LOG_BYTES)
             except EngineError:
                 cause = StopCause.engine_lost
-            # The stream ends with the container's output: drain it before removing it.
-            streamer.join(timeout=LOG_DRAIN_S)
         finally:
             # The engine may be gone; 'edgecompress gc' sweeps leftovers by label.
             with contextlib.suppress(Exception):
@@ -287,6 +291,22 @@ DEFAULT_LOG_BYTES = 16 * 1024**2
 
 def _out_watch(out_dir: Path, cap_bytes: int) -> Callable[[], bool]:
     return lambda: disk_usage(out_dir) > cap_bytes
+
+
+def _reread_log(engine: Engine, container_id: str, path: Path, cap_bytes: int) -> None:
+    """Replace the streamed log with the engine's whole copy, capped; if the engine fails
+    half-way, the streamed log stays and no temp file is left."""
+    tmp = path.with_name(path.name + ".tmp")
+    fresh = JobLog(tmp, cap_bytes)
+    try:
+        for chunk in engine.stream_logs(container_id, follow=False):
+            fresh.write(chunk)
+    except Exception:  # noqa: BLE001 - the engine went away: keep what was streamed
+        fresh.close()
+        tmp.unlink(missing_ok=True)
+        return
+    fresh.close()
+    os.replace(tmp, path)
 
 
 def _log_tail(path: Path, size: int = 4000) -> str:
