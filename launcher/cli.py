@@ -13,7 +13,7 @@ from typing import Any
 from launcher import settings
 from launcher.commands import COMMANDS
 from launcher.console import errors
-from launcher.errors import UserError
+from launcher.errors import UserError, storage_error
 
 DESCRIPTION = ("Run the edge-device model compression study (TFLite PTQ, tfmot pruning, "
                "distillation) as isolated container jobs, and report it.")
@@ -47,6 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         errors.print(f"error: {error}", markup=False, soft_wrap=True)
         return error.exit_code
+    except OSError as error:
+        # A store on a full or read-only disk, an unwritable report folder: one line.
+        if debug:
+            raise
+        failure = storage_error(error)
+        errors.print(f"error: {failure}", markup=False, soft_wrap=True)
+        return failure.exit_code
     except KeyboardInterrupt:
         errors.print("interrupted")
         return 130

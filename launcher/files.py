@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
 from pathlib import Path
 
-from launcher.errors import UserError
+from launcher.errors import UserError, storage_error
 
 # Caches of the interpreter and of the linters (jobs/ruff.toml puts ruff's in jobs/): never
 # part of an image's content tag nor of a wheel's copy of jobs/ (setup.py).
@@ -17,11 +18,17 @@ SKIPPED_NAMES = {"__pycache__", ".DS_Store", ".ruff_cache", ".mypy_cache", ".pyt
 def write_text_atomic(path: Path, text: str) -> None:
     """Temp file, fsync, rename: readers see the old or the new file, never a torn one."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as error:
+        # A full or read-only disk: no temp file left behind, the old file untouched.
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise storage_error(error, path) from None
 
 
 def tree_files(root: Path) -> list[Path]:

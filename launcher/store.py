@@ -103,11 +103,6 @@ class Store:
     def write_record(self, folder: Path, record: RunRecord) -> None:
         write_text_atomic(folder / "status.json", record.model_dump_json(indent=2) + "\n")
 
-    def write_log(self, folder: Path, log: bytes) -> None:
-        tmp = folder / "log.txt.tmp"
-        tmp.write_bytes(log)
-        os.replace(tmp, folder / "log.txt")
-
     def load(self, folder: Path) -> StoredJob:
         record: RunRecord | None = None
         try:
