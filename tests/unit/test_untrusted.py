@@ -25,6 +25,8 @@ from launcher.untrusted import (
     read_regular_file,
 )
 
+from .test_cli import assert_one_line_error, edgecompress
+
 RECORDED = Path(__file__).parent.parent / "data" / "campaign-quick-2copies"
 
 
@@ -245,3 +247,28 @@ def test_a_hostile_store_merges_what_is_sound_and_skips_the_rest(hostile_store, 
     assert not any(p.name.startswith("escape") for p in tmp_path.rglob("*escape*"))
     assert all(Store(ours).load(ours / "jobs" / n).problem is None
                for n in report.copied if (ours / "jobs" / n / "status.json").exists())
+
+
+# --- input folders ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda d: (d.rmdir(), d.symlink_to("/")), "is a symbolic link"),
+    (lambda d: os.mkfifo(d / "0" / "pipe.png"), "is a FIFO inside"),
+    (lambda d: (d / "0" / "gone.png").symlink_to(d / "nowhere"), "is a symbolic link inside"),
+    (lambda d: (d / "0" / os.fsdecode(b"\xff.png")).write_bytes(b""), "not UTF-8"),
+])
+def test_a_hostile_input_folder_is_one_line_and_starts_nothing(tmp_path, make, fragment):
+    images = tmp_path / "images"
+    for label_name in ("0", "1"):
+        (images / label_name).mkdir(parents=True)
+        (images / label_name / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    if fragment == "is a symbolic link":
+        shutil.rmtree(images)
+        images.mkdir()
+    make(images)
+    proc = edgecompress("run", "train", "--images", str(images), "--weights", "none",
+                        "--store", str(tmp_path / "store"),
+                        env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+    assert_one_line_error(proc, 2, fragment)
+    assert not (tmp_path / "store").exists()
