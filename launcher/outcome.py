@@ -55,7 +55,8 @@ def classify(
     if stop_cause is StopCause.output_limit:
         return JobStatus.output_limit, "wrote more into out/ than its limit allows; stopped"
     if stop_cause is StopCause.engine_lost:
-        return JobStatus.killed, "lost the Docker engine while the job ran"
+        return JobStatus.lost, ("lost the Docker engine while the job ran: start the engine "
+                                "and run again")
     if exit_code == 0:
         if result_problem is None:
             return JobStatus.succeeded, None

@@ -450,6 +450,7 @@ class JobStatus(str, Enum):
     canceled = "canceled"
     invalid_result = "invalid_result"
     output_limit = "output_limit"  # wrote more into out/ than its limit allows: stopped
+    lost = "lost"  # the Docker engine went away while it ran: not the job's doing, run again
 
 
 class PowerMeasurement(Strict):

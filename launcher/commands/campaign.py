@@ -129,8 +129,11 @@ def run(args: argparse.Namespace) -> int:
         log = f" (log: {item.folder / 'log.txt'})" if item.folder else ""
         warn(f"failed: {item.node.id}: {item.reason}{log}")
     if summary.canceled is not None:
-        warn(f"interrupted: {summary.canceled.node.id} was canceled; run the same command "
-             "again to resume")
+        record = summary.canceled.record
+        why = "lost the Docker engine" if record and record.status is JobStatus.lost else (
+            "was canceled")
+        warn(f"interrupted: {summary.canceled.node.id} {why}; run the same command again to "
+             "resume")
         return 130
     if summary.failed and not args.retry_failed:
         warn("failed jobs are not retried by default: add --retry-failed")

@@ -43,7 +43,7 @@ from launcher.target import Target, request_for
 class State(str, Enum):
     done = "done"
     todo = "to do"
-    interrupted = "interrupted"  # the last attempt was canceled: to do
+    interrupted = "interrupted"  # the last attempt was canceled or lost its engine: to do
     waiting = "waiting"  # an upstream job is not done yet: its key is not known
     failed = "failed"  # the last attempt ended failed, timeout, oom, killed or invalid_result
 
@@ -134,8 +134,9 @@ class Resolver:
         record = stored.record
         if record is None:
             return Assessment(node, State.todo, "never run", folder)
-        if record.status is JobStatus.canceled:
-            return Assessment(node, State.interrupted, "canceled: it will run again", folder,
+        if record.status in (JobStatus.canceled, JobStatus.lost):
+            return Assessment(node, State.interrupted, f"{record.status.value}: it will run "
+                              "again", folder,
                               record)
         reason = f"{record.status.value}: {record.reason or stored.problem or ''}".rstrip(": ")
         return Assessment(node, State.failed, reason, folder, record)
@@ -210,7 +211,8 @@ def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
             write_manifest(target.store.root, manifest)
             after = resolver.assess(node)
             events.finished(node, after, ran=True)
-            if outcome.record.status is JobStatus.canceled:
+            if outcome.record.status in (JobStatus.canceled, JobStatus.lost):
+                # Ctrl-C, or the engine went away: nothing more can run now; a re-run resumes.
                 summary.canceled = after
                 break
             if after.state is not State.done:

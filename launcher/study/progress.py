@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -103,10 +104,11 @@ class CampaignProgress:
     def line(self, text: str) -> None:
         text = text.strip()
         if self.verbose:
-            self.console.print(f"[dim]{text}[/]", soft_wrap=True, markup=True)
+            self.console.print(text, style="dim", soft_wrap=True, markup=False)
         if text and self.current is not None:
             # Called from the log-streaming thread; rich's progress takes its own lock.
-            self.progress.update(self.job, description=f"{self.current.id}: {text[:90]}")
+            self.progress.update(self.job,
+                                 description=f"{self.current.id}: {escape(text[:90])}")
 
     def finished(self, node: Node, assessment: Assessment, ran: bool) -> None:
         self.todo.pop(node.id, None)
@@ -131,7 +133,8 @@ class CampaignProgress:
         if assessment.state is State.done:
             return f"[green]done[/] {node.id}{wall}"
         if assessment.state is State.interrupted:
-            return f"[yellow]canceled[/] {node.id}{wall}: re-run to resume"
+            return f"[yellow]interrupted[/] {node.id}{wall}: {escape(assessment.reason)}"
         if assessment.state is State.waiting:
-            return f"[dim]waiting[/] {node.id}: {assessment.reason}"
-        return f"[red]{assessment.state.value}[/] {node.id}{wall}: {assessment.reason}"
+            return f"[dim]waiting[/] {node.id}: {escape(assessment.reason)}"
+        # The reason is job text (a log line, a result's complaint): data, never markup.
+        return f"[red]{assessment.state.value}[/] {node.id}{wall}: {escape(assessment.reason)}"

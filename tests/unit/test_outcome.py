@@ -29,7 +29,7 @@ from launcher.schema import JobStatus
         (137, True, StopCause.deadline, None, JobStatus.timeout),
         (143, False, StopCause.cancel, None, JobStatus.canceled),
         (0, False, StopCause.cancel, None, JobStatus.canceled),
-        (None, False, StopCause.engine_lost, None, JobStatus.killed),
+        (None, False, StopCause.engine_lost, None, JobStatus.lost),
     ],
 )
 def test_classify(exit_code, oom, cause, problem, expected):
