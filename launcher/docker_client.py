@@ -100,6 +100,14 @@ class Engine:
 
     # --- engine ---------------------------------------------------------------------------
 
+    def alive(self) -> bool:
+        """Does the engine still answer? (No exception: the caller is deciding what a
+        failure means.)"""
+        try:
+            return bool(self._api.ping())
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+            return False
+
     def info(self) -> dict[str, Any]:
         try:
             return dict(self._api.info())

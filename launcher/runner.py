@@ -200,6 +200,11 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
             try:
                 state = engine.state(container_id)
                 exit_code, oom_killed = state.exit_code, state.oom_killed
+                if (cause is StopCause.none and not oom_killed and (exit_code or 0) > 128
+                        and not _engine_stays(engine)):
+                    # A stopping dockerd signals its containers before it goes: the job did
+                    # not fail, its engine went away.
+                    cause = StopCause.engine_lost
                 streamer.join(timeout=LOG_DRAIN_S)
                 log.close()
                 # A follower can miss the last lines of a container that just exited: the
@@ -286,11 +291,25 @@ WAIT_SLICE_S = 0.5
 WATCH_S = 2.0
 LOG_DRAIN_S = 30.0
 LINE_MAX = 64 * 1024
+# How long a signal-killed job's engine must keep answering for the kill to count as the job's
+# own fate rather than a dockerd shutting down.
+ENGINE_SETTLE_S = 3.0
 DEFAULT_LOG_BYTES = 16 * 1024**2
 
 
 def _out_watch(out_dir: Path, cap_bytes: int) -> Callable[[], bool]:
     return lambda: disk_usage(out_dir) > cap_bytes
+
+
+def _engine_stays(engine: Engine) -> bool:
+    """After a job died of a signal nobody here sent: is the engine still there a moment
+    later?"""
+    settle = time.monotonic() + ENGINE_SETTLE_S
+    while time.monotonic() < settle:
+        if not engine.alive():
+            return False
+        time.sleep(0.25)
+    return True
 
 
 def _reread_log(engine: Engine, container_id: str, path: Path, cap_bytes: int) -> None:
