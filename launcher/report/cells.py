@@ -58,7 +58,13 @@ class Cell:
     method: str
     accuracy: dict[int, float] = field(default_factory=dict)  # copy -> top-1 (fraction)
     benchmarks: dict[int, BenchmarkMetrics] = field(default_factory=dict)  # by copy
-    compression_s: list[float] = field(default_factory=list)
+    compression_s: list[float] = field(default_factory=list)  # the compression proper
+    # Per timed run, where the result records it (results from before these fields: empty):
+    load_s: list[float] = field(default_factory=list)
+    save_s: list[float] = field(default_factory=list)
+    compression_total_s: list[float] = field(default_factory=list)  # load + compression + save
+    # (achieved sparsity of the pruned layers, sparsity of the whole model) per pruning run
+    sparsity: list[tuple[float, float]] = field(default_factory=list)
     # job -> (peak RSS, container cgroup peak) of each run that recorded them
     memory: dict[str, list[tuple[int | None, int | None]]] = field(default_factory=dict)
     power: dict[int, PowerMeasurement] = field(default_factory=dict)  # by copy, where sampled
@@ -78,15 +84,38 @@ class Cell:
 Cells = dict[tuple[str, str], Cell]
 
 
-def compression_seconds(item: Measured) -> float | None:
+@dataclass(frozen=True)
+class CompressionTime:
+    proper: float  # the compression alone: conversion_s, prune_s, distill_s
+    load: float | None = None  # reading the input model (and data)
+    save: float | None = None  # writing the compressed model
+    total: float | None = None  # load + compression + save, as the job recorded it
+
+
+def _seconds(metrics: object, name: str) -> float | None:
+    """An optional timing field, read defensively: results written before the schema had it
+    (and schemas before it existed) simply lack it."""
+    value = getattr(metrics, name, None)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def compression_time(item: Measured) -> CompressionTime | None:
     result = item.result
     if isinstance(result, QuantizeResult):
-        return result.metrics.conversion_s
-    if isinstance(result, PruneResult):
-        return result.metrics.prune_s
-    if isinstance(result, DistillResult):
-        return result.metrics.distill_s
-    return None
+        proper = result.metrics.conversion_s
+    elif isinstance(result, PruneResult):
+        proper = result.metrics.prune_s
+    elif isinstance(result, DistillResult):
+        proper = result.metrics.distill_s
+    else:
+        return None
+    return read_compression_time(result.metrics, proper)
+
+
+def read_compression_time(metrics: object, proper: float) -> CompressionTime:
+    """The compression proper with load, save and total where the metrics hold them."""
+    return CompressionTime(proper, _seconds(metrics, "load_s"), _seconds(metrics, "save_s"),
+                           _seconds(metrics, "compression_total_s"))
 
 
 def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
@@ -106,10 +135,21 @@ def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
             if metrics.top1_accuracy is not None:
                 cell.accuracy[item.copy] = metrics.top1_accuracy
         elif item.role == "compress":
-            seconds = compression_seconds(item)
-            if seconds is not None:
-                cell.compression_s.append(seconds)
+            timed = compression_time(item)
+            if timed is not None:
+                add_compression_time(cell, timed)
+            if isinstance(item.result, PruneResult):
+                cell.sparsity.append((item.result.metrics.achieved_sparsity,
+                                      item.result.metrics.overall_sparsity))
     return dict(sorted(devices.items()))
+
+
+def add_compression_time(cell: Cell, timed: CompressionTime) -> None:
+    cell.compression_s.append(timed.proper)
+    for values, value in ((cell.load_s, timed.load), (cell.save_s, timed.save),
+                          (cell.compression_total_s, timed.total)):
+        if value is not None:
+            values.append(value)
 
 
 def ordered(cells: Cells) -> list[Cell]:
@@ -162,6 +202,19 @@ def size_mb(cells: Cells, model: str, method: str) -> float | None:
     return None if size is None else size / MB
 
 
+def latency_backend(cells: Cells, model: str, method: str) -> str | None:
+    cell = cells.get((model, method))
+    return cell.first.backend if cell and cell.first else None
+
+
+def latency_timing(cells: Cells, model: str, method: str) -> str | None:
+    """How the latency was timed, where the result says (``latency_method``, read
+    defensively: results before that field lack it)."""
+    cell = cells.get((model, method))
+    value = getattr(cell.first, "latency_method", None) if cell and cell.first else None
+    return value if isinstance(value, str) else None
+
+
 def size_reduction_x(cells: Cells, model: str, method: str) -> float | None:
     base, ours = size_bytes(cells, model, "base"), size_bytes(cells, model, method)
     return None if base is None or not ours else base / ours
@@ -174,7 +227,22 @@ def gzip_size_reduction_x(cells: Cells, model: str, method: str) -> float | None
     return None if base is None or not ours else base / ours
 
 
+def saved_model_gzip_reduction_x(cells: Cells, model: str, method: str) -> float | None:
+    """The base as stored (SavedModel folder) against the method's gzip: the other reading of
+    the paper's "After gzip, the 25% sparse models are 1.68x small-er than the base"."""
+    base = size_bytes(cells, model, "base")
+    ours = size_bytes(cells, model, method, gzip=True)
+    return None if base is None or not ours else base / ours
+
+
 def compression_s(cells: Cells, model: str, method: str) -> float | None:
+    """The mean total (load + compression + save) over the runs that recorded it; None for
+    results without it: those are not held against the paper's times."""
+    cell = cells.get((model, method))
+    return mean_std(cell.compression_total_s)[0] if cell else None
+
+
+def compression_proper_s(cells: Cells, model: str, method: str) -> float | None:
     cell = cells.get((model, method))
     return mean_std(cell.compression_s)[0] if cell else None
 
@@ -187,7 +255,9 @@ METRIC_FUNCTIONS: dict[str, Callable[[Cells, str, str], float | None]] = {
     "size_mb": size_mb,
     "size_reduction_x": size_reduction_x,
     "gzip_size_reduction_x": gzip_size_reduction_x,
+    "saved_model_gzip_reduction_x": saved_model_gzip_reduction_x,
     "compression_s": compression_s,
+    "compression_proper_s": compression_proper_s,
 }
 assert set(METRIC_FUNCTIONS) == set(METRICS)
 

@@ -17,9 +17,10 @@ from pathlib import Path
 from launcher.errors import UserError
 from launcher.files import write_text_atomic
 from launcher.report.cells import Value
-from launcher.report.figures import FigureSpec, draw_all
+from launcher.report.figures import Drawn, draw_all
 from launcher.report.results import Loaded, load
-from launcher.report.tables import DeviceReport, Table, device_reports
+from launcher.report.table import Table
+from launcher.report.tables import DeviceReport, device_reports
 from launcher.store import Store
 
 
@@ -79,7 +80,7 @@ def markdown_table(table: Table) -> str:
 
 
 def render_markdown(reports: list[DeviceReport], loaded: Loaded, store: Store,
-                    figures: dict[str, list[tuple[FigureSpec, Path]]], out: Path) -> str:
+                    figures: dict[str, list[Drawn]], out: Path) -> str:
     parts = ["# edgecompress report", "", *_header(loaded, store), ""]
     for report in reports:
         parts += [f"## {report.device.profile}: {report.device.label}", "",
@@ -91,29 +92,36 @@ def render_markdown(reports: list[DeviceReport], loaded: Loaded, store: Store,
             parts += [markdown_table(table) if table.rows else "_no results yet_", ""]
             if table.note:
                 parts += [f"_{table.note}_", ""]
-        for spec, path in figures.get(report.device.slug, []):
-            parts += [f"![{spec.title}]({path.relative_to(out).as_posix()})", ""]
+        for drawn in figures.get(report.device.slug, []):
+            parts += [f"![{drawn.title}]({drawn.path.relative_to(out).as_posix()})", ""]
+            if drawn.caption:
+                parts += [f"_{drawn.caption}_", ""]
     return "\n".join(parts)
 
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
 table{border-collapse:collapse;margin:.5em 0 1em;font-size:13px}
-td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}
-td:nth-child(-n+2),th{text-align:left}.note{color:#555;font-size:12px}
+td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+td.num{text-align:right}.note{color:#555;font-size:12px}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}"""
+
+
+NUMERIC = " class='num'"  # numbers right-aligned, text left
 
 
 def html_table(table: Table) -> str:
     head = "".join(f"<th>{html.escape(c.name)}</th>" for c in table.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(format_value(v, c.digits))}</td>"
-                         for v, c in zip(row, table.columns, strict=True)) + "</tr>"
+        "<tr>" + "".join(
+            f"<td{NUMERIC if isinstance(v, int | float) else ''}>"
+            f"{html.escape(format_value(v, c.digits))}</td>"
+            for v, c in zip(row, table.columns, strict=True)) + "</tr>"
         for row in table.rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def render_html(reports: list[DeviceReport], loaded: Loaded, store: Store,
-                figures: dict[str, list[tuple[FigureSpec, Path]]]) -> str:
+                figures: dict[str, list[Drawn]]) -> str:
     parts = ["<!doctype html><html><head><meta charset='utf-8'>",
              f"<title>edgecompress report</title><style>{STYLE}</style></head><body>",
              "<h1>edgecompress report</h1>"]
@@ -129,10 +137,12 @@ def render_html(reports: list[DeviceReport], loaded: Loaded, store: Store,
             parts.append(html_table(table) if table.rows else "<p><em>no results yet</em></p>")
             if table.note:
                 parts.append(f"<p class='note'>{html.escape(table.note)}</p>")
-        for spec, path in figures.get(report.device.slug, []):
-            data = base64.b64encode(path.read_bytes()).decode("ascii")
-            parts.append(f"<figure><img alt='{html.escape(spec.title)}' "
-                         f"src='data:image/png;base64,{data}'></figure>")
+        for drawn in figures.get(report.device.slug, []):
+            data = base64.b64encode(drawn.path.read_bytes()).decode("ascii")
+            caption = (f"<figcaption class='note'>{html.escape(drawn.caption)}</figcaption>"
+                       if drawn.caption else "")
+            parts.append(f"<figure><img alt='{html.escape(drawn.title)}' "
+                         f"src='data:image/png;base64,{data}'>{caption}</figure>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -173,5 +183,5 @@ def write_report(store: Store, out: Path, campaigns: list[str] | None = None) ->
         path = out / "csv" / f"{key}.csv"
         write_text_atomic(path, text)
         csvs.append(path)
-    drawn = [path for items in figures.values() for _, path in items]
+    drawn = [item.path for items in figures.values() for item in items]
     return Written(markdown, page, csvs, drawn, len(reports), len(loaded.measured))

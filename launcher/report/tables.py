@@ -4,66 +4,40 @@ Per device (grouped by what the results' environment says), per model x method:
 - accuracy: top-1 on the test split, mean and sample std over the trained copies;
 - latency: the paper's mean of the kept runs on copy 1, and the distribution (median, p90,
   std, min, max), with the backend that ran it;
-- size: every format the benchmark measured (SavedModel or .tflite) and its gzip;
-- compression time: mean and std over the timed compressions;
-then the paper's ranking of methods recomputed from these numbers with its four criteria, and
-every figure the paper published for the same cell, beside ours with the ratio.
+- size: every format the benchmark measured (SavedModel or .tflite) and its gzip; for pruning,
+  SavedModel and gzip against the base both ways, and the sparsity achieved;
+- compression time: the compression alone, load, save and their total, over the timed runs;
+- the trade-off: speed-up against accuracy drop per method, and which are Pareto-optimal;
+then the paper's ranking of methods recomputed from these numbers with its four criteria
+(ranking.py), and every figure the paper published for the same cell beside ours (beside.py).
 """
 
 from __future__ import annotations
 
-import math
-import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from launcher.report.beside import paper_table
 from launcher.report.cells import (
-    FAMILIES,
     MB,
-    METRIC_FUNCTIONS,
     Cells,
-    Value,
     accuracy_drop_pts,
     build_cells,
-    family_of,
     gzip_size_reduction_x,
     latency_speedup_pct,
+    latency_timing,
     mean_std,
-    method_order,
-    metric,
-    model_order,
     ordered,
+    saved_model_gzip_reduction_x,
+    size_bytes,
     size_reduction_x,
 )
-from launcher.report.paper import (
-    METRICS,
-    PAPER_DEVICE_NAMES,
-    PAPER_DEVICE_OF_PROFILE,
-    PAPER_FAMILY_RANK,
-    PAPER_VALUES,
-)
+from launcher.report.ranking import ranking_tables
 from launcher.report.results import Device, Measured
+from launcher.report.table import Column, Table
+from launcher.report.tradeoff import pareto_front, tradeoff_points
 
 # --- tables ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    digits: int | None = None  # decimals shown in Markdown/HTML; CSV keeps full precision
-
-
-@dataclass(frozen=True)
-class Table:
-    key: str  # file stem of its CSV
-    title: str
-    columns: tuple[Column, ...]
-    rows: tuple[tuple[Value, ...], ...]
-    note: str = ""
-
-    def column(self, name: str) -> list[Value]:
-        index = [c.name for c in self.columns].index(name)
-        return [row[index] for row in self.rows]
 
 
 def _pct(value: float | None) -> float | None:
@@ -94,6 +68,7 @@ def latency_table(cells: Cells) -> Table:
         if first is None:
             continue
         rows.append((cell.model, cell.method, first.format, first.backend, first.threads,
+                     latency_timing(cells, cell.model, cell.method) or "–",
                      first.latency_runs_kept, first.latency_images, first.latency_ms_mean,
                      first.latency_ms_median, first.latency_ms_p90, first.latency_ms_std,
                      first.latency_ms_min, first.latency_ms_max,
@@ -101,11 +76,15 @@ def latency_table(cells: Cells) -> Table:
                      if cell.method != "base" else None))
     return Table("latency", "Latency per image on copy 1 (ms)", (
         Column("model"), Column("method"), Column("format"), Column("backend"),
-        Column("threads"), Column("runs kept"), Column("images"), Column("mean", 3),
-        Column("median", 3), Column("p90", 3), Column("std", 3), Column("min", 3),
-        Column("max", 3), Column("speed-up vs base %", 1)), tuple(rows),
+        Column("threads"), Column("timing"), Column("runs kept"), Column("images"),
+        Column("mean", 3), Column("median", 3), Column("p90", 3), Column("std", 3),
+        Column("min", 3), Column("max", 3), Column("speed-up vs base %", 1)), tuple(rows),
         "The paper's latency: total time x 1000 / images per run, the first run(s) discarded, "
-        "the mean of the rest; median and p90 over the same kept runs.")
+        "the mean of the rest; median and p90 over the same kept runs. backend: what ran the "
+        "model (tf-gpu, tf-cpu: TensorFlow on the GPU or CPU; tflite-cpu: the TFLite "
+        "interpreter on the CPU); a speed-up compares the method's backend with the base's. "
+        "The paper ran TensorFlow on the Jetson's GPU and TFLite on its ARM CPU. timing: how "
+        "the result says it was timed (– : not recorded by results of this age).")
 
 
 def size_table(cells: Cells) -> Table:
@@ -131,20 +110,61 @@ def size_table(cells: Cells) -> Table:
         "size by the method's (gzip by gzip).")
 
 
+def pruning_size_table(cells: Cells) -> Table:
+    """Pruning's sizes against the base both ways the paper's "After gzip, ... 1.68x
+    small-er than the base" can be read, and the sparsity the pruning reached."""
+    rows = []
+    for cell in ordered(cells):
+        if not cell.method.startswith("prune") or cell.sized is None:
+            continue
+        model, method = cell.model, cell.method
+        base, base_gzip = size_bytes(cells, model, "base"), size_bytes(cells, model, "base",
+                                                                          gzip=True)
+        achieved = mean_std([a for a, _ in cell.sparsity])[0]
+        overall = mean_std([o for _, o in cell.sparsity])[0]
+        rows.append((model, method, _pct(achieved), _pct(overall),
+                     None if base is None else base / MB, cell.sized.bytes / MB,
+                     size_reduction_x(cells, model, method),
+                     None if base_gzip is None else base_gzip / MB, cell.sized.gzip_bytes / MB,
+                     gzip_size_reduction_x(cells, model, method),
+                     saved_model_gzip_reduction_x(cells, model, method)))
+    return Table("pruning_size", "Pruning: size against the base, and the sparsity reached", (
+        Column("model"), Column("method"), Column("achieved sparsity, pruned layers %", 1),
+        Column("sparsity, whole model %", 1), Column("base SavedModel MB", 2),
+        Column("SavedModel MB", 2), Column("SavedModel / SavedModel x", 2),
+        Column("base gzip MB", 2), Column("gzip MB", 2), Column("gzip / gzip x", 2),
+        Column("SavedModel / gzip x", 2)), tuple(rows),
+        "Ratios are base / pruned. gzip / gzip: both gzipped (TensorFlow's pruning guide); "
+        "SavedModel / gzip: the base as stored against the pruned model gzipped. The paper's "
+        "'After gzip, the 25% sparse models are 1.68x small-er than the base' can be either. "
+        "Achieved sparsity: zeros among the kernels of the pruned layers (Conv2D and Dense; "
+        "depthwise convolutions, batch norms and biases stay dense), mean over the pruning "
+        "runs; whole model: zeros among all weights.")
+
+
 def compression_table(cells: Cells) -> Table:
     rows = []
     for cell in ordered(cells):
         if not cell.compression_s:
             continue
         mean, std = mean_std(cell.compression_s)
+        total, total_std = mean_std(cell.compression_total_s)
         rows.append((cell.model, cell.method, len(cell.compression_s), mean, std,
-                     min(cell.compression_s), max(cell.compression_s)))
+                     min(cell.compression_s), max(cell.compression_s),
+                     mean_std(cell.load_s)[0], mean_std(cell.save_s)[0],
+                     "n/a" if total is None else total, total_std))
     return Table("compression_time", "Compression time over the timed runs (s)", (
-        Column("model"), Column("method"), Column("runs"), Column("mean", 2), Column("std", 2),
-        Column("min", 2), Column("max", 2)), tuple(rows),
-        "Measured inside the job around the compression itself (TFLite conversion with its "
-        "calibration, pruning's fine-tuning, distillation's training); container start and "
-        "imports are not included.")
+        Column("model"), Column("method"), Column("runs"), Column("compression mean", 2),
+        Column("std", 2), Column("min", 2), Column("max", 2), Column("load mean", 2),
+        Column("save mean", 2), Column("total mean", 2), Column("total std", 2)),
+        tuple(rows),
+        "Measured inside the job. compression: the compression itself (TFLite conversion with "
+        "its calibration, pruning's fine-tuning, distillation's training); load: reading the "
+        "input model (and INT8's calibration images, distillation's student set-up); save: "
+        "writing the result; total: load + compression + save, "
+        "what the paper's compression times are held against (it does not say what its times "
+        "include). Container start and imports are in none of them. n/a: the results were "
+        "recorded before load and save were timed apart: not compared with the paper.")
 
 
 def energy_table(cells: Cells) -> Table:
@@ -153,13 +173,13 @@ def energy_table(cells: Cells) -> Table:
         power, first = cell.power.get(1), cell.first
         if power is None or first is None:
             continue
-        rows.append((cell.model, cell.method, power.rail, power.samples,
+        rows.append((cell.model, cell.method, first.backend, power.rail, power.samples,
                      _watts(power.idle_power_mw), _watts(power.average_power_mw),
                      first.latency_ms_mean, power.energy_per_inference_mj,
                      power.energy_above_idle_per_inference_mj, power.reason or ""))
     return Table("energy", "Power and energy per inference on copy 1", (
-        Column("model"), Column("method"), Column("rail"), Column("samples"),
-        Column("idle W", 2), Column("average W", 2), Column("latency ms", 3),
+        Column("model"), Column("method"), Column("backend"), Column("rail"),
+        Column("samples"), Column("idle W", 2), Column("average W", 2), Column("latency ms", 3),
         Column("mJ per inference", 3), Column("mJ above idle", 3),
         Column("not measured because")), tuple(rows),
         "What the paper did not measure: the module's input power (tegrastats on the host) "
@@ -189,111 +209,23 @@ def memory_table(cells: Cells) -> Table:
         "fits a 4 GB Jetson Nano.")
 
 
-# --- the paper's ranking, from our numbers -------------------------------------------------
-
-# The paper's four criteria (Section 3.5) and which way is better.
-CRITERIA: tuple[tuple[str, bool], ...] = (
-    ("accuracy_drop_pts", False),
-    ("latency_speedup_pct", True),
-    ("size_reduction_x", True),
-    ("compression_s", False),
-)
-
-
-def average_ranks(values: dict[str, float], higher_is_better: bool) -> dict[str, float]:
-    """1 = best; ties share the mean of their ranks."""
-    ordered_names = sorted(values, key=lambda k: -values[k] if higher_is_better else values[k])
-    ranks: dict[str, float] = {}
-    index = 0
-    while index < len(ordered_names):
-        tied = [n for n in ordered_names[index:]
-                if math.isclose(values[n], values[ordered_names[index]], rel_tol=1e-12)]
-        shared = index + 1 + (len(tied) - 1) / 2
-        for name in tied:
-            ranks[name] = shared
-        index += len(tied)
-    return ranks
-
-
-def _group_metric(cells: Cells, name: str, model: str, members: Sequence[str]) -> float | None:
-    values = [v for m in members if (v := METRIC_FUNCTIONS[name](cells, model, m)) is not None]
-    return statistics.fmean(values) if values else None
-
-
-def rank(cells: Cells, groups: dict[str, Sequence[str]]) -> list[tuple[str, float, dict[str,
-                                                                                        float]]]:
-    """(group, mean rank, criterion -> mean value over models), best first. Groups are ranked
-    within each model on each criterion, then the ranks are averaged: a method is judged
-    against the others on the same model, so DenseNet's minutes do not drown MobileNet's."""
-    models = sorted({m for m, _ in cells}, key=model_order)
-    ranks: dict[str, list[float]] = {g: [] for g in groups}
-    means: dict[str, dict[str, list[float]]] = {g: {} for g in groups}
-    for name, higher in CRITERIA:
-        for model in models:
-            values = {g: v for g, members in groups.items()
-                      if (v := _group_metric(cells, name, model, members)) is not None}
-            for g, v in values.items():
-                means[g].setdefault(name, []).append(v)
-            if len(values) > 1:
-                for g, r in average_ranks(values, higher).items():
-                    ranks[g].append(r)
-    scored = [(g, statistics.fmean(r), {k: statistics.fmean(v) for k, v in means[g].items()})
-              for g, r in ranks.items() if r]
-    return sorted(scored, key=lambda item: (item[1], item[0]))
-
-
-def ranking_tables(cells: Cells) -> tuple[Table, Table]:
-    methods = sorted({m for _, m in cells if family_of(m)}, key=method_order)
-    columns = tuple(Column(METRICS[name], 2) for name, _ in CRITERIA)
-    by_method = rank(cells, {m: (m,) for m in methods})
-    method_rows = tuple(
-        (position, m, score, *(values.get(name) for name, _ in CRITERIA))
-        for position, (m, score, values) in enumerate(by_method, 1))
-    families = {f: tuple(m for m in methods if family_of(m) == f) for f in FAMILIES}
-    by_family = rank(cells, {f: ms for f, ms in families.items() if ms})
-    family_rows = tuple(
-        (position, f, PAPER_FAMILY_RANK.get(f), score, ", ".join(families[f]),
-         *(values.get(name) for name, _ in CRITERIA))
-        for position, (f, score, values) in enumerate(by_family, 1))
-    note = ("The paper's criteria: accuracy drop, latency speed-up, size reduction and "
-            "compression time. Ranked within each model on each criterion (1 = best), ranks "
-            "averaged; the criterion columns are means over models.")
-    return (
-        Table("ranking_methods", "Ranking of methods", (
-            Column("rank"), Column("method"), Column("mean rank", 2), *columns),
-            method_rows, note),
-        Table("ranking_families", "Ranking of method families (the paper's ranking)", (
-            Column("rank"), Column("family"), Column("paper's rank"), Column("mean rank", 2),
-            Column("methods"), *columns), family_rows,
-            note + " Paper: distillation first, quantization second, pruning last."),
-    )
-
-
-# --- beside the paper --------------------------------------------------------------------
-
-
-def paper_table(device: Device, cells: Cells) -> Table:
-    paper_device = PAPER_DEVICE_OF_PROFILE.get(device.profile)
+def tradeoff_table(cells: Cells) -> Table:
     rows = []
-    for value in PAPER_VALUES:
-        if value.device is not None and value.device != paper_device:
-            continue
-        ours = metric(cells, value.metric, value.model, value.method)
-        if ours is None:
-            continue
-        ratio = ours / value.value if value.value else None
-        where = PAPER_DEVICE_NAMES[value.device] if value.device else "device not stated"
-        rows.append((value.source, value.model or "mean over models", value.method,
-                     METRICS[value.metric], where, value.value, ours, ratio,
-                     value.sentence + (f" [{value.note}]" if value.note else "")))
-    twin = (f" This device stands for the {PAPER_DEVICE_NAMES[paper_device]}"
-            f"{'' if device.profile == paper_device else ' (its x86 twin)'}."
-            if paper_device else "")
-    return Table("paper", "Beside the paper's published figures", (
-        Column("source"), Column("model"), Column("method"), Column("metric"),
-        Column("paper's device"), Column("paper", 2), Column("ours", 2),
-        Column("ours / paper", 2), Column("the paper's sentence")), tuple(rows),
-        "Only the cells the paper's text gives a number for (see launcher/paper.py)." + twin)
+    for model, points in tradeoff_points(cells).items():
+        front = {p.method for p in pareto_front(points)}
+        for p in points:
+            rows.append((model, p.method, p.backend if p.method == "base" else
+                         f"{p.backend} vs base {p.base_backend}",
+                         p.speedup_pct, p.drop_pts, p.size_reduction_x,
+                         "yes" if p.method in front else ""))
+    return Table("tradeoff", "Which compression for this device: speed-up against accuracy "
+                 "drop", (
+                     Column("model"), Column("method"), Column("latency backend"),
+                     Column("speed-up vs base %", 1), Column("accuracy drop (points)", 2),
+                     Column("size reduction x", 2), Column("Pareto-optimal")), tuple(rows),
+                 "Pareto-optimal: no other method of the same model (the base included) is at "
+                 "least as fast and as accurate and better in one; the size reduction is "
+                 "shown, not weighed. The figure 'trade-off' draws the same points.")
 
 
 @dataclass(frozen=True)
@@ -309,9 +241,11 @@ def device_reports(measured: Iterable[Measured]) -> list[DeviceReport]:
         # The energy table only where something sampled power (a Jetson): elsewhere it
         # would be empty by design, not "no results yet".
         energy = energy_table(cells)
+        pruning = pruning_size_table(cells)
         tables = (accuracy_table(cells), latency_table(cells), size_table(cells),
+                  *((pruning,) if pruning.rows else ()),
                   *((energy,) if energy.rows else ()),
-                  compression_table(cells), memory_table(cells), *ranking_tables(cells),
-                  paper_table(device, cells))
+                  compression_table(cells), memory_table(cells), tradeoff_table(cells),
+                  *ranking_tables(cells), paper_table(device, cells))
         reports.append(DeviceReport(device, cells, tables))
     return reports

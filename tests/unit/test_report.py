@@ -5,6 +5,7 @@ the result.json files, not from the code under test."""
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
 import re
@@ -16,18 +17,19 @@ import pytest
 from PIL import Image
 
 from launcher.errors import UserError
+from launcher.report.beside import paper_table
 from launcher.report.cells import build_cells
-from launcher.report.paper import METRICS, PAPER_FAMILY_RANK, PAPER_VALUES
+from launcher.report.figures import TRADEOFF_CAPTION
+from launcher.report.paper import METRICS, PAPER_FAMILY_RANK, PAPER_VALUES, S_GPU, S_TFLITE_CPU
+from launcher.report.ranking import average_ranks, ranking_tables
 from launcher.report.render import render_csvs, write_report
 from launcher.report.results import load
 from launcher.report.tables import (
     accuracy_table,
-    average_ranks,
     compression_table,
     device_reports,
     latency_table,
-    paper_table,
-    ranking_tables,
+    pruning_size_table,
     size_table,
 )
 from launcher.store import Store
@@ -129,8 +131,10 @@ def test_compression_time_over_timed_runs(cells):
         seconds = [docs[f"{method}/MobileNetV3Small/copy{c}"]["metrics"][name] for c in (1, 2)]
         row = row_of(table, "MobileNetV3Small", method)
         assert row["runs"] == 2
-        assert row["mean"] == pytest.approx(statistics.mean(seconds))
+        assert row["compression mean"] == pytest.approx(statistics.mean(seconds))
         assert row["std"] == pytest.approx(statistics.stdev(seconds))
+        # Recorded before load and save were timed apart: no total, said so.
+        assert row["total mean"] == "n/a" and row["load mean"] is None
 
 
 def test_ranking_uses_the_papers_criteria(cells):
@@ -141,9 +145,15 @@ def test_ranking_uses_the_papers_criteria(cells):
     for row in families.rows:
         assert row[2] == PAPER_FAMILY_RANK[row[1]]
     # Everything the ranking weighs is in the row: check one criterion against the cells.
-    (fp16,) = [r for r in methods.rows if r[1] == "fp16"]
+    (fp16,) = [dict(zip([c.name for c in methods.columns], r, strict=True))
+               for r in methods.rows if r[1] == "fp16"]
     size = row_of(size_table(cells), "MobileNetV3Small", "fp16")["reduction vs base x"]
-    assert fp16[3 + 2] == pytest.approx(size)
+    assert fp16[METRICS["size_reduction_x"]] == pytest.approx(size)
+    # Every latency the speed-up criterion compares is named; these results have no totals,
+    # so the time criterion is the compression alone, and the note says so.
+    assert fp16["latency backend"] == "tflite-cpu vs base tf-cpu"
+    assert METRICS["compression_proper_s"] in fp16 and METRICS["compression_s"] not in fp16
+    assert "the compression alone" in methods.note
 
 
 def test_average_ranks_share_ties():
@@ -158,12 +168,25 @@ def test_paper_figures_beside_ours_with_ratio(loaded, cells):
     assert table.rows
     for row in table.rows:
         values = dict(zip([c.name for c in table.columns], row, strict=True))
-        assert values["ours / paper"] == pytest.approx(values["ours"] / values["paper"])
         # x86-tf2.12 stands for the Xavier NX: no Nano-only figure may appear.
         assert values["paper's device"] != "Jetson Nano"
+        if values["metric"] in (METRICS["latency_ms"], METRICS["latency_speedup_pct"],
+                                METRICS["compression_s"]):
+            # An x86 twin: its base runs on tf-cpu, the paper's on the Jetson's GPU.
+            assert values["ours / paper"] is None and "no ratio" in values["compared"]
+            assert "tf-gpu" in values["backend: paper / ours"]
+            assert "tf-cpu" in values["backend: paper / ours"]
+        else:
+            assert values["ours / paper"] == pytest.approx(values["ours"] / values["paper"])
     int8 = [r for r in table.rows if r[2] == "int8" and r[3] == METRICS["size_reduction_x"]
             and r[1] == "MobileNetV3Small"]
     assert int8 and int8[0][5] == 5.77
+    # This store has no load/save times: the paper's compression time is shown, ours is n/a.
+    docs = documents()
+    (time,) = [dict(zip([c.name for c in table.columns], r, strict=True)) for r in table.rows
+               if r[3] == METRICS["compression_s"] and r[2] == "fp16"]
+    if "compression_total_s" not in docs["fp16/MobileNetV3Small/copy1"]["metrics"]:
+        assert time["ours"] == "n/a" and "n/a" in time["compared"]
 
 
 def test_paper_values_quote_the_paper():
@@ -175,9 +198,50 @@ def test_paper_values_quote_the_paper():
     text = re.sub(r"\s+", " ", PAPER_TEXT.read_text())
     for value in PAPER_VALUES:
         assert value.metric in METRICS
-        if value.source.startswith("Figure"):
-            assert value.sentence in text, value.sentence
-            assert f"{value.value:g}".lstrip("-") in value.sentence.replace("MB", ""), value
+        # Every source, Table 2 included: its entries are the table's rows.
+        assert value.sentence in text, value.sentence
+        assert f"{value.value:g}".lstrip("-") in value.sentence.replace("MB", ""), value
+    for sentence in (S_GPU, S_TFLITE_CPU):
+        assert sentence in text
+
+
+def test_ambiguous_readings_are_flagged_where_used(loaded, cells):
+    def flagged(metric, method, model, device=None):
+        found = [v for v in PAPER_VALUES if (v.metric, v.method, v.model) == (
+            metric, method, model) and (device is None or v.device == device)]
+        assert found, (metric, method, model)
+        return all(v.ambiguity for v in found)
+
+    # Mob-L's "29.16% accuracy": both readings listed, both flagged.
+    assert flagged("accuracy_drop_pts", "int8", "MobileNetV3Large")
+    assert flagged("accuracy_pct", "int8", "MobileNetV3Large")
+    # The 113.9 ms assigned to the Nano; D169's two speed-ups assigned by sentence order.
+    assert flagged("latency_ms", "base", "EfficientNetB3", "nano")
+    assert flagged("latency_speedup_pct", "distill", "DenseNet169", "nano")
+    assert flagged("latency_speedup_pct", "distill", "DenseNet169", "xavier")
+    assert not flagged("latency_ms", "base", "EfficientNetB3", "xavier")
+    # ... and the report prints the flag in the row that uses the value.
+    (device,) = {m.device for m in loaded.measured}
+    table = paper_table(device, cells)
+    (gzip,) = [dict(zip([c.name for c in table.columns], r, strict=True)) for r in table.rows
+               if r[2] == "prune50" and r[3] == METRICS["gzip_size_reduction_x"]]
+    assert gzip["reading"].startswith("ambiguous: ")
+
+
+def test_pruning_size_table_both_ways_and_sparsity(cells):
+    docs = documents()
+    (row,) = [dict(zip([c.name for c in t.columns], r, strict=True))
+              for t in [pruning_size_table(cells)] for r in t.rows]
+    base = docs["benchmark/train/MobileNetV3Small/copy1"]["metrics"]
+    pruned = docs["benchmark/prune50/MobileNetV3Small/copy1"]["metrics"]
+    runs = [docs[f"prune50/MobileNetV3Small/copy{c}"]["metrics"] for c in (1, 2)]
+    assert row["gzip / gzip x"] == pytest.approx(base["gzip_bytes"] / pruned["gzip_bytes"])
+    assert row["SavedModel / gzip x"] == pytest.approx(base["bytes"] / pruned["gzip_bytes"])
+    assert row["SavedModel / SavedModel x"] == pytest.approx(base["bytes"] / pruned["bytes"])
+    assert row["achieved sparsity, pruned layers %"] == pytest.approx(
+        100 * statistics.mean(r["achieved_sparsity"] for r in runs))
+    assert row["sparsity, whole model %"] == pytest.approx(
+        100 * statistics.mean(r["overall_sparsity"] for r in runs))
 
 
 def test_devices_are_grouped_apart(tmp_path):
@@ -237,7 +301,7 @@ def test_energy_table_only_where_power_was_sampled(tmp_path, loaded):
 def test_written_report(tmp_path):
     written = write_report(Store(RECORDED), tmp_path / "report")
     assert written.devices == 1 and written.results == 24
-    assert len(written.figures) == 5
+    assert len(written.figures) == 6  # Figures 2-5 (4 twice: as stored, gzip), the trade-off
     for path in written.figures:
         with Image.open(path) as image:
             assert image.format == "PNG" and image.size[0] > 100 and image.size[1] > 100
@@ -246,7 +310,10 @@ def test_written_report(tmp_path):
     page = written.html.read_text()
     for table in device_reports(load(Store(RECORDED)).measured)[0].tables:
         assert f"### {table.title}" in markdown
-    assert page.count("data:image/png;base64,") == 5 and "figures/" not in page
+    assert page.count("data:image/png;base64,") == 6 and "figures/" not in page
+    assert any(p.name.startswith("tradeoff-") for p in written.figures)
+    assert TRADEOFF_CAPTION in markdown and html.escape(TRADEOFF_CAPTION) in page
+    assert "Which compression for this device" in markdown
     with open(tmp_path / "report" / "csv" / "accuracy.csv") as handle:
         rows = {(r["model"], r["method"]): r for r in csv.DictReader(handle)}
     docs = documents()
