@@ -4,8 +4,7 @@ finishes, with nothing done twice.
 
 A second, private dockerd (its own socket and data root, no bridge) is stopped and started
 here, so the engine the other tests use is never touched. Its job image is small: the
-Debian-made base plus a stand-in ``jobs`` package that answers a make_model spec with a
-real make_model result (recorded from the real image once) after sleeping a while.
+stand-in of tests/stand_ins/job_image.py (no TensorFlow), whose 33 px make_model sleeps.
 """
 
 from __future__ import annotations
@@ -22,32 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from launcher.schema import JOB_RESULT, MakeModelSpec
+from tests.stand_ins import job_image
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).parents[2]
-RECORDED = ROOT / "tests" / "data" / "campaign-quick-2copies"
 BASE = os.environ.get("EDGECOMPRESS_BASE_X86_TF2_12", "edgecompress/base:bookworm")
-
-STAND_IN = r'''
-import json, os, sys, time
-spec_path = sys.argv[sys.argv.index("--spec") + 1]
-out = sys.argv[sys.argv.index("--out") + 1]
-with open(spec_path) as handle:
-    spec = json.load(handle)
-with open("/opt/edgecompress/recorded.json") as handle:
-    result = json.load(handle)
-if spec["input_size"] == 33:
-    time.sleep(float(os.environ.get("SLEEP_S", "0")))
-result["spec"] = spec
-for artifact in result["artifacts"]:
-    folder = os.path.join(out, artifact["path"])
-    os.makedirs(folder)
-    with open(os.path.join(folder, "saved_model.pb"), "wb") as handle:
-        handle.write(b"stand-in")
-with open(os.path.join(out, "result.json"), "w") as handle:
-    json.dump(result, handle)
-'''
 
 DRIVER = r'''
 import sys
@@ -56,8 +34,9 @@ from launcher.docker_client import Engine
 from launcher.store import Store
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.execute import run_plan
-from launcher.study.plan import Node, Plan
+from launcher.study.plan import Plan
 from launcher.target import Target
+from tests.stand_ins.job_image import make_model_node
 
 class Quiet:
     def begin(self, plan, assessments): pass
@@ -68,13 +47,9 @@ class Quiet:
 image_id, store, sleep_s = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 config = with_overrides(load_campaign("paper"), models=["MobileNetV3Small"], methods=["fp16"],
                         copies=1)
-nodes = tuple(Node(id=f"make_model/{size}", job="make_model",
-                   params={"architecture": "MobileNetV3Small", "input_size": size,
-                           "num_classes": 10},
-                   inputs=(), model="MobileNetV3Small", method="base", copy=1, role="train")
-              for size in (32, 33, 34))
+nodes = tuple(make_model_node(size) for size in (32, 33, 34))
 target = Target(store=Store(store), profile="x86-tf2.12", image="stand-in", image_id=image_id,
-                environment={"SLEEP_S": sleep_s})
+                environment={"SLEEP_S": sleep_s, "SLEEP_SIZE": "33"})
 summary = run_plan(Engine.connect(), Plan(config, nodes), target, Quiet())
 print("ran", len(summary.ran), "reused", summary.reused, "complete", summary.complete,
       flush=True)
@@ -89,6 +64,7 @@ class PrivateEngine:
         self.root = Path(tempfile.mkdtemp(prefix="/tmp/ec-engine-"))
         self.socket = f"unix://{self.root}/docker.sock"
         self.process: subprocess.Popen[bytes] | None = None
+        self.image_id = ""
 
     @property
     def env(self) -> dict[str, str]:
@@ -119,41 +95,13 @@ class PrivateEngine:
 
 
 @pytest.fixture(scope="module")
-def recorded_make_model() -> str:
-    """A make_model result as a real job writes it: the environment, resources and timings
-    of a recorded real result, validated by the contract here."""
-    train = next((RECORDED / "jobs").glob("train-*"))
-    real = json.loads((train / "out" / "result.json").read_text())
-    document = {
-        "schema_version": real["schema_version"], "job": "make_model",
-        "spec": MakeModelSpec(architecture="MobileNetV3Small", input_size=32,
-                              num_classes=10).model_dump(mode="json"),
-        "metrics": {"parameters": 1, "saved_model_bytes": 8, "build_s": 0.1},
-        "samples": {},
-        "artifacts": [{"name": "model", "kind": "saved_model", "path": "saved_model",
-                       "bytes": 8}],
-        "environment": real["environment"], "resources": real["resources"],
-        "timings": real["timings"],
-    }
-    JOB_RESULT.validate_python(document)
-    return json.dumps(document)
-
-
-@pytest.fixture(scope="module")
-def private_engine(recorded_make_model, tmp_path_factory):
+def private_engine():
     engine = PrivateEngine()
     engine.start()
     try:
         saved = subprocess.run(["docker", "save", BASE], check=True, capture_output=True).stdout
         engine.docker("load", "-q", stdin=saved)
-        context = tmp_path_factory.mktemp("stand-in")
-        (context / "main.py").write_text(STAND_IN)
-        (context / "recorded.json").write_text(recorded_make_model)
-        (context / "Dockerfile").write_text(
-            f"FROM {BASE}\nCOPY main.py /opt/edgecompress/jobs/__main__.py\n"
-            "COPY recorded.json /opt/edgecompress/recorded.json\n"
-            "ENV PYTHONPATH=/opt/edgecompress\n")
-        engine.docker("build", "-q", "-t", "edgecompress/test-stand-in", str(context))
+        engine.image_id = job_image.build(BASE, engine.env)
         yield engine
     finally:
         engine.stop()
@@ -182,8 +130,7 @@ def statuses(store: Path) -> dict[int, str]:
 
 
 def test_an_engine_stopped_mid_campaign_then_restarted_resumes(private_engine, tmp_path):
-    image_id = private_engine.docker("image", "inspect", "-f", "{{.Id}}",
-                                     "edgecompress/test-stand-in").strip()
+    image_id = private_engine.image_id
     store = tmp_path / "store"
     first = run_driver(private_engine, store, image_id, sleep_s=300)
     deadline = time.monotonic() + 120

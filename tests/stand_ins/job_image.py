@@ -1,0 +1,83 @@
+"""A stand-in job image: the Debian-made base (no TensorFlow) plus a ``jobs`` package that
+answers any make_model spec at once with a make_model result as a real job writes it (the
+environment, resources and timings of a recorded real result), after sleeping SLEEP_S
+seconds when the spec's input_size is SLEEP_SIZE. For what needs many or stoppable jobs
+and no model: a private engine that is stopped mid-job, a campaign of hundreds of jobs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+from launcher.schema import JOB_RESULT, MakeModelSpec
+
+RECORDED = Path(__file__).parents[1] / "data" / "campaign-quick-2copies"
+TAG = "edgecompress/test-stand-in"
+
+MAIN = r'''
+import json, os, sys, time
+spec_path = sys.argv[sys.argv.index("--spec") + 1]
+out = sys.argv[sys.argv.index("--out") + 1]
+with open(spec_path) as handle:
+    spec = json.load(handle)
+with open("/opt/edgecompress/recorded.json") as handle:
+    result = json.load(handle)
+if str(spec["input_size"]) == os.environ.get("SLEEP_SIZE"):
+    time.sleep(float(os.environ.get("SLEEP_S", "0")))
+result["spec"] = spec
+for artifact in result["artifacts"]:
+    folder = os.path.join(out, artifact["path"])
+    os.makedirs(folder)
+    with open(os.path.join(folder, "saved_model.pb"), "wb") as handle:
+        handle.write(b"stand-in")
+with open(os.path.join(out, "result.json"), "w") as handle:
+    json.dump(result, handle)
+'''
+
+
+def recorded_make_model() -> str:
+    """A make_model result document, validated by the contract here."""
+    train = next((RECORDED / "jobs").glob("train-*"))
+    real = json.loads((train / "out" / "result.json").read_text())
+    document = {
+        "schema_version": real["schema_version"], "job": "make_model",
+        "spec": MakeModelSpec(architecture="MobileNetV3Small", input_size=32,
+                              num_classes=10).model_dump(mode="json"),
+        "metrics": {"parameters": 1, "saved_model_bytes": 8, "build_s": 0.1},
+        "samples": {},
+        "artifacts": [{"name": "model", "kind": "saved_model", "path": "saved_model",
+                       "bytes": 8}],
+        "environment": real["environment"], "resources": real["resources"],
+        "timings": real["timings"],
+    }
+    JOB_RESULT.validate_python(document)
+    return json.dumps(document)
+
+
+def build(base: str, env: dict[str, str] | None = None) -> str:
+    """Build the stand-in image FROM ``base`` on the engine ``env`` points at; its id."""
+    with tempfile.TemporaryDirectory() as folder:
+        context = Path(folder)
+        (context / "main.py").write_text(MAIN)
+        (context / "recorded.json").write_text(recorded_make_model())
+        (context / "Dockerfile").write_text(
+            f"FROM {base}\nCOPY main.py /opt/edgecompress/jobs/__main__.py\n"
+            "COPY recorded.json /opt/edgecompress/recorded.json\n"
+            "ENV PYTHONPATH=/opt/edgecompress\n"
+            'LABEL io.edgecompress.kind="test"\n')
+        subprocess.run(["docker", "build", "-q", "-t", TAG, str(context)], env=env,
+                       check=True, capture_output=True)
+        return subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", TAG], env=env,
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+
+def make_model_node(size: int) -> object:
+    """A campaign node of one make_model job at ``size`` px (no inputs)."""
+    from launcher.study.plan import Node
+
+    return Node(id=f"make_model/{size}", job="make_model",
+                params={"architecture": "MobileNetV3Small", "input_size": size,
+                        "num_classes": 10},
+                inputs=(), model="MobileNetV3Small", method="base", copy=1, role="train")
