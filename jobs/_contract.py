@@ -40,6 +40,11 @@ CALIBRATED_QUANTIZE_MODES = (
     "full_int8",
 )
 
+LATENCY_METHODS = (
+    "call",
+    "predict",
+)
+
 CONTAINER_SPEC_PATH = "/job/spec.json"
 
 CONTAINER_OUT_DIR = "/job/out"

@@ -22,6 +22,28 @@ def check_saved_model(role, ref):
             "written by train, make_model or model.save()".format(role, path))
 
 
+def saved_model_input_size(tf, path):
+    """The image size (height) of a SavedModel's serving signature, read from saved_model.pb
+    without loading the model (loading one takes seconds, and the converter loads it again)."""
+    try:
+        from tensorflow.core.protobuf import saved_model_pb2
+
+        document = saved_model_pb2.SavedModel()
+        with open(os.path.join(path, "saved_model.pb"), "rb") as handle:
+            document.ParseFromString(handle.read())
+        for graph in document.meta_graphs:
+            if "serving_default" in graph.signature_def:
+                inputs = graph.signature_def["serving_default"].inputs
+                dims = [dim.size for dim in list(inputs.values())[0].tensor_shape.dim]
+                if len(dims) == 4 and dims[1] > 0:
+                    return int(dims[1])
+    except Exception:  # noqa: BLE001 - an unexpected layout: load the model instead
+        pass
+    loaded = tf.saved_model.load(path)
+    signature = loaded.signatures["serving_default"]
+    return int(list(signature.structured_input_signature[1].values())[0].shape[1])
+
+
 def load_keras(keras, path, role="model"):
     try:
         return keras.models.load_model(path, compile=False)

@@ -23,9 +23,11 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def job_key(spec: BaseModel, image_id: str, schema_version: int = SCHEMA_VERSION) -> str:
-    """The job's identity: what it is asked, what runs it, and the contract it answers in."""
+def job_key(spec: BaseModel | dict[str, Any], image_id: str,
+            schema_version: int = SCHEMA_VERSION) -> str:
+    """The job's identity: what it is asked, what runs it, and the contract it answers in. A
+    dict is a spec as written (a stored spec.json), hashed as it is."""
     return sha256_text(canonical_json(
-        {"spec": spec.model_dump(mode="json"), "image_id": image_id,
-         "schema_version": schema_version}
+        {"spec": spec.model_dump(mode="json") if isinstance(spec, BaseModel) else spec,
+         "image_id": image_id, "schema_version": schema_version}
     ))

@@ -70,7 +70,8 @@ def foreign_job_problem(folder: Path) -> str | None:
         return "not a job folder name (<job>-<16 hex digits>)"
     try:
         check_tree(folder)
-        spec = JOB_SPEC.validate_python(read_json(folder / "spec.json"))
+        written = read_json(folder / "spec.json")
+        spec = JOB_SPEC.validate_python(written)
         record = RunRecord.model_validate(read_json(folder / "status.json"))
     except FileNotFoundError as error:
         return f"{Path(str(error.filename)).name} is missing"
@@ -78,8 +79,10 @@ def foreign_job_problem(folder: Path) -> str | None:
         return str(error)
     except ValidationError as error:
         return describe_validation_error(error, limit=1)
-    key = job_key(spec, record.image_id)
-    if record.key != key or folder.name != f"{spec.job}-{key[:16]}":
+    # The key of the spec as written, or as today's models read it: a spec field added since
+    # (with its default) changes the second, and must not make an older store unmergeable.
+    keys = {job_key(spec, record.image_id), job_key(written, record.image_id)}
+    if record.key not in keys or folder.name != f"{spec.job}-{record.key[:16]}":
         return "its name and status are not the key of its own spec and image id"
     return None
 

@@ -54,6 +54,13 @@ QuantizeMode = Literal[UncalibratedMode, CalibratedMode]
 QUANTIZE_MODES: tuple[str, ...] = get_args(QuantizeMode)
 CALIBRATED_QUANTIZE_MODES: tuple[str, ...] = get_args(CalibratedMode)
 
+# How the benchmark times one image. call: one call of the model (a tf.function for a
+# SavedModel, Interpreter.invoke for .tflite) with its output fetched to the host before the next
+# image. predict: Keras's Model.predict per image (the paper's likely method; Keras's machinery
+# included). A .tflite model has no predict: it is timed by ``call`` whatever is asked.
+LatencyMethod = Literal["call", "predict"]
+LATENCY_METHODS: tuple[str, ...] = get_args(LatencyMethod)
+
 NonNegFloat = Annotated[float, Field(ge=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -202,6 +209,10 @@ class BenchmarkSettings(Strict):
     threads: int | None = Field(default=None, ge=1, le=256,
                                 description="TFLite interpreter threads (default: TFLite's)")
     eval_batch_size: int = Field(default=32, ge=1, le=4096)
+    latency_method: LatencyMethod = Field(
+        default="call", description="call: the model's own per-image time, each image's output "
+        "on the host before the next; predict: Keras Model.predict per image (SavedModel only; "
+        "a .tflite is timed by call)")
 
     @model_validator(mode="after")
     def _keeps_a_run(self) -> BenchmarkSettings:
@@ -358,8 +369,33 @@ class QuantizeMetrics(Strict):
     saved_model_bytes: int = Field(ge=1)
     tflite_bytes: int = Field(ge=1)
     size_ratio: Annotated[float, Field(gt=0)]
+    # Compression time as a user waiting for the model sees it (the paper's): loading, the
+    # compression proper, saving. load_s: TFLiteConverter.from_saved_model plus, for the
+    # calibrated modes, drawing and decoding the calibration images (calibration_load_s);
+    # conversion_s: converter.convert() alone (calibration runs included); save_s: writing the
+    # .tflite file; compression_total_s = load_s + conversion_s + save_s. jobs/ always writes
+    # them; None only in results recorded before they existed.
+    load_s: NonNegFloat | None = None
+    calibration_load_s: NonNegFloat | None = None
     conversion_s: NonNegFloat
+    save_s: NonNegFloat | None = None
+    compression_total_s: NonNegFloat | None = None
     calibration_images: NonNegInt = 0
+    # Calibration images per class (class name -> images), drawn at random (seeded) from the
+    # training split; {} for the modes without calibration (None: recorded before it existed).
+    calibration_class_histogram: dict[str, NonNegInt] | None = None
+
+    @model_validator(mode="after")
+    def _total_is_the_sum(self) -> QuantizeMetrics:
+        parts = (self.load_s, self.conversion_s, self.save_s)
+        if self.compression_total_s is not None and None not in parts:
+            total = sum(part for part in parts if part is not None)
+            if abs(self.compression_total_s - total) > 1e-6 * max(1.0, total):
+                raise ValueError("compression_total_s must be load_s + conversion_s + save_s")
+        if self.calibration_class_histogram and (
+                sum(self.calibration_class_histogram.values()) != self.calibration_images):
+            raise ValueError("calibration_class_histogram must count calibration_images")
+        return self
 
 
 class QuantizeResult(ResultBase):
@@ -409,6 +445,9 @@ class BenchmarkMetrics(Strict):
     backend: str  # e.g. "tf-cpu", "tf-gpu", "tflite-cpu"
     threads: int | None = None
     input_dtype: str
+    # How each image was timed (a .tflite: always call); None: recorded before it existed,
+    # when a SavedModel's run waited for its outputs once per run, not per image.
+    latency_method: LatencyMethod | None = None
     top1_accuracy: Fraction | None = None
     test_examples: NonNegInt | None = None
     latency_images: int = Field(ge=1)

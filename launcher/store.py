@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from launcher.errors import describe_validation_error
 from launcher.files import write_text_atomic
-from launcher.schema import JOB_RESULT, JobResult, JobStatus, RunRecord
+from launcher.schema import JOB_RESULT, JOB_SPEC, JobResult, JobStatus, RunRecord
 from launcher.schema import RESULT_NAME as RESULT_NAME  # what a job writes in out/
 from launcher.untrusted import (
     MAX_RESULT_BYTES,
@@ -44,6 +44,15 @@ class StoredJob:
     problem: str | None  # why the result is not usable, when it is not
 
 
+def _as_model(spec: dict[str, object]) -> dict[str, object]:
+    """A stored spec.json as today's spec model reads it: a field added since it was written
+    takes its default on both sides of the comparison."""
+    try:
+        return JOB_SPEC.validate_python(spec).model_dump(mode="json")
+    except ValidationError:
+        return spec
+
+
 def load_result(out_dir: Path, expected_spec: dict[str, object] | None = None,
                 artifacts_required: bool = True) -> tuple[JobResult | None, str | None]:
     """Validate what a job left in out/: result.json read under the trust rules
@@ -63,7 +72,8 @@ def load_result(out_dir: Path, expected_spec: dict[str, object] | None = None,
         result = JOB_RESULT.validate_json(data)
     except ValidationError as error:
         return None, "result.json does not validate: " + describe_validation_error(error)
-    if expected_spec is not None and result.spec.model_dump(mode="json") != expected_spec:
+    if expected_spec is not None and result.spec.model_dump(mode="json") != _as_model(
+            expected_spec):
         return None, "result.json echoes a different spec than the one the job was given"
     try:
         for artifact in result.artifacts:

@@ -158,7 +158,7 @@ def benchmark_node(config: CampaignConfig, subject: Node,
                    data_in: tuple[tuple[str, str], ...]) -> Node:
     bench = config.benchmark
     latency = {"latency_images": bench.latency_images, "latency_runs": bench.latency_runs,
-               "warmup_runs": bench.warmup_runs}
+               "warmup_runs": bench.warmup_runs, "latency_method": bench.latency_method}
     return Node(
         id=f"benchmark/{subject.id}", job="benchmark", params={
             **data_params(config, subject.copy),
