@@ -40,6 +40,12 @@ CALIBRATED_QUANTIZE_MODES = (
     "full_int8",
 )
 
+TRAINING_REGIMES = (
+    "head",
+    "full",
+    "full_bn_frozen",
+)
+
 LATENCY_METHODS = (
     "call",
     "predict",

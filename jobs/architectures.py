@@ -7,8 +7,10 @@ job and every exported model (SavedModel, TFLite) is fed the same way. The model
 flat (the backbone's layers, not a nested model) because tfmot's clone-based pruning only
 sees top-level layers.
 """
-from jobs._contract import ARCHITECTURES
+from jobs._contract import ARCHITECTURES, TRAINING_REGIMES
 from jobs.errors import JobInputError
+
+HEAD = "head"  # the name of every classifier's new Dense head
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -42,13 +44,45 @@ def build_classifier(keras, name, input_size, num_classes, weights, logits=False
     backbone = getattr(keras.applications, name)(
         include_top=False, weights=weights, input_tensor=x, pooling="avg")
     outputs = keras.layers.Dense(num_classes, activation=None if logits else "softmax",
-                                 name="head")(backbone.output)
+                                 name=HEAD)(backbone.output)
     return keras.Model(inputs, outputs, name="{}_{}".format(name, num_classes))
 
 
-def freeze_all_but_head(model):
+def check_regime(regime, field="regime"):
+    if regime not in TRAINING_REGIMES:
+        raise JobInputError("{} {!r} is not one of {}".format(
+            field, regime, ", ".join(TRAINING_REGIMES)))
+
+
+def trains(regime, is_head, is_batch_norm):
+    """Whether a layer trains under a regime (launcher/schema.py's TrainingRegime): head: the
+    head alone; full_bn_frozen: every layer but BatchNormalization; full: every layer."""
+    if regime == "head":
+        return is_head
+    if regime == "full_bn_frozen":
+        return not is_batch_norm
+    return True
+
+
+def apply_regime(keras, model, regime):
+    """Set every layer's trainable flag for the regime. A frozen BatchNormalization layer runs in
+    inference mode even in a training call (Keras 2 from TF 2.0 on): its moving statistics stay
+    what they were. Flags are per layer; set them before compiling."""
+    check_regime(regime)
+    model.trainable = True
     for layer in model.layers:
-        layer.trainable = layer.name == "head"
+        layer.trainable = trains(regime, layer.name == HEAD,
+                                 isinstance(layer, keras.layers.BatchNormalization))
+
+
+def trainable_parameters(model):
+    total = 0
+    for weight in model.trainable_weights:
+        count = 1
+        for dim in weight.shape:
+            count *= int(dim)
+        total += count
+    return total
 
 
 def set_bn_momentum(keras, model, momentum):

@@ -1,8 +1,11 @@
 """train / scratch: a keras.applications backbone with a new head, trained on the data.
 
-``train`` is the paper's transfer learning (ImageNet weights by default, backbone frozen
-when weights are given). ``scratch`` is the same code for the distillation student trained
-on labels alone with the distillation budget: the paper's baseline.
+``train`` is the paper's transfer learning (ImageNet weights by default). ``scratch`` is the
+same code for the distillation student trained on labels alone with the distillation budget:
+the paper's baseline. What trains is the spec's ``regime`` (jobs/architectures.py): the head
+alone, every layer, or every layer but BatchNormalization; the launcher's default is the head
+when the backbone has pretrained weights, every layer when it has none. A campaign gives scratch
+the distillation student's regime.
 """
 import time
 
@@ -13,6 +16,7 @@ from jobs.errors import JobInputError
 
 def check(spec):
     architectures.check_name(spec.get("architecture"))
+    architectures.check_regime(spec.get("regime"))
     data.check(spec)
 
 
@@ -35,11 +39,7 @@ def run(spec, context):
 
     model = architectures.build_classifier(keras, spec["architecture"], size,
                                            splits.num_classes, spec["weights"])
-    freeze = spec.get("freeze_backbone")
-    if freeze is None:
-        freeze = spec["weights"] is not None
-    if freeze:
-        architectures.freeze_all_but_head(model)
+    architectures.apply_regime(keras, model, spec["regime"])
     if spec.get("bn_momentum"):
         architectures.set_bn_momentum(keras, model, spec["bn_momentum"])
     compile_for_labels(keras, model, spec["learning_rate"])
@@ -62,6 +62,8 @@ def run(spec, context):
             "num_classes": splits.num_classes,
             "parameters": int(model.count_params()),
             "saved_model_bytes": models.path_bytes(path),
+            "regime": spec["regime"],
+            "trainable_parameters": architectures.trainable_parameters(model),
             "final_train_accuracy": float(metrics["accuracy"][-1]),
             "final_validation_accuracy": (float(metrics["val_accuracy"][-1])
                                           if "val_accuracy" in metrics else None),

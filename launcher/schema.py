@@ -54,6 +54,45 @@ QuantizeMode = Literal[UncalibratedMode, CalibratedMode]
 QUANTIZE_MODES: tuple[str, ...] = get_args(QuantizeMode)
 CALIBRATED_QUANTIZE_MODES: tuple[str, ...] = get_args(CalibratedMode)
 
+# What a training job (train, scratch, the distillation student) trains; jobs/architectures.py
+# applies it. head: the new head only, every other layer frozen (so BatchNormalization runs in
+# inference mode); full: every layer, BatchNormalization in training mode (batch statistics,
+# moving averages at the model's momentum or bn_momentum); full_bn_frozen: every layer but
+# BatchNormalization, which stays in inference mode with the statistics, scale and offset it
+# starts with. A spec without one gets the default for its weights: head when the backbone
+# starts from pretrained weights, full when it does not (there is nothing to keep).
+TrainingRegime = Literal["head", "full", "full_bn_frozen"]
+TRAINING_REGIMES: tuple[str, ...] = get_args(TrainingRegime)
+# What trains while a model is pruned: the pruned layers (Conv2D, Dense: kernels and biases);
+# every other layer frozen, BatchNormalization in inference mode.
+PruneRegime = Literal["pruned_layers"]
+
+
+def default_regime(weights: str | None) -> TrainingRegime:
+    return "head" if weights is not None else "full"
+
+
+def _fill_regime(cls: type[BaseModel], data: Any, field: str, weights_field: str) -> Any:
+    """A spec's regime left out (or None) becomes the default for its weights, so every spec
+    (and its key) names the regime it trains with. A spec written before regimes existed says
+    ``freeze_backbone`` instead (train, scratch): true was head, false full, null the default."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    frozen = data.pop("freeze_backbone", None) if field == "regime" else None
+    if data.get(field) is None:
+        weights = data.get(weights_field, cls.model_fields[weights_field].default)
+        data[field] = (default_regime(weights) if frozen is None
+                       else "head" if frozen else "full")
+    return data
+
+
+def _check_total(total: float | None, parts: tuple[float | None, ...], names: str) -> None:
+    if total is not None and None not in parts:
+        expected = sum(part for part in parts if part is not None)
+        if abs(total - expected) > 1e-6 * max(1.0, expected):
+            raise ValueError(f"compression_total_s must be {names}")
+
 # How the benchmark times one image. call: one call of the model (a tf.function for a
 # SavedModel, Interpreter.invoke for .tflite) with its output fetched to the host before the next
 # image. predict: Keras's Model.predict per image (the paper's likely method; Keras's machinery
@@ -140,11 +179,17 @@ class TrainingSpec(DataSpec):
     learning_rate: float = Field(default=1e-3, gt=0, lt=10)
     copy_label: int = Field(default=1, ge=1, le=1000,
                             description="the paper's labeled copy number (1..5)")
-    freeze_backbone: bool | None = Field(
-        default=None, description="train the head only; default: when weights are given")
+    regime: TrainingRegime | None = Field(
+        default=None, description="what trains: head, full, or full_bn_frozen (every layer "
+        "but BatchNormalization); default: head with weights, full without")
     bn_momentum: float | None = Field(
         default=None, gt=0, lt=1, description="override BatchNormalization momentum "
         "(MobileNetV3's 0.999 leaves short from-scratch runs at chance)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_regime(cls, data: Any) -> Any:
+        return _fill_regime(cls, data, "regime", "weights")
 
 
 class TrainSpec(TrainingSpec):
@@ -158,8 +203,6 @@ class ScratchSpec(TrainingSpec):
 
     job: Literal["scratch"] = "scratch"
     epochs: int = Field(default=5, ge=1, le=10_000)
-    # Distillation trains the whole student, so its baseline does too.
-    freeze_backbone: bool | None = False
 
 
 class QuantizeSpec(DataSpec):
@@ -196,7 +239,15 @@ class DistillSpec(DataSpec):
     epochs: int = Field(default=5, ge=1, le=10_000)
     learning_rate: float = Field(default=1e-3, gt=0, lt=10)
     copy_label: int = Field(default=1, ge=1, le=1000)
+    student_regime: TrainingRegime | None = Field(
+        default=None, description="what of the student trains (as scratch's regime); default: "
+        "head with student_weights, full without")
     bn_momentum: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_regime(cls, data: Any) -> Any:
+        return _fill_regime(cls, data, "student_regime", "student_weights")
 
 
 class BenchmarkSettings(Strict):
@@ -349,6 +400,10 @@ class TrainMetrics(Strict):
     num_classes: int = Field(ge=2)
     parameters: int = Field(ge=1)
     saved_model_bytes: int = Field(ge=1)
+    # What trained (the spec's regime, as applied) and how many parameters that is. jobs/
+    # always writes them; None only in results recorded before they existed.
+    regime: TrainingRegime | None = None
+    trainable_parameters: NonNegInt | None = None
     final_train_accuracy: Fraction
     final_validation_accuracy: Fraction | None = None
 
@@ -405,7 +460,20 @@ class QuantizeResult(ResultBase):
 
 
 class PruneMetrics(Strict):
+    # Compression time, as the paper's: load_s loads the base model; prune_s is the compression
+    # proper (wrapping the prunable layers, the pruning fit with its per-epoch validation, and
+    # strip_pruning); save_s writes the SavedModel; compression_total_s is their sum. What
+    # trained while pruning (regime) and how many parameters; among the non-zero kernel weights
+    # of the pruned layers other than the head, the fraction whose value differs from the
+    # base's (near 0: the backbone was pruned but never fine-tuned). jobs/ always writes them;
+    # None only in results recorded before they existed.
+    load_s: NonNegFloat | None = None
     prune_s: NonNegFloat
+    save_s: NonNegFloat | None = None
+    compression_total_s: NonNegFloat | None = None
+    regime: PruneRegime | None = None
+    trainable_parameters: NonNegInt | None = None
+    backbone_survivors_changed: Fraction | None = None
     target_sparsity: Fraction
     achieved_sparsity: Fraction  # zeros among the weights of the pruned layers' kernels
     overall_sparsity: Fraction  # zeros among all weights of the model
@@ -418,6 +486,12 @@ class PruneMetrics(Strict):
     base_gzip_bytes: int = Field(ge=1)
     final_validation_accuracy: Fraction | None = None
 
+    @model_validator(mode="after")
+    def _total_is_the_sum(self) -> PruneMetrics:
+        _check_total(self.compression_total_s, (self.load_s, self.prune_s, self.save_s),
+                     "load_s + prune_s + save_s")
+        return self
+
 
 class PruneResult(ResultBase):
     job: Literal["prune"]
@@ -426,12 +500,33 @@ class PruneResult(ResultBase):
 
 
 class DistillMetrics(Strict):
+    # Compression time, as the paper's: load_s loads the teacher and sets up the student (the
+    # paper: "the teacher model will be loaded into memory, and then the student model will be
+    # set up"); distill_s is the distillation loop (every epoch's training and validation);
+    # save_s writes the SavedModel; compression_total_s is their sum. The student's regime and
+    # trainable parameters; where the teacher's logits are read: head: the pre-softmax output
+    # of its Dense "head" (head.input @ kernel + bias, whatever its activation); softmax_input:
+    # the input of a final Softmax layer; output: the model's output, which is not a softmax.
+    # jobs/ always writes them; None only in results recorded before they existed (whose
+    # student trained every layer, BatchNormalization included, from log(p) "logits").
+    load_s: NonNegFloat | None = None
     distill_s: NonNegFloat
+    save_s: NonNegFloat | None = None
+    compression_total_s: NonNegFloat | None = None
+    student_regime: TrainingRegime | None = None
+    trainable_parameters: NonNegInt | None = None
+    teacher_logits: Literal["head", "softmax_input", "output"] | None = None
     epochs: int = Field(ge=1)
     teacher_parameters: int = Field(ge=1)
     student_parameters: int = Field(ge=1)
     saved_model_bytes: int = Field(ge=1)
     final_validation_accuracy: Fraction | None = None
+
+    @model_validator(mode="after")
+    def _total_is_the_sum(self) -> DistillMetrics:
+        _check_total(self.compression_total_s, (self.load_s, self.distill_s, self.save_s),
+                     "load_s + distill_s + save_s")
+        return self
 
 
 class DistillResult(ResultBase):

@@ -21,7 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from launcher.device.profiles import PROFILES
 from launcher.errors import UserError, describe_validation_error
 from launcher.limits import Limits
-from launcher.schema import ARCHITECTURES, Architecture, BenchmarkSettings
+from launcher.schema import (
+    ARCHITECTURES,
+    Architecture,
+    BenchmarkSettings,
+    TrainingRegime,
+    default_regime,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,6 +90,24 @@ class DistillConfig(Config):
     self_distill: bool = False
 
 
+class TrainingConfig(Config):
+    """What each training job trains (launcher/schema.py's TrainingRegime). The scratch
+    baseline and the distillation student share one setting: the baseline is the student
+    trained without its teacher, so anything else would compare two regimes, not distillation."""
+
+    base: TrainingRegime | None = Field(
+        default=None, description="the trained copies (train): head, full or full_bn_frozen; "
+        "default: head with weights, full without")
+    students: TrainingRegime | None = Field(
+        default=None, description="the scratch baseline and the distillation student; default: "
+        "the base's regime")
+
+    def regimes(self, weights: str | None) -> tuple[TrainingRegime, TrainingRegime]:
+        """(base, students), resolved for the campaign's weights."""
+        base = self.base or default_regime(weights)
+        return base, self.students or base
+
+
 # The same fields and checks as the benchmark job's spec: one definition.
 BenchmarkConfig = BenchmarkSettings
 
@@ -105,6 +129,7 @@ class CampaignConfig(Config):
     compress_epochs: int = Field(default=5, ge=1, le=10_000,
                                  description="pruning, distillation and scratch epochs")
     calibration_images: int = Field(default=128, ge=1, le=100_000)
+    training: TrainingConfig = TrainingConfig()
     distill: DistillConfig = DistillConfig()
     benchmark: BenchmarkConfig = BenchmarkConfig()
     timeout_s: float | None = Field(default=None, gt=0, description="per-job deadline; "

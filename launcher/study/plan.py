@@ -95,6 +95,7 @@ def expand(config: CampaignConfig) -> Plan:
     interrupted campaign already holds a complete first pass."""
     nodes: list[Node] = []
     data_in = dataset_inputs(config)
+    base_regime, student_regime = config.training.regimes(config.weights)
 
     def add(node: Node) -> None:
         nodes.append(node)
@@ -106,7 +107,7 @@ def expand(config: CampaignConfig) -> Plan:
             train = Node(
                 id=f"train/{model}/copy{copy}", job="train", params={
                     **data, "architecture": model, "weights": config.weights,
-                    "epochs": config.epochs, "copy_label": copy,
+                    "epochs": config.epochs, "copy_label": copy, "regime": base_regime,
                     "bn_momentum": config.bn_momentum},
                 inputs=data_in, model=model, method="base", copy=copy, role="train")
             add(train)
@@ -120,7 +121,7 @@ def expand(config: CampaignConfig) -> Plan:
                 id=f"scratch/{student}/copy{copy}", job="scratch", params={
                     **data, "architecture": student, "weights": config.weights,
                     "epochs": config.compress_epochs, "copy_label": copy,
-                    "bn_momentum": config.bn_momentum},
+                    "regime": student_regime, "bn_momentum": config.bn_momentum},
                 inputs=data_in, model=student, method="scratch", copy=copy, role="train"))
     return Plan(config, tuple(nodes))
 
@@ -146,6 +147,7 @@ def compression_node(config: CampaignConfig, method: str, train: Node,
             "student": config.distill.student, "student_weights": config.weights,
             "temperature": config.distill.temperature, "alpha": config.distill.alpha,
             "epochs": config.compress_epochs, "copy_label": copy,
+            "student_regime": config.training.regimes(config.weights)[1],
             "bn_momentum": config.bn_momentum}, "teacher"
     else:
         return None
