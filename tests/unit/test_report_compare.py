@@ -103,8 +103,8 @@ def test_on_the_jetson_with_the_papers_backends_latencies_get_a_ratio():
 def test_a_comparable_latency_says_how_ours_was_timed():
     cells = study()
     for cell in cells.values():  # as results that record latency_method do
-        cell.benchmarks[1] = SimpleNamespace(**dict(vars(cell.benchmarks[1])),
-                                             latency_method="call")  # type: ignore[assignment]
+        cell.benchmarks[1] = SimpleNamespace(  # type: ignore[assignment]
+            **{**vars(cell.benchmarks[1]), "latency_method": "call"})
     row = paper_row(paper_table(XAVIER, cells), "latency_ms", "base", MOB_S)
     assert row["ours / paper"] is not None
     assert row["compared"] == ("yes; ours timed one call per image, the paper's probably by "
