@@ -97,7 +97,8 @@ TESTS ?= tests/integration
 # (registry, campaigns) and the network test of the Jetson pins (test_jetson_pins.py) run once,
 # in the first profile of TEST_PROFILES.
 JOB_TESTS := tests/integration/test_jobs_in_containers.py tests/integration/test_study_jobs.py \
-             tests/integration/test_study_compression.py tests/integration/test_study_bad_input.py
+             tests/integration/test_study_compression.py tests/integration/test_study_measurement.py \
+             tests/integration/test_study_bad_input.py
 integration: image ## the integration tests in PROFILE's image (TESTS narrows them)
 	EDGECOMPRESS_TEST_PROFILE=$(PROFILE) $(BIN)/pytest $(TESTS)
 
