@@ -5,6 +5,7 @@ tables (launcher/report/tables.py) and the paper comparison read these.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
@@ -160,6 +161,8 @@ def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
     """Mean and sample standard deviation (n - 1); std is None for fewer than two values."""
     if not values:
         return None, None
+    if not all(math.isfinite(v) for v in values):
+        return math.nan, math.nan  # an out-of-range result (results.in_range): "n/a"
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
 
 

@@ -45,7 +45,9 @@ def criteria(cells: Cells) -> tuple[tuple[str, bool], ...]:
 
 
 def average_ranks(values: dict[str, float], higher_is_better: bool) -> dict[str, float]:
-    """1 = best; ties share the mean of their ranks."""
+    """1 = best; ties share the mean of their ranks. A value out of range (NaN: results.in_range)
+    takes no rank: it cannot be compared."""
+    values = {name: value for name, value in values.items() if math.isfinite(value)}
     ordered_names = sorted(values, key=lambda k: -values[k] if higher_is_better else values[k])
     ranks: dict[str, float] = {}
     index = 0
@@ -60,7 +62,8 @@ def average_ranks(values: dict[str, float], higher_is_better: bool) -> dict[str,
 
 
 def _group_metric(cells: Cells, name: str, model: str, members: Sequence[str]) -> float | None:
-    values = [v for m in members if (v := METRIC_FUNCTIONS[name](cells, model, m)) is not None]
+    values = [v for m in members if (v := METRIC_FUNCTIONS[name](cells, model, m)) is not None
+              and math.isfinite(v)]
     return statistics.fmean(values) if values else None
 
 

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import html
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from launcher.errors import UserError
 from launcher.files import write_text_atomic
 from launcher.report.cells import Value
 from launcher.report.figures import Drawn, draw_all
-from launcher.report.results import Loaded, load
+from launcher.report.results import NUMBER_LIMIT, Loaded, load
 from launcher.report.table import Table
 from launcher.report.tables import DeviceReport, device_reports
 from launcher.store import Store
@@ -38,8 +39,36 @@ def format_value(value: Value, digits: int | None) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
+        if not math.isfinite(value) or abs(value) > NUMBER_LIMIT:
+            return "n/a"  # a result out of range (launcher/report/results.py in_range)
         return f"{value:.{digits if digits is not None else 4}f}"
+    if isinstance(value, int) and abs(value) > NUMBER_LIMIT:
+        return "n/a"
     return str(value)
+
+
+def md_text(text: str) -> str:
+    """Text from results (names, environment, values) as literal Markdown: no table cell
+    break (pipes, newlines), no HTML, no link, image or emphasis."""
+    text = html.escape(text.replace("\r", " ").replace("\n", " "), quote=False)
+    return "".join("\\" + char if char in MARKDOWN_SPECIAL else char for char in text)
+
+
+MARKDOWN_SPECIAL = set("\\`*_[]()!|#")
+
+
+def csv_value(value: Value) -> Value:
+    """A cell as CSV: numbers as they are, n/a for out-of-range ones, and text that a
+    spreadsheet would run as a formula (= + - @, tab, carriage return) quoted with '."""
+    if value is None:
+        return ""
+    if isinstance(value, float | int) and not isinstance(value, bool) and (
+            (isinstance(value, float) and not math.isfinite(value))
+            or abs(value) > NUMBER_LIMIT):
+        return "n/a"
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def environment_rows(report: DeviceReport, loaded: Loaded) -> list[tuple[str, str]]:
@@ -69,7 +98,7 @@ def _header(loaded: Loaded, store: Store) -> list[str]:
 
 def markdown_table(table: Table) -> str:
     def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
+        return md_text(text)
 
     lines = ["| " + " | ".join(cell(c.name) for c in table.columns) + " |",
              "|" + "---|" * len(table.columns)]
@@ -83,9 +112,10 @@ def render_markdown(reports: list[DeviceReport], loaded: Loaded, store: Store,
                     figures: dict[str, list[Drawn]], out: Path) -> str:
     parts = ["# edgecompress report", "", *_header(loaded, store), ""]
     for report in reports:
-        parts += [f"## {report.device.profile}: {report.device.label}", "",
+        parts += [f"## {md_text(report.device.profile)}: {md_text(report.device.label)}", "",
                   "| environment | |", "|---|---|"]
-        parts += [f"| {name} | {value} |" for name, value in environment_rows(report, loaded)]
+        parts += [f"| {md_text(name)} | {md_text(value)} |"
+                  for name, value in environment_rows(report, loaded)]
         parts.append("")
         for table in report.tables:
             parts += [f"### {table.title}", ""]
@@ -153,13 +183,14 @@ def render_csvs(reports: list[DeviceReport]) -> dict[str, str]:
     for report in reports:
         for table in report.tables:
             _, rows = by_key.setdefault(table.key, (table, []))
-            rows.extend([report.device.profile, report.device.label, *row] for row in table.rows)
+            rows.extend([report.device.profile, report.device.label, *row]
+                        for row in table.rows)
     texts = {}
     for key, (table, rows) in by_key.items():
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["profile", "device", *(c.name for c in table.columns)])
-        writer.writerows([["" if v is None else v for v in row] for row in rows])
+        writer.writerows([[csv_value(v) for v in row] for row in rows])
         texts[key] = buffer.getvalue()
     return texts
 

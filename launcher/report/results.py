@@ -7,6 +7,7 @@ environment each result recorded. ``device_of`` and ``Measured`` are pure; ``loa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from launcher.schema import Environment, JobResult, RunRecord
@@ -76,10 +77,39 @@ def load(store: Store, campaigns: list[str] | None = None) -> Loaded:
                 missing += 1
                 continue
             seen.add(node.folder)
+            result = in_range(stored.result)
             found.append(Measured(
                 campaign=manifest.name, node=node_id,
-                device=device_of(manifest.profile, stored.result.environment),
+                device=device_of(manifest.profile, result.environment),
                 model=node.model, method=node.method, copy=node.copy_label, role=node.role,
-                folder=node.folder, record=stored.record,
-                result=stored.result))
+                folder=node.folder, record=stored.record, result=result))
     return Loaded(found, names, missing)
+
+
+# Larger than any size, count, time or rate a job measures (bytes of a model, parameters,
+# milliseconds): what lies beyond is a broken or hostile result, not a measurement.
+NUMBER_LIMIT = 1e15
+
+
+def out_of_range(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return True
+    return abs(value) > NUMBER_LIMIT
+
+
+def in_range(result: JobResult) -> JobResult:
+    """The result with every number the schema let through but no measurement can be
+    (non-finite, or beyond NUMBER_LIMIT: 1e308 twice in a sum, an integer of 400 digits) made
+    NaN, which every table prints as "n/a" and every sum carries without an exception: one
+    bad result never blocks a report."""
+    metrics = {name: math.nan for name, value in result.metrics if out_of_range(value)}
+    samples = {name: [math.nan if out_of_range(v) else v for v in values]
+               for name, values in result.samples.items()
+               if isinstance(values, list) and any(out_of_range(v) for v in values)}
+    if not metrics and not samples:
+        return result
+    return result.model_copy(update={
+        "metrics": result.metrics.model_copy(update=metrics),
+        "samples": {**result.samples, **samples}})

@@ -10,6 +10,7 @@ front, and a front of the base alone says "do not compress on this device".
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,13 +65,15 @@ def tradeoff_points(cells: Cells) -> dict[str, list[Point]]:
                 continue
             speedup = 0.0 if method == "base" else latency_speedup_pct(cells, model, method)
             drop = 0.0 if method == "base" else accuracy_drop_pts(cells, model, method)
-            if speedup is None or drop is None:
-                continue
+            if speedup is None or drop is None or not (
+                    math.isfinite(speedup) and math.isfinite(drop)):
+                continue  # no number, or one out of range (results.in_range): no point
             if method == "base" and latency_backend(cells, model, "base") is None:
                 continue
-            points.append(Point(method, speedup, drop,
-                                1.0 if method == "base" else size_reduction_x(cells, model,
-                                                                              method),
+            reduction = 1.0 if method == "base" else size_reduction_x(cells, model, method)
+            if reduction is not None and not math.isfinite(reduction):
+                reduction = None
+            points.append(Point(method, speedup, drop, reduction,
                                 latency_backend(cells, model, method), base_backend))
         if len(points) > 1:
             found[model] = points
