@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,11 @@ class PrivateEngine:
         self.socket = f"unix://{self.root}/docker.sock"
         self.process: subprocess.Popen[bytes] | None = None
         self.image_id = ""
+        # A bridge of its own: with --bridge none, dockerd deletes the host's docker0 (the
+        # other engine's), and image builds there lose the network.
+        self.bridge = f"ecbr{uuid.uuid4().hex[:8]}"
+        subprocess.run(["ip", "link", "add", "name", self.bridge, "type", "bridge"], check=True)
+        subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
 
     @property
     def env(self) -> dict[str, str]:
@@ -75,7 +81,7 @@ class PrivateEngine:
         self.process = subprocess.Popen(
             ["dockerd", "--host", self.socket, "--data-root", str(self.root / "data"),
              "--exec-root", str(self.root / "exec"), "--pidfile", str(self.root / "pid"),
-             "--bridge", "none", "--iptables=false", "--ip-masq=false"],
+             "--bridge", self.bridge, "--iptables=false", "--ip-masq=false"],
             stdout=log, stderr=log)
         deadline = time.monotonic() + 60
         while subprocess.run(["docker", "info"], env=self.env,
@@ -105,6 +111,7 @@ def private_engine():
         yield engine
     finally:
         engine.stop()
+        subprocess.run(["ip", "link", "delete", engine.bridge], check=False)
         shutil.rmtree(engine.root, ignore_errors=True)
 
 
