@@ -7,9 +7,9 @@ The files copied are those the image content tag covers (launcher/files.py's tre
 but caches), with their modes, so a checkout and an installed copy give the same tag.
 """
 
-import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -21,13 +21,14 @@ TARGET = os.path.join("launcher", "_bundled")
 
 
 def tree_files():
-    """launcher/files.py's tree_files, loaded by path: the launcher package's __init__ and
-    dependencies need not be importable at build time (files.py uses the standard library)."""
-    spec = importlib.util.spec_from_file_location(
-        "_edgecompress_files", os.path.join(HERE, "launcher", "files.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.tree_files
+    """launcher/files.py's tree_files. It and what it imports (launcher/errors.py) use the
+    standard library alone, so the build needs none of the launcher's dependencies."""
+    sys.path.insert(0, HERE)
+    try:
+        from launcher.files import tree_files as list_files
+    finally:
+        sys.path.remove(HERE)
+    return list_files
 
 
 def bundled_files():
