@@ -1,9 +1,22 @@
 """Runs inside the job image (bench/latency_fidelity.py starts it): the benchmark job's timed
-loop against a bare loop and against Keras predict() per image, alternating, same model, same
-preloaded inputs, same process."""
+loop against hand-written loops, alternating, same model, same images, same process.
+
+The job holds its images as uint8 and makes each image's input (float32) just before the image's
+timed span, outside it. Loops, per image:
+  job       jobs.benchmark.latency_runs: prepare (untimed), call, output to the host (timed)
+  bare      preloaded float32 tensors: call, output to the host; the run timed whole
+  cast_in   uint8 images: cast to float32, call, output to the host; the run timed whole (what
+            the job's figure would be with the cast inside the timed loop)
+  one_sync  preloaded float32 tensors, the output waited for once per run (the job before
+            issue 9: on a GPU consecutive images overlap; on a CPU it should not matter)
+  cast      the uint8 -> float32 input alone, no model (what the job leaves out of its spans)
+  predict   Keras Model.predict per image (the paper's likely method)
+"""
 import json
 import sys
 import time
+
+import numpy as np
 
 from jobs import benchmark, compat
 
@@ -13,10 +26,15 @@ saved_model, tflite, images_n, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3
     sys.argv[4])
 
 
+CHUNK = 10  # images per timed block: every loop runs each block in turn, order rotating
+
+
 def per_image_ms(loop, images):
     started = time.perf_counter()
-    loop(images)
-    return (time.perf_counter() - started) * 1000.0 / len(images)
+    result = loop(images)
+    elapsed = (time.perf_counter() - started) * 1000.0 / len(images)
+    # The job's loop reports its own figure: its timed spans only.
+    return result[0][0] if isinstance(result, tuple) else elapsed
 
 
 def median(values):
@@ -24,11 +42,32 @@ def median(values):
     return (values[(len(values) - 1) // 2] + values[len(values) // 2]) / 2.0
 
 
+def measure(loops, inputs, rounds):
+    """Median per-image ms of each loop over blocks of CHUNK images, the loops interleaved
+    block by block (order rotating): on a shared machine, load changes between seconds, not
+    between adjacent blocks, so the ratios hold where absolute figures drift."""
+    names = list(loops)
+    for name in names:  # warm-up: traces and caches
+        loops[name](inputs[name][:5])
+    samples = dict((name, []) for name in names)
+    blocks = 0
+    for _ in range(rounds):
+        count = min(len(inputs[name]) for name in names)
+        for start in range(0, count - CHUNK + 1, CHUNK):
+            order = names[blocks % len(names):] + names[:blocks % len(names)]
+            blocks += 1
+            for name in order:
+                samples[name].append(per_image_ms(loops[name],
+                                                  inputs[name][start:start + CHUNK]))
+    return dict((name, median(values)) for name, values in samples.items())
+
+
 report = {}
-# SavedModel: the job's KerasRunner vs a bare tf.function loop vs predict() per image.
 runner = benchmark.KerasRunner(tf, keras, saved_model)
-rng = tf.random.uniform((images_n, 1, runner.size, runner.size, 3), 0, 255, seed=1)
-images = [rng[i] for i in range(images_n)]
+rng = np.random.RandomState(1)
+pixels = [rng.randint(0, 256, (1, runner.size, runner.size, 3)).astype(np.uint8)
+          for _ in range(images_n)]
+floats = [tf.constant(image.astype(np.float32)) for image in pixels]
 bare = tf.function(lambda x: runner.model(x, training=False))
 
 
@@ -37,6 +76,16 @@ def job_loop(batch):
 
 
 def bare_loop(batch):
+    for x in batch:
+        bare(x).numpy()
+
+
+def cast_in_loop(batch):
+    for image in batch:
+        bare(tf.constant(image.astype(np.float32))).numpy()
+
+
+def one_sync_loop(batch):
     out = None
     for x in batch:
         out = bare(x)
@@ -45,25 +94,27 @@ def bare_loop(batch):
 
 def predict_loop(batch):
     for x in batch:
-        runner.model.predict(x, verbose=0) if compat.tf_version_tuple(tf) >= (2, 9) else \
-            runner.model.predict(x)
+        runner.model.predict(x, verbose=0)
 
 
-for loop in (job_loop, bare_loop, predict_loop):  # warm-up: traces and caches
-    loop(images[:5])
-samples = {"job": [], "bare": [], "predict": []}
-for _ in range(rounds):
-    samples["job"].append(per_image_ms(job_loop, images))
-    samples["bare"].append(per_image_ms(bare_loop, images))
-    samples["predict"].append(per_image_ms(predict_loop, images[: max(10, images_n // 10)]))
-report["saved_model"] = {k: median(v) for k, v in samples.items()}
+def cast_loop(batch):
+    for image in batch:
+        runner.prepare(image)
 
-# TFLite: the job's TFLiteRunner vs a bare Interpreter.invoke loop.
+
+report["saved_model"] = measure(
+    {"job": job_loop, "bare": bare_loop, "cast_in": cast_in_loop, "one_sync": one_sync_loop,
+     "predict": predict_loop, "cast": cast_loop},
+    {"job": pixels, "bare": floats, "cast_in": pixels, "one_sync": floats, "cast": pixels,
+     "predict": [image.astype(np.float32) for image in pixels]}, rounds)
+
+# TFLite: the job's TFLiteRunner against hand-written set_tensor / invoke / get_tensor loops.
 lite = benchmark.TFLiteRunner(tf, tflite, None)
-lite_images = [lite.prepare(x.numpy()) for x in images]
 interpreter = compat.tflite_interpreter(tf, model_path=tflite)
 interpreter.allocate_tensors()
 index = interpreter.get_input_details()[0]["index"]
+output = interpreter.get_output_details()[0]["index"]
+lite_floats = [image.astype(np.float32) for image in pixels]
 
 
 def lite_job(batch):
@@ -74,13 +125,22 @@ def lite_bare(batch):
     for x in batch:
         interpreter.set_tensor(index, x)
         interpreter.invoke()
+        interpreter.get_tensor(output)
 
 
-for loop in (lite_job, lite_bare):
-    loop(lite_images[:5])
-lite_samples = {"job": [], "bare": []}
-for _ in range(rounds):
-    lite_samples["job"].append(per_image_ms(lite_job, lite_images))
-    lite_samples["bare"].append(per_image_ms(lite_bare, lite_images))
-report["tflite"] = {k: median(v) for k, v in lite_samples.items()}
+def lite_cast_in(batch):
+    for image in batch:
+        interpreter.set_tensor(index, image.astype(np.float32))
+        interpreter.invoke()
+        interpreter.get_tensor(output)
+
+
+def lite_cast(batch):
+    for image in batch:
+        lite.prepare(image)
+
+
+report["tflite"] = measure(
+    {"job": lite_job, "bare": lite_bare, "cast_in": lite_cast_in, "cast": lite_cast},
+    {"job": pixels, "bare": lite_floats, "cast_in": pixels, "cast": pixels}, rounds)
 print(json.dumps(report))

@@ -232,3 +232,44 @@ def test_results_recorded_before_these_fields_still_validate():
     assert "compression_total_s" not in recorded["metrics"]
     result = JOB_RESULT.validate_python(recorded)
     assert isinstance(result, QuantizeResult) and result.metrics.compression_total_s is None
+
+
+# --- stores written before a spec field existed ----------------------------------------------
+
+
+def test_a_store_written_before_latency_method_existed_still_loads_and_merges(tmp_path):
+    """A benchmark folder as a launcher without ``latency_method`` wrote it: its spec.json
+    lacks the field, its name is the key of that spec. Today's launcher reads the spec with the
+    field's default: the result must still load (report) and the folder still merge."""
+    import shutil
+
+    from launcher.keys import job_key
+    from launcher.merge import foreign_job_problem, merge
+    from launcher.store import Store
+
+    recorded = DATA / "campaign-quick-2copies" / "jobs"
+    source = next(folder for folder in sorted(recorded.iterdir())
+                  if folder.name.startswith("benchmark-"))
+    status = json.loads((source / "status.json").read_text())
+    spec = json.loads((source / "spec.json").read_text())
+    spec.pop("latency_method", None)
+    key = job_key(spec, status["image_id"])
+    old = tmp_path / "old" / "jobs" / f"benchmark-{key[:16]}"
+    shutil.copytree(source, old)
+    (old / "spec.json").write_text(json.dumps(spec, sort_keys=True, separators=(",", ":")))
+    status["key"] = key
+    (old / "status.json").write_text(json.dumps(status))
+    result_path = old / "out" / "result.json"
+    result = json.loads(result_path.read_text())
+    result["spec"].pop("latency_method", None)
+    result["metrics"].pop("latency_method", None)
+    result_path.write_text(json.dumps(result))
+
+    loaded = Store(tmp_path / "old").load(old)
+    assert loaded.problem is None and loaded.result is not None
+    assert loaded.result.spec.latency_method == "call"  # read with today's default
+    assert loaded.result.metrics.latency_method is None  # not recorded then
+    assert foreign_job_problem(old) is None
+    report = merge(tmp_path / "old", tmp_path / "ours")
+    assert [path.name for path in (tmp_path / "ours" / "jobs").iterdir()] == [old.name]
+    assert not report.skipped
