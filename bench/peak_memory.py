@@ -3,15 +3,18 @@ shared by CPU and GPU, 3.5 GB for one job container (launcher/device/profiles.py
 
 224 x 224, batch 4, 1000 latency images, 128 INT8 calibration images; MobileNetV3Small (the
 smallest model) and DenseNet201 (the largest), weights=None (memory does not depend on the
-weights' values; training from scratch trains every layer, the most memory a training job
-takes). Each job reports its own peak RSS and its container's cgroup peak. Training jobs run one
-epoch (memory does not grow with epochs), benchmarks 2 latency runs (nor with runs).
+weights' values). ``train`` trains every layer (from scratch: the most a training job takes),
+``train, head`` the new head only (the paper's transfer learning from ImageNet weights). Each
+job reports its own peak RSS and its container's cgroup peak. Training jobs run one epoch
+(memory does not grow with epochs), benchmarks 2 latency runs (nor with runs).
 
-The data: scikit-learn's digits at 224 x 224 with 75 % of each class in test/ (1348 images, so
-the 1000 latency images are distinct, as the paper's 6149 test images give), 20 % in train/.
+The data: scikit-learn's digits at 224 x 224, written twice: for the jobs that train or
+calibrate, 60 % of each class in train/ (1078 images; the paper's has 1020); for the
+benchmarks, 75 % in test/ (1358 images, so the 1000 latency images are distinct, as the
+paper's 6149 test images give).
 
     .venv/bin/python bench/peak_memory.py [--profile x86-tf2.12]
-        [--architectures MobileNetV3Small,DenseNet201] [--only benchmark]
+        [--architectures MobileNetV3Small,DenseNet201] [--only train,benchmark]
 """
 
 from __future__ import annotations
@@ -43,9 +46,9 @@ NANO_JOB_MB = 3584  # the nano profile's memory_mb: what one job container may u
 KINDS = ("train", "quantize", "prune", "distill", "scratch", "benchmark")
 
 
-def digits_224() -> tuple[Path, InputRef]:
+def digits_224(test_fraction: float) -> tuple[Path, InputRef]:
     folder = Path(tempfile.mkdtemp(prefix="bench-digits-"))
-    digits = write_digits_folder(folder, size=224, split=(0.05, 0.75))
+    digits = write_digits_folder(folder, size=224, split=(0.05, test_fraction))
     for where, _dirs, files in os.walk(folder):  # the job user reads it
         os.chmod(where, 0o755)
         for name in files:
@@ -63,15 +66,15 @@ def main() -> None:
     args = parser.parse_args()
     kinds = set(args.only.split(","))
     run = job_runner(args.profile, "bench-memory-")
-    digits, images = digits_224()
-    common = {"images": images, "input_size": 224, "batch_size": 4}
-    data = {"images": digits}
+    train_digits, train_images = digits_224(0.35)  # 1078 in train/
+    test_digits, test_images = digits_224(0.75)  # 1358 in test/
+    common = {"images": train_images, "input_size": 224, "batch_size": 4}
 
     def ref(path: Path, name: str = "model") -> InputRef:
         return InputRef(path=f"/inputs/{name}", sha256=tree_digest(path))
 
-    def measure(name: str, spec, inputs):  # type: ignore[no-untyped-def]
-        outcome = run(spec, {**data, **inputs})
+    def measure(name: str, spec, inputs, folder=train_digits):  # type: ignore[no-untyped-def]
+        outcome = run(spec, {**inputs, "images": folder})
         res = outcome.result.resources
         rows.append((name, res.peak_rss_bytes, res.cgroup_peak_bytes, outcome.record.wall_s))
         print(f"  {name}: peak RSS {res.peak_rss_bytes / MB:.0f} MB", flush=True)
@@ -79,11 +82,17 @@ def main() -> None:
 
     def benchmark(name: str, path: Path) -> None:
         measure(name, BenchmarkSpec(model=ref(path), latency_images=args.latency_images,
-                                    latency_runs=2, warmup_runs=1, **common), {"model": path})
+                                    latency_runs=2, warmup_runs=1,
+                                    **{**common, "images": test_images}),
+                {"model": path}, test_digits)
 
     rows: list[tuple[str, int | None, int | None, float]] = []
     for architecture in args.architectures.split(","):
         print(architecture, flush=True)
+        if "train" in kinds:
+            measure(f"{architecture}: train, head (1 epoch)", TrainSpec(
+                architecture=architecture, weights=None, regime="head", epochs=1, **common),
+                {})
         if kinds & {"train", "prune", "distill"}:
             model = artifact(measure(f"{architecture}: train (1 epoch)", TrainSpec(
                 architecture=architecture, weights=None, epochs=1, **common), {}))

@@ -273,3 +273,58 @@ def test_a_store_written_before_latency_method_existed_still_loads_and_merges(tm
     report = merge(tmp_path / "old", tmp_path / "ours")
     assert [path.name for path in (tmp_path / "ours" / "jobs").iterdir()] == [old.name]
     assert not report.skipped
+
+
+# --- training pipelines: what the shuffle buffer holds ---------------------------------------
+
+
+class FakeDataset:
+    """Records the tf.data calls made on it: (operation, what it was given)."""
+
+    def __init__(self, log: list, what: str) -> None:
+        self.log, self.what = log, what
+
+    def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=None):  # type: ignore[no-untyped-def]
+        self.log.append(("shuffle", self.what, buffer_size))
+        return self
+
+    def map(self, function, num_parallel_calls=None):  # type: ignore[no-untyped-def]
+        self.log.append(("map", function.__name__))
+        self.what = {"decode": "images", "apply": "float32 images", "to_uint8": "uint8 images",
+                     "to_float32": "float32 images"}[function.__name__]
+        return self
+
+
+class FakeTF:
+    def __init__(self) -> None:
+        self.log: list = []
+        log = self.log
+
+        class Dataset:
+            @staticmethod
+            def from_tensor_slices(tensors):  # type: ignore[no-untyped-def]
+                return FakeDataset(log, "paths")
+
+        self.data = type("data", (), {"Dataset": Dataset,
+                                      "experimental": type("e", (), {"AUTOTUNE": -1})})
+
+
+def test_training_shuffles_file_paths_not_decoded_images():
+    """A Nano has 4 GB for everything: a shuffle buffer of decoded float32 images (1020 of the
+    paper's training images at 224 x 224: 614 MB) does not belong in it."""
+    fake = FakeTF()
+    split = [(f"/data/{index}.png", index % 3) for index in range(1020)]
+    data.as_dataset(fake, split, 224, shuffle_seed=5)
+    shuffles = [entry for entry in fake.log if entry[0] == "shuffle"]
+    assert shuffles == [("shuffle", "paths", 1020)]
+    assert fake.log.index(shuffles[0]) == 0, fake.log  # before anything is decoded
+    fake.log.clear()
+    data.as_dataset(fake, split, 224)  # evaluation: no shuffle at all
+    assert not [entry for entry in fake.log if entry[0] == "shuffle"]
+
+
+def test_a_tfds_split_is_shuffled_as_uint8():
+    fake = FakeTF()
+    data.as_dataset(fake, FakeDataset(fake.log, "decoded examples"), 224, shuffle_seed=5)
+    assert ("shuffle", "uint8 images", data.SHUFFLE_BUFFER) in fake.log
+    assert fake.log[-1] == ("map", "to_float32")  # the models take float32 pixels
