@@ -256,6 +256,21 @@ class Engine:
         return iter(self._api.logs(container_id, stream=True, follow=follow,
                                    stdout=True, stderr=True))
 
+    def error_tail(self, container_id: str, cap_bytes: int = 16 * 1024) -> bytes:
+        """The end of what the container wrote to stderr alone, capped: the merged log does not
+        keep the order between stdout and stderr, so a job's last words can land above a
+        flood of stdout written before them. (No ``tail=``: the engine counts it over both
+        streams before it filters one out.)"""
+        kept = bytearray()
+        try:
+            for chunk in self._api.logs(container_id, stream=True, follow=False, stdout=False,
+                                        stderr=True):
+                kept += chunk
+                del kept[:max(0, len(kept) - cap_bytes)]
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+            pass  # a reason to show, not a result: the merged log still gives one
+        return bytes(kept)
+
     def logs(self, container_id: str) -> bytes:
         return bytes(self._api.logs(container_id, stdout=True, stderr=True))
 

@@ -185,6 +185,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     started_at, t0 = _now(), time.monotonic()
     cause = StopCause.none
     exit_code: int | None = None
+    error_tail = ""
     oom_killed = False
     log = JobLog(folder / "log.txt", limits.log_bytes if limits else DEFAULT_LOG_BYTES)
     watch = (_out_watch(out_dir, limits.out_bytes) if limits else None)
@@ -211,6 +212,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
                 # log kept is read again, whole and capped, from the engine's copy.
                 _reread_log(engine, container_id, folder / "log.txt",
                             limits.log_bytes if limits else DEFAULT_LOG_BYTES)
+                error_tail = engine.error_tail(container_id).decode("utf-8", "replace")
             except EngineError:
                 cause = StopCause.engine_lost
         finally:
@@ -230,7 +232,9 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     problem: str | None = None
     if exit_code == 0 and cause is StopCause.none:
         result, problem = load_result(out_dir, json.loads(spec_json))
-    status, reason = classify(exit_code, oom_killed, cause, problem, log_text[-4000:],
+    # stderr last: a job's own 'error:' line or a traceback's last line is found there first.
+    status, reason = classify(exit_code, oom_killed, cause, problem,
+                              log_text[-4000:] + "\n" + error_tail,
                               request.deadline_s, ctrl_c.signal_name or "SIGINT")
     if status is not JobStatus.succeeded:
         _set_aside_result(out_dir)
