@@ -34,6 +34,10 @@ def check(spec):
                             "file".format(path))
     if spec.get("warmup_runs", 0) >= spec.get("latency_runs", 0):
         raise JobInputError("warmup_runs must be fewer than latency_runs")
+    if spec.get("model_h5") and not models.is_saved_model(path):
+        raise JobInputError("model_h5 is the .h5 copy of a SavedModel: a .tflite model has "
+                            "none, leave it out")
+    models.check_handoff(spec, "model")
     if spec.get("latency_method", "call") not in LATENCY_METHODS:
         raise JobInputError("latency_method {!r}: choose one of {}".format(
             spec.get("latency_method"), ", ".join(LATENCY_METHODS)))
@@ -62,13 +66,14 @@ def summarise(per_image_ms, warmup_runs):
 
 
 class KerasRunner(object):
-    """A SavedModel through a tf.function (method call) or Model.predict (method predict)."""
+    """A SavedModel (or its .h5 copy: the same layers and weights) through a tf.function
+    (method call) or Model.predict (method predict)."""
 
-    def __init__(self, tf, keras, path, method="call"):
+    def __init__(self, tf, keras, spec, method="call"):
         import numpy as np
 
         self.tf, self.np = tf, np
-        self.model = models.load_keras(keras, path)
+        self.model, self.input_format, _ = models.load_input(keras, spec, "model")
         self.size = int(self.model.input_shape[1])
         self.input_dtype = "float32"
         self.function = tf.function(lambda x: self.model(x, training=False))
@@ -215,7 +220,7 @@ def run(spec, context):
     path = spec["model"]["path"]
     method = spec.get("latency_method", "call")
     if models.is_saved_model(path):
-        runner, fmt = KerasRunner(tf, keras, path, method), "saved_model"
+        runner, fmt = KerasRunner(tf, keras, spec, method), "saved_model"
     else:
         runner, fmt = TFLiteRunner(tf, path, spec.get("threads")), "tflite"
         if method != runner.method:
@@ -223,7 +228,8 @@ def run(spec, context):
                   "(set_tensor, invoke, get_tensor per image)".format(method, runner.method))
     splits = data.load_splits(tf, spec)
 
-    metrics = {"format": fmt, "backend": runner.backend, "threads": runner.threads,
+    metrics = {"format": fmt, "input_format": getattr(runner, "input_format", None),
+               "backend": runner.backend, "threads": runner.threads,
                "input_dtype": runner.input_dtype, "latency_method": runner.method,
                "top1_accuracy": None, "test_examples": None}
     if spec["accuracy"]:

@@ -26,6 +26,7 @@ SOFTMAX_CHECK_ATOL = 1e-5  # the logits read must give back the teacher's own pr
 
 def check(spec):
     models.check_saved_model("teacher", spec.get("teacher"))
+    models.check_handoff(spec, "teacher")
     architectures.check_name(spec.get("student"))
     architectures.check_regime(spec.get("student_regime"), "student_regime")
     temperature = spec.get("temperature")
@@ -107,7 +108,7 @@ def run(spec, context):
     tf, keras = context.tf, context.keras
     tf.random.set_seed(spec["seed"])
     started = time.time()
-    teacher = models.load_keras(keras, spec["teacher"]["path"], role="teacher")
+    teacher, input_format, input_load_s = models.load_input(keras, spec, "teacher", "teacher")
     teacher.trainable = False
     size = int(teacher.input_shape[1])
     classes = int(teacher.output_shape[-1])
@@ -180,12 +181,15 @@ def run(spec, context):
     final = keras.Model(student.input, probabilities, name=student.name)
     path = models.save(final, context.out_dir)
     save_s = time.time() - started
+    handoff = models.save_handoff(final, context.out_dir)
     return Outcome(
         metrics={
             "load_s": load_s,
             "distill_s": distill_s,
             "save_s": save_s,
             "compression_total_s": load_s + distill_s + save_s,
+            "input_format": input_format,
+            "input_load_s": input_load_s,
             "student_regime": spec["student_regime"],
             "trainable_parameters": architectures.trainable_parameters(student),
             "teacher_logits": logits_kind,
@@ -196,6 +200,6 @@ def run(spec, context):
             "final_validation_accuracy": (samples["val_accuracy"][-1] if has_validation
                                           else None),
         },
-        artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR)],
+        artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR), handoff],
         samples=samples,
     )

@@ -4,7 +4,7 @@ With ``weights: null`` nothing is downloaded: the demo and the tests use it.
 """
 import time
 
-from jobs import architectures
+from jobs import architectures, models
 from jobs.contract import Outcome, path_bytes
 from jobs.errors import JobInputError
 
@@ -30,11 +30,12 @@ def run(spec, context):
     build_s = time.time() - started
     path = context.artifact_path(SAVED_MODEL_DIR)
     model.save(path, include_optimizer=False)
+    handoff = models.save_handoff(model, context.out_dir)
     return Outcome(
         metrics={
             "parameters": int(model.count_params()),
             "saved_model_bytes": path_bytes(path),
             "build_s": build_s,
         },
-        artifacts=[("model", "saved_model", SAVED_MODEL_DIR)],
+        artifacts=[("model", "saved_model", SAVED_MODEL_DIR), handoff],
     )

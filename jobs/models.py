@@ -3,11 +3,14 @@ import gzip
 import io
 import os
 import tarfile
+import time
 
+from jobs._contract import HANDOFF_ARTIFACT
 from jobs.contract import path_bytes  # noqa: F401 - re-exported: jobs call models.path_bytes
 from jobs.errors import JobInputError
 
 SAVED_MODEL_DIR = "saved_model"
+HANDOFF_FILE = "model.h5"
 
 
 def is_saved_model(path):
@@ -20,6 +23,14 @@ def check_saved_model(role, ref):
         raise JobInputError(
             "{} input {!r} is not a SavedModel folder (no saved_model.pb): pass a folder "
             "written by train, make_model or model.save()".format(role, path))
+
+
+def check_handoff(spec, field):
+    """An ``field``_h5 input, when given, must be a file: the .h5 copy of ``field``."""
+    path = (spec.get(field + "_h5") or {}).get("path")
+    if path is not None and not os.path.isfile(path):
+        raise JobInputError("{}_h5 input {!r} is not a file: pass the model.h5 written next to "
+                            "the SavedModel, or leave it out".format(field, path))
 
 
 def saved_model_input_size(tf, path):
@@ -52,10 +63,37 @@ def load_keras(keras, path, role="model"):
             role, path, str(error).splitlines()[0] if str(error) else type(error).__name__))
 
 
+def load_input(keras, spec, field, role="model"):
+    """(model, format, seconds): the spec's .h5 copy of a model when it has one (``field``_h5),
+    else its SavedModel. Both rebuild the same layers with the same weights; the .h5 loads in
+    about 1.5 s against 6-22 s (bench/handoff_formats.py, docs/benchmarks.md)."""
+    handoff = (spec.get(field + "_h5") or {}).get("path")
+    path, fmt = (handoff, "h5") if handoff else (spec[field]["path"], "saved_model")
+    started = time.perf_counter()
+    model = load_keras(keras, path, role)
+    return model, fmt, time.perf_counter() - started
+
+
 def save(model, out_dir, name=SAVED_MODEL_DIR):
+    """The SavedModel: the paper's format, whose size is a metric and which users deploy."""
     path = os.path.join(out_dir, name)
     model.save(path, include_optimizer=False)
     return path
+
+
+def save_handoff(model, out_dir):
+    """The .h5 copy the next jobs load (a tenth of a SavedModel's load time, same outputs);
+    its artifact entry (named HANDOFF_ARTIFACT) tells the launcher to hand it on."""
+    model.save(os.path.join(out_dir, HANDOFF_FILE), include_optimizer=False)
+    return (HANDOFF_ARTIFACT, "file", HANDOFF_FILE)
+
+
+def time_saved_model_load(keras, path):
+    """Seconds to load the SavedModel just written, as the jobs that take the .h5 copy do not:
+    the paper's compression time starts with this load (docs/methodology.md)."""
+    started = time.perf_counter()
+    load_keras(keras, path)
+    return time.perf_counter() - started
 
 
 def gzip_bytes(path):

@@ -26,6 +26,7 @@ from jobs.errors import JobInputError
 
 def check(spec):
     models.check_saved_model("model", spec.get("model"))
+    models.check_handoff(spec, "model")
     target = spec.get("target_sparsity")
     if not isinstance(target, (int, float)) or not 0 < target < 1:
         raise JobInputError("target_sparsity {!r} must be between 0 and 1 (exclusive), e.g. "
@@ -95,9 +96,7 @@ def run(spec, context):
     tfmot = compat.import_tfmot()
     tf.random.set_seed(spec["seed"])
     source = spec["model"]["path"]
-    started = time.time()
-    dense = models.load_keras(keras, source)
-    load_s = time.time() - started
+    dense, input_format, load_s = models.load_input(keras, spec, "model")
 
     size = int(dense.input_shape[1])
     splits = data.load_splits(tf, spec)
@@ -150,6 +149,7 @@ def run(spec, context):
     started = time.time()
     path = models.save(stripped, context.out_dir)
     save_s = time.time() - started
+    handoff = models.save_handoff(stripped, context.out_dir)
 
     zeros, pruned_total = kernel_sparsity(stripped, set(wrapped))
     parameters, nonzero = models.weight_counts(stripped)
@@ -163,6 +163,8 @@ def run(spec, context):
             "prune_s": prune_s,
             "save_s": save_s,
             "compression_total_s": load_s + prune_s + save_s,
+            "input_format": input_format,
+            "input_load_s": load_s,
             "regime": REGIME,
             "trainable_parameters": architectures.trainable_parameters(model),
             "backbone_survivors_changed": changed,
@@ -179,6 +181,6 @@ def run(spec, context):
             "final_validation_accuracy": (float(metrics["val_accuracy"][-1])
                                           if "val_accuracy" in metrics else None),
         },
-        artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR)],
+        artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR), handoff],
         samples={name: [float(v) for v in values] for name, values in metrics.items()},
     )

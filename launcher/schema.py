@@ -221,6 +221,9 @@ class PruneSpec(DataSpec):
 
     job: Literal["prune"] = "prune"
     model: InputRef
+    # The same model as an .h5 file (HANDOFF in jobs/models.py), loaded instead of the
+    # SavedModel when given: seconds instead of tens of seconds, the same outputs.
+    model_h5: InputRef | None = None
     target_sparsity: float = Field(default=0.5, gt=0, lt=1)
     schedule: Literal["constant", "polynomial"] = "constant"
     epochs: int = Field(default=5, ge=1, le=10_000)
@@ -232,6 +235,7 @@ class DistillSpec(DataSpec):
 
     job: Literal["distill"] = "distill"
     teacher: InputRef
+    teacher_h5: InputRef | None = None  # as PruneSpec.model_h5
     student: Architecture = "MobileNetV3Small"
     student_weights: Literal["imagenet"] | None = "imagenet"
     temperature: float = Field(default=10.0, gt=0, le=1000)
@@ -276,7 +280,8 @@ class BenchmarkSpec(DataSpec, BenchmarkSettings):
     """Accuracy on the test split, latency by the paper's rule, and size of any artifact."""
 
     job: Literal["benchmark"] = "benchmark"
-    model: InputRef
+    model: InputRef  # a SavedModel folder or a .tflite file: what is sized
+    model_h5: InputRef | None = None  # a SavedModel's .h5 copy: what runs (PruneSpec.model_h5)
     accuracy: bool = True
 
 
@@ -391,6 +396,14 @@ class MakeModelResult(ResultBase):
     metrics: MakeModelMetrics
 
 
+# The artifact name of a model's .h5 copy: the launcher hands it on as the ``*_h5`` input of
+# the jobs that load the model.
+HANDOFF_ARTIFACT = "handoff"
+# The file a job loaded a Keras model from: the SavedModel itself, or its .h5 copy (the same
+# graph and weights, loaded in a tenth of the time: bench/handoff_formats.py).
+InputFormat = Literal["saved_model", "h5"]
+
+
 class TrainMetrics(Strict):
     train_s: NonNegFloat
     epochs: int = Field(ge=1)
@@ -400,6 +413,10 @@ class TrainMetrics(Strict):
     num_classes: int = Field(ge=2)
     parameters: int = Field(ge=1)
     saved_model_bytes: int = Field(ge=1)
+    # keras.models.load_model of the SavedModel just written, timed once here so that the
+    # jobs that load this model's .h5 copy instead can still be given the paper's compression
+    # time (which starts by loading the SavedModel). None: recorded before it existed.
+    saved_model_load_s: NonNegFloat | None = None
     # What trained (the spec's regime, as applied) and how many parameters that is. jobs/
     # always writes them; None only in results recorded before they existed.
     regime: TrainingRegime | None = None
@@ -469,6 +486,9 @@ class PruneMetrics(Strict):
     # None only in results recorded before they existed.
     load_s: NonNegFloat | None = None
     prune_s: NonNegFloat
+    # What load_s loaded and how long the model alone took (InputFormat).
+    input_format: InputFormat | None = None
+    input_load_s: NonNegFloat | None = None
     save_s: NonNegFloat | None = None
     compression_total_s: NonNegFloat | None = None
     regime: PruneRegime | None = None
@@ -511,6 +531,8 @@ class DistillMetrics(Strict):
     # student trained every layer, BatchNormalization included, from log(p) "logits").
     load_s: NonNegFloat | None = None
     distill_s: NonNegFloat
+    input_format: InputFormat | None = None  # the teacher's (PruneMetrics)
+    input_load_s: NonNegFloat | None = None
     save_s: NonNegFloat | None = None
     compression_total_s: NonNegFloat | None = None
     student_regime: TrainingRegime | None = None
@@ -537,6 +559,7 @@ class DistillResult(ResultBase):
 
 class BenchmarkMetrics(Strict):
     format: Literal["saved_model", "tflite"]
+    input_format: InputFormat | None = None  # for a SavedModel: the file the job loaded
     backend: str  # e.g. "tf-cpu", "tf-gpu", "tflite-cpu"
     threads: int | None = None
     input_dtype: str

@@ -63,7 +63,7 @@ def measure(loops, inputs, rounds):
 
 
 report = {}
-runner = benchmark.KerasRunner(tf, keras, saved_model)
+runner = benchmark.KerasRunner(tf, keras, {"model": {"path": saved_model}})
 rng = np.random.RandomState(1)
 pixels = [rng.randint(0, 256, (1, runner.size, runner.size, 3)).astype(np.uint8)
           for _ in range(images_n)]

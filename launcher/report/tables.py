@@ -162,6 +162,9 @@ def compression_table(cells: Cells) -> Table:
         "its calibration, pruning's fine-tuning, distillation's training); load: reading the "
         "input model (and INT8's calibration images, distillation's student set-up); save: "
         "writing the result; total: load + compression + save, "
+        "where a job loaded the model's .h5 copy (seconds, against a SavedModel's tens), its "
+        "load counts the SavedModel load timed once in the job that trained the model instead, "
+        "so load and total stay the paper's; "
         "what the paper's compression times are held against (it does not say what its times "
         "include). Container start and imports are in none of them. n/a: the results were "
         "recorded before load and save were timed apart: not compared with the paper.")

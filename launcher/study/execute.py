@@ -22,6 +22,7 @@ from launcher.files import tree_digest
 from launcher.keys import job_key
 from launcher.runner import JobOutcome, run_job
 from launcher.schema import (
+    HANDOFF_ARTIFACT,
     AnySpec,
     JobResult,
     JobStatus,
@@ -36,7 +37,7 @@ from launcher.study.manifest import (
     manifest_path,
     write_manifest,
 )
-from launcher.study.plan import DATASET, Node, Plan, resolve_spec
+from launcher.study.plan import DATASET, Node, Plan, is_handoff, resolve_spec
 from launcher.target import Target, request_for
 
 
@@ -90,19 +91,28 @@ class Resolver:
             self._digests[path] = tree_digest(path)
         return self._digests[path]
 
-    def artifact(self, node_id: str) -> Path | None:
-        """The model an upstream node made, once it is done."""
+    def artifact(self, node_id: str, name: str = "model") -> Path | None:
+        """The model an upstream node made (or its artifact ``name``), once it is done."""
         if node_id not in self.done:
             return None
         folder, result = self.done[node_id]
-        chosen = next((a for a in result.artifacts if a.name == "model"), None) or (
-            result.artifacts[0] if result.artifacts else None)
+        chosen = next((a for a in result.artifacts if a.name == name), None)
+        if chosen is None and name == "model":
+            chosen = result.artifacts[0] if result.artifacts else None
         return None if chosen is None else folder / "out" / chosen.path
 
     def inputs(self, node: Node) -> dict[str, Path] | None:
-        """Host path of each input, or None while an upstream is not done."""
+        """Host path of each input, or None while an upstream is not done. A done upstream
+        without an .h5 copy (recorded before it wrote one) leaves that input out."""
         paths: dict[str, Path] = {}
         for name, source in node.inputs:
+            if source != DATASET and is_handoff(name):
+                if source not in self.done:
+                    return None
+                handoff = self.artifact(source, HANDOFF_ARTIFACT)
+                if handoff is not None:
+                    paths[name] = handoff
+                continue
             path = self.dataset if source == DATASET else self.artifact(source)
             if path is None:
                 return None

@@ -51,7 +51,24 @@ class Node:
 
     @property
     def upstream(self) -> tuple[str, ...]:
-        return tuple(source for _, source in self.inputs if source != DATASET)
+        return tuple(dict.fromkeys(source for _, source in self.inputs if source != DATASET))
+
+
+# Jobs whose model artifact is a Keras model, written with its .h5 copy beside it.
+KERAS_PRODUCERS = frozenset({"train", "scratch", "prune", "distill", "make_model"})
+HANDOFF_SUFFIX = "_h5"
+
+
+def model_inputs(field: str, upstream: Node) -> tuple[tuple[str, str], ...]:
+    """A model input, and its .h5 copy (``field``_h5) where the upstream writes one: the job
+    loads the copy, in a tenth of a SavedModel's load time (jobs/models.py)."""
+    if upstream.job in KERAS_PRODUCERS:
+        return ((field, upstream.id), (field + HANDOFF_SUFFIX, upstream.id))
+    return ((field, upstream.id),)
+
+
+def is_handoff(field: str) -> bool:
+    return field.endswith(HANDOFF_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -152,7 +169,9 @@ def compression_node(config: CampaignConfig, method: str, train: Node,
     else:
         return None
     return Node(id=f"{method}/{model}/copy{copy}", job=job, params={**data, **params},
-                inputs=(*data_in, (model_field, train.id)), model=model, method=method,
+                inputs=(*data_in, *(model_inputs(model_field, train) if job != "quantize"
+                                    else ((model_field, train.id),))),
+                model=model, method=method,
                 copy=copy, role="compress")
 
 
@@ -167,7 +186,7 @@ def benchmark_node(config: CampaignConfig, subject: Node,
             **(latency if subject.copy == 1 else ACCURACY_ONLY),
             "threads": bench.threads, "eval_batch_size": bench.eval_batch_size,
             "accuracy": True},
-        inputs=(*data_in, ("model", subject.id)), model=subject.model,
+        inputs=(*data_in, *model_inputs("model", subject)), model=subject.model,
         method=subject.method, copy=subject.copy, role="benchmark")
 
 
@@ -175,7 +194,8 @@ def resolve_spec(node: Node, digests: Mapping[str, str]) -> AnySpec:
     """The node's exact spec, given the content digest of each input (by spec field)."""
     values = dict(node.params)
     for field, _source in node.inputs:
-        values[field] = {"path": f"{CONTAINER_INPUTS_DIR}/{field}", "sha256": digests[field]}
+        if field in digests:  # an upstream recorded before it wrote an .h5 copy has none
+            values[field] = {"path": f"{CONTAINER_INPUTS_DIR}/{field}", "sha256": digests[field]}
     try:
         return spec_class(node.job).model_validate(values)
     except ValidationError as error:

@@ -49,7 +49,8 @@ def test_paper_preset_job_counts(paper):
 
 
 def test_paper_specs_follow_the_paper(paper):
-    digests = {"model": "a" * 64, "teacher": "b" * 64, "images": "c" * 64}
+    digests = {"model": "a" * 64, "teacher": "b" * 64, "images": "c" * 64,
+               "model_h5": "d" * 64, "teacher_h5": "e" * 64}
     for node in paper.nodes:
         spec = resolve_spec(node, {f: digests[f] for f, _ in node.inputs})
         assert spec.images is None and spec.tfds_name == "oxford_flowers102"
@@ -190,3 +191,32 @@ def test_node_upstream_excludes_the_dataset():
     node = Node(id="x", job="benchmark", params={}, inputs=(("images", DATASET),
                 ("model", "train/a")), model="a", method="base", copy=1, role="benchmark")
     assert node.upstream == ("train/a",)
+
+
+def test_keras_models_are_handed_on_as_h5_and_tflite_models_are_not(paper):
+    """Issue 11: every job that loads a Keras model made upstream also gets its .h5 copy from
+    the same upstream; a benchmark of a .tflite and a quantization of a base get none (quantize
+    converts the SavedModel itself, docs/methodology.md)."""
+    by_id = {node.id: node for node in paper.nodes}
+    for node in paper.nodes:
+        fields = dict(node.inputs)
+        for model_field in ("model", "teacher"):
+            if model_field not in fields:
+                continue
+            upstream = by_id[fields[model_field]]
+            keras_in = node.job != "quantize" and upstream.job != "quantize"
+            assert (fields.get(model_field + "_h5") == upstream.id) is keras_in, node.id
+            assert (model_field + "_h5" in fields) is keras_in, node.id
+        assert len(node.upstream) == len(set(node.upstream)) <= 1
+
+
+def test_an_upstream_without_an_h5_copy_leaves_the_field_out(paper):
+    """A store recorded before the .h5 copies existed: the job loads the SavedModel, and its
+    spec (so its key) is what it would have been with no hand-off field at all."""
+    node = next(n for n in paper.nodes if n.job == "prune")
+    without = resolve_spec(node, {"model": "a" * 64})
+    assert isinstance(without, PruneSpec) and without.model_h5 is None
+    with_copy = resolve_spec(node, {"model": "a" * 64, "model_h5": "d" * 64})
+    assert isinstance(with_copy, PruneSpec) and with_copy.model_h5 is not None
+    assert with_copy.model_h5.path == "/inputs/model_h5"
+    assert job_key(without, IMAGE_ID) != job_key(with_copy, IMAGE_ID)
