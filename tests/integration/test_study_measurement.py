@@ -12,6 +12,8 @@ here the jobs record the method they timed and run the code paths on the CPU.
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -79,11 +81,16 @@ class Jobs:
         assert isinstance(result, QuantizeResult)
         return result
 
-    def benchmark(self, name: str, model: Path, images: int, method: str) -> BenchmarkResult:
+    def benchmark(self, name: str, model: Path, images: int, method: str,
+                  h5: Path | None = None) -> BenchmarkResult:
+        """``h5``: the model's .h5 copy, loaded instead of the SavedModel (as campaigns do)."""
+        handoff = {} if h5 is None else {"model_h5": h5}
         result = self.run(name, BenchmarkSpec(
             images=self.images, model=self.ref(model), input_size=SIZE, accuracy=False,
-            latency_images=images, latency_runs=2, warmup_runs=1, latency_method=method),
-            {"model": model}).result
+            latency_images=images, latency_runs=2, warmup_runs=1, latency_method=method,
+            model_h5=None if h5 is None else InputRef(path="/inputs/model_h5",
+                                                      sha256=tree_digest(h5))),
+            {"model": model, **handoff}).result
         assert isinstance(result, BenchmarkResult)
         return result
 
@@ -120,7 +127,8 @@ def test_compression_time_is_load_plus_conversion_plus_save(jobs):
 
 
 def call_many(jobs) -> BenchmarkResult:
-    return jobs.benchmark("call", jobs.model(), MANY, "call")
+    model = jobs.model()
+    return jobs.benchmark("call", model, MANY, "call", h5=model.parent / "model.h5")
 
 
 def predict_few(jobs) -> BenchmarkResult:
@@ -156,3 +164,41 @@ def test_the_latency_images_are_held_once_as_uint8(jobs):
     grown = (many.resources.peak_rss_bytes - few.resources.peak_rss_bytes) / MB
     uint8_mb = MANY * SIZE * SIZE * 3 / MB
     assert grown < uint8_mb + 50, f"1000 latency images took {grown:.0f} MB more than 20"
+
+
+def test_the_h5_copy_runs_the_same_graph_as_the_savedmodel(jobs, image_id):
+    """Issue 11: the benchmark (and prune, distill) load a model's .h5 copy instead of its
+    SavedModel. Both, loaded by Keras in the job image, give the same outputs on every image
+    of the test split, to 1e-5; the benchmark records which one it ran."""
+    assert call_many(jobs).metrics.input_format == "h5"
+    assert predict_few(jobs).metrics.input_format == "saved_model"
+    model = jobs.model()
+    assert (model.parent / "model.h5").is_file()
+    proc = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--user", "1000",
+         "-v", f"{model.parent}:/m:ro", "-v", f"{jobs.digits}:/d:ro",
+         "--entrypoint", "python3", image_id, "-c", SAME_OUTPUTS], capture_output=True,
+        text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["images"] >= MANY
+    assert report["max_abs_diff"] <= 1e-5, report
+
+
+SAME_OUTPUTS = """
+import glob, json
+import numpy as np
+from jobs import compat
+tf = compat.import_tensorflow()
+keras = compat.keras_module(tf)
+saved = keras.models.load_model("/m/saved_model", compile=False)
+handed = keras.models.load_model("/m/model.h5", compile=False)
+paths = sorted(glob.glob("/d/test/*/*.png"))
+worst = 0.0
+for start in range(0, len(paths), 64):
+    batch = np.stack([tf.io.decode_png(tf.io.read_file(p), channels=3).numpy()
+                      for p in paths[start:start + 64]]).astype("float32")
+    worst = max(worst, float(np.max(np.abs(saved(batch, training=False).numpy()
+                                           - handed(batch, training=False).numpy()))))
+print(json.dumps({"images": len(paths), "max_abs_diff": worst}))
+"""
