@@ -7,7 +7,7 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import docker
 import docker.errors
@@ -81,6 +81,9 @@ def _engine_down(error: Exception) -> EngineError:
     )
 
 
+EngineT = TypeVar("EngineT", bound="Engine")
+
+
 class Engine:
     """A connected Docker engine."""
 
@@ -89,7 +92,7 @@ class Engine:
         self._api = client.api
 
     @classmethod
-    def connect(cls, timeout: int = 60, base_url: str | None = None) -> Engine:
+    def connect(cls: type[EngineT], timeout: int = 60, base_url: str | None = None) -> EngineT:
         """The engine of DOCKER_HOST, or the one at ``base_url`` (a fleet's manager)."""
         try:
             client = (docker.DockerClient(base_url=base_url, timeout=timeout) if base_url
@@ -319,6 +322,7 @@ class NodeInfo:
     availability: str  # active | pause | drain
     labels: Mapping[str, str]
     address: str
+    memory_bytes: int = 0
 
 
 def _task_state(task: Mapping[str, Any]) -> TaskState:
@@ -338,7 +342,9 @@ def _node_info(node: Mapping[str, Any]) -> NodeInfo:
                     hostname=str((node.get("Description") or {}).get("Hostname", "")),
                     role=str(spec.get("Role", "")), state=str(status.get("State", "")),
                     availability=str(spec.get("Availability", "")),
-                    labels=dict(spec.get("Labels") or {}), address=str(status.get("Addr", "")))
+                    labels=dict(spec.get("Labels") or {}), address=str(status.get("Addr", "")),
+                    memory_bytes=int(((node.get("Description") or {}).get("Resources") or {})
+                                     .get("MemoryBytes") or 0))
 
 
 # A one-shot service: 1 replica with restart 'none' (the task runs once, and its container is

@@ -20,6 +20,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = commands.add_parser("gc", help="remove job containers whose launcher is gone")
     parser.add_argument("--all", action="store_true",
                         help="also containers of other hosts and of unknown owners")
+    parser.add_argument("--fleet", metavar="MANAGER_URL", default=None,
+                        help="also the job services a launcher left on this Docker Swarm "
+                        "(tcp://HOST:2375; default: $EDGECOMPRESS_FLEET)")
     parser.set_defaults(handler=run)
 
 
@@ -47,4 +50,15 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"removed {removed} leftover job container(s)"
                   + (f"; kept {kept} of live launchers or other hosts (--all removes them)"
                      if kept else ""))
+    # Imported here: the fleet's modules import this one (should_remove).
+    from launcher.commands.fleet import fleet_url
+    from launcher.fleet import cleanup
+    from launcher.fleet.connect import manager
+
+    url = fleet_url(args)
+    if url:
+        removed, kept = cleanup.sweep(manager(url), everything=args.all)
+        console.print(f"fleet {url}: removed {removed} leftover job service(s)"
+                      + (f"; kept {kept} of live launchers or other hosts (--all removes "
+                         "them)" if kept else ""), markup=False)
     return 0
