@@ -11,9 +11,12 @@ from __future__ import annotations
 import argparse
 import socket
 
+from launcher.commands.fleet import fleet_url
 from launcher.console import console
 from launcher.docker_client import Engine, label
-from launcher.owner import orphaned, parse_owner
+from launcher.fleet import cleanup
+from launcher.fleet.connect import manager
+from launcher.owner import should_remove
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,16 +27,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="also the job services a launcher left on this Docker Swarm "
                         "(tcp://HOST:2375; default: $EDGECOMPRESS_FLEET)")
     parser.set_defaults(handler=run)
-
-
-def should_remove(labels: dict[str, str], state: str, host: str, everything: bool) -> bool:
-    owner = parse_owner(labels.get(label("owner")))
-    gone = orphaned(owner, host)
-    if gone is not None:
-        return gone
-    if owner is None and state != "running":
-        return True  # a container of a launcher from before owners were recorded, ended
-    return everything
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,11 +43,6 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"removed {removed} leftover job container(s)"
                   + (f"; kept {kept} of live launchers or other hosts (--all removes them)"
                      if kept else ""))
-    # Imported here: the fleet's modules import this one (should_remove).
-    from launcher.commands.fleet import fleet_url
-    from launcher.fleet import cleanup
-    from launcher.fleet.connect import manager
-
     url = fleet_url(args)
     if url:
         removed, kept = cleanup.sweep(manager(url), everything=args.all)

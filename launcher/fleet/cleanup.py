@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import socket
 
-from launcher.commands.gc import should_remove
 from launcher.docker_client import SwarmEngine, label
+from launcher.owner import should_remove
 
 NETWORK = "edgecompress-jobs"  # the internal overlay of offline jobs
 

@@ -62,9 +62,11 @@ def verdict(node: NodeInfo, task: TaskState | None, phase: tasks.Phase, wrote: s
         return f"{node.hostname}: the preflight job did not finish (last state: " + (
             f"{task.state} {task.error}".strip() if task else "none") + ")"
     if wrote != token:
-        return (f"{node.hostname}: its job could not write the store at {store} or the launcher "
-                "cannot read it back: mount the store's NFS export at the same path on every "
-                "node, writable by uid 1000 (docs/fleet.md)")
+        how = (f"its job ended {task.state}, exit {task.exit_code}"
+               + (f" ({task.error})" if task.error else "")) if task else "its job ended"
+        return (f"{node.hostname}: {how}, and the launcher did not read back what it should "
+                f"have written into the store at {store}: mount the store's NFS export at the "
+                "same path on every node, writable by uid 1000 (docs/fleet.md)")
     return None
 
 
