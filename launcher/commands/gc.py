@@ -24,12 +24,22 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--all", action="store_true",
                         help="also containers of other hosts and of unknown owners")
     parser.add_argument("--fleet", metavar="MANAGER_URL", default=None,
-                        help="also the job services a launcher left on this Docker Swarm "
-                        "(tcp://HOST:2375; default: $EDGECOMPRESS_FLEET)")
+                        help="instead of this engine's containers: the job services launchers "
+                        "left on this Docker Swarm (tcp://HOST:2375)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # Only when asked for on the line: EDGECOMPRESS_FLEET in the environment must not turn a
+    # plain 'gc' away from this engine's containers.
+    url = fleet_url(args) if args.fleet else None
+    if url:
+        # A fleet's jobs are services on its manager, not containers of this engine.
+        removed, kept = cleanup.sweep(manager(url), everything=args.all)
+        console.print(f"fleet {url}: removed {removed} leftover job service(s)"
+                      + (f"; kept {kept} of live launchers or other hosts (--all removes "
+                         "them)" if kept else ""), markup=False)
+        return 0
     engine = Engine.connect()
     host = socket.gethostname()
     removed = kept = 0
@@ -43,10 +53,4 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"removed {removed} leftover job container(s)"
                   + (f"; kept {kept} of live launchers or other hosts (--all removes them)"
                      if kept else ""))
-    url = fleet_url(args)
-    if url:
-        removed, kept = cleanup.sweep(manager(url), everything=args.all)
-        console.print(f"fleet {url}: removed {removed} leftover job service(s)"
-                      + (f"; kept {kept} of live launchers or other hosts (--all removes "
-                         "them)" if kept else ""), markup=False)
     return 0

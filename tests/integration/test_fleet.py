@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -160,6 +161,74 @@ def test_an_unmatched_profile_is_one_line_and_starts_nothing(lab, fleet, tmp_pat
     assert not fleet[0].engine.services({label("kind"): "job"})
 
 
+DRIVER = r'''
+import json, sys
+from pathlib import Path
+from launcher.docker_client import SwarmEngine
+from launcher.fleet.execute import Fleet, run_fleet_plan
+from launcher.limits import Limits, resolve
+from launcher.store import Store
+from launcher.study.campaign import load_campaign, with_overrides
+from launcher.study.plan import Plan
+from launcher.target import Target
+from tests.stand_ins.job_image import make_model_node
+
+class Quiet:
+    def begin(self, plan, assessments): pass
+    def started(self, node): pass
+    def line(self, text): pass
+    def finished(self, node, assessment, ran): pass
+
+args = json.loads(sys.argv[1])
+engine = SwarmEngine.connect(base_url=args["url"])
+config = with_overrides(load_campaign("paper"), models=["MobileNetV3Small"], methods=["fp16"],
+                        copies=1)
+target = Target(store=Store(Path(args["store"])), profile=args["profile"], image=args["image"],
+                image_id=args["image_id"], environment={"SLEEP_S": "60", "SLEEP_SIZE": "70"},
+                limits=resolve(Limits(), 2 * 1024**3))
+summary = run_fleet_plan(Fleet(engine, args["image"], args["network"]),
+                         Plan(config, (make_model_node(70),)), target, Quiet())
+print("canceled" if summary.canceled else "not canceled", flush=True)
+'''
+
+
+def test_a_stopped_launcher_leaves_nothing_a_killed_one_is_swept_by_gc(lab, fleet, tmp_path):
+    made, target = fleet
+    engine = made.engine
+    args = json.dumps({"url": lab.manager_url, "store": str(lab.store / "interrupted"),
+                       "profile": PROFILE, "image": made.image, "image_id": target.image_id,
+                       "network": made.network})
+
+    def launch() -> subprocess.Popen[str]:
+        driver = subprocess.Popen([sys.executable, "-c", DRIVER, args], cwd=ROOT, text=True,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not any(t.state == "running" for s in engine.services({label("kind"): "job"})
+                      for t in engine.service_tasks(str(s["ID"]))):
+            assert time.monotonic() < deadline and driver.poll() is None, driver.communicate()
+            time.sleep(0.2)
+        return driver
+
+    stopped = launch()
+    stopped.send_signal(signal.SIGTERM)
+    out, err = stopped.communicate(timeout=60)
+    assert "canceled" in out and stopped.returncode == 0, err
+    assert not engine.services({label("kind"): "job"}), "its service went with it"
+    (status_file,) = (lab.store / "interrupted").glob("jobs/make_model-*/status.json")
+    assert json.loads(status_file.read_text())["status"] == "canceled"
+
+    killed = launch()
+    killed.kill()  # kill -9: nothing of the launcher runs after this
+    killed.communicate(timeout=30)
+    assert engine.services({label("kind"): "job"}), "a killed launcher leaves its service"
+    gc = subprocess.run([sys.executable, "-m", "launcher", "gc", "--fleet", lab.manager_url],
+                        capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert gc.returncode == 0, gc.stderr
+    assert "removed 1 leftover job service" in gc.stdout, gc.stdout
+    assert not engine.services({label("kind"): "job"})
+
+
 def test_a_worker_killed_mid_job_runs_it_again_on_the_other(lab, fleet):
     made, target = fleet
     engine = made.engine
@@ -218,6 +287,9 @@ def test_nothing_is_left_on_any_node(lab, fleet):
     deadline = time.monotonic() + 30
     while leftovers() and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert leftovers() == {}
+    assert leftovers() == {}, {n.name: (n.docker("ps", "-a", check=False),
+                                         swarm.docker("node", "ps", n.name, host=lab.manager_url,
+                                                      check=False))
+                                for n in lab.workers}
     assert not Engine.connect().containers({label("session"): SESSION_ID}), (
         "the local run's container is removed too")
