@@ -36,6 +36,9 @@ from launcher.target import Target, request_for
 
 # How often the queue looks at finished jobs and free nodes.
 TICK_S = 0.3
+# How long jobs may wait with no node of the profile ready before the run stops (a board
+# rebooting comes back well within it).
+NO_NODE_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class FleetSummary(Summary):
 
 def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
                    retry_failed: bool = False, deadline_s: float | None = None,
-                   max_attempts: int = placement.MAX_ATTEMPTS,
+                   max_attempts: int = placement.MAX_ATTEMPTS, no_node_s: float = NO_NODE_S,
                    clock: Callable[[], float] = time.monotonic) -> FleetSummary:
     started = clock()
     summary = FleetSummary()
@@ -85,6 +88,7 @@ def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
     pending = list(plan.nodes)  # not yet settled, in the plan's order (upstream first)
     ready: list[Node] = []
     changed = True
+    no_node_since: float | None = None
     pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="edgecompress-fleet")
     try:
         with CtrlC() as ctrl_c:
@@ -117,9 +121,15 @@ def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
                     running[node.id] = _dispatch(pool, fleet, resolver, node, chosen.node,
                                                  target, events, deadline_s,
                                                  node.id in forced, cancel)
-                if not running and ready and not nodes:
-                    # Every board of the profile is down: wait for one rather than fail jobs.
-                    pass
+                if nodes or running:
+                    no_node_since = None
+                elif no_node_since is None:
+                    no_node_since = clock()
+                elif clock() - no_node_since > no_node_s:
+                    # Every board of the profile has been gone that long: stop, resumable.
+                    raise UserError(f"no node labelled {placement.PROFILE_LABEL}="
+                                    f"{target.profile} has been ready for {no_node_s:g} s; "
+                                    "bring one back and run the same command again")
                 time.sleep(TICK_S)
     finally:
         cancel.set()  # a KeyboardInterrupt on the way out: every job thread stops its service

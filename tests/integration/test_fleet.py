@@ -287,9 +287,13 @@ def test_nothing_is_left_on_any_node(lab, fleet):
     deadline = time.monotonic() + 30
     while leftovers() and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert leftovers() == {}, {n.name: (n.docker("ps", "-a", check=False),
-                                         swarm.docker("node", "ps", n.name, host=lab.manager_url,
-                                                      check=False))
-                                for n in lab.workers}
+    left = leftovers()
+    if left:
+        for n in lab.workers:
+            print(n.name, n.docker("ps", "-a", "--format", "{{.Names}}|{{.Status}}", check=False))
+            logs = subprocess.run(["docker", "logs", n.name], capture_output=True, text=True)
+            print("\n".join(line for line in logs.stderr.splitlines()
+                            if "kernel parameter" not in line and "grpc" not in line)[-6000:])
+    assert left == {}
     assert not Engine.connect().containers({label("session"): SESSION_ID}), (
         "the local run's container is removed too")
