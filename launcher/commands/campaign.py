@@ -20,7 +20,7 @@ from launcher.console import console, errors
 from launcher.device.profiles import DEFAULT_PROFILE, PROFILES
 from launcher.errors import UserError
 from launcher.fleet.connect import connect_fleet
-from launcher.fleet.execute import Fleet, run_fleet_plan
+from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.schema import JOB_NAMES, JobStatus
 from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides
 from launcher.study.execute import Summary, run_plan
@@ -148,6 +148,11 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.reused} already done, {len(summary.failed)} failed, "
         f"{len(summary.waiting)} waiting on a failed job; {summary.wall_s:.1f} s",
         markup=False, soft_wrap=True)
+    if isinstance(summary, FleetSummary):
+        spread = ", ".join(f"{host} {count}" for host, count in sorted(summary.nodes_used.items()))
+        console.print(f"jobs per node: {spread or 'none'}"
+                      + (f"; {summary.lost_attempts} attempt(s) lost with their node and run "
+                         "again" if summary.lost_attempts else ""), markup=False, soft_wrap=True)
     for item in summary.failed:
         log = f" (log: {item.folder / 'log.txt'})" if item.folder else ""
         warn(f"failed: {item.node.id}: {item.reason}{log}")

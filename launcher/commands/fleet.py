@@ -10,7 +10,7 @@ from rich.table import Table
 from launcher import settings
 from launcher.console import console
 from launcher.docker_client import label
-from launcher.errors import UserError
+from launcher.errors import EngineError, UserError
 from launcher.fleet import status
 from launcher.fleet.connect import manager
 from launcher.views import escape
@@ -49,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     for service in engine.services({label("kind"): "job"}):
         labels = dict((service.get("Spec") or {}).get("Labels") or {})
         what = f"{labels.get(label('job'), '?')} {labels.get(label('key'), '')[:12]}".strip()
-        for task in engine.service_tasks(str(service["ID"])):
+        try:
+            found = engine.service_tasks(str(service["ID"]))
+        except EngineError:
+            continue  # the job ended and its service went while we looked
+        for task in found:
             if task.state in ("running", "starting", "preparing", "assigned", "accepted"):
                 jobs[task.node_id] = what
     table = Table(title=escape(f"fleet {url}"))

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from launcher.docker_client import Engine, SwarmEngine, label
+from launcher.errors import EngineError
 from launcher.fleet import preflight
 from launcher.fleet.backend import SwarmBackend
 from launcher.fleet.connect import prepare
@@ -31,6 +32,7 @@ from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.fleet.images import remote
 from launcher.fleet.placement import eligible
 from launcher.keys import job_key
+from launcher.limits import Limits, resolve
 from launcher.runner import SESSION_ID, JobRequest, run_job
 from launcher.schema import JobStatus
 from launcher.store import Store, load_result
@@ -79,6 +81,18 @@ def fleet(lab, stand_in) -> tuple[Fleet, Target]:
                            PROFILE, store, lab.registry, lab.push_registry, lambda line: None)
     assert made.image == f"{lab.registry}/{job_image.TAG}:latest"
     return made, target
+
+
+def running_tasks(engine: SwarmEngine) -> list:
+    """The job tasks running now; a service removed while we look has none."""
+    found = []
+    for service in engine.services({label("kind"): "job"}):
+        try:
+            found += [t for t in engine.service_tasks(str(service["ID"]))
+                      if t.state == "running"]
+        except EngineError:
+            continue
+    return found
 
 
 def plan_of(sizes: list[int]) -> Plan:
@@ -204,13 +218,22 @@ def test_a_stopped_launcher_leaves_nothing_a_killed_one_is_swept_by_gc(lab, flee
                                   env={**os.environ, "PYTHONPATH": str(ROOT)},
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
-        while not any(t.state == "running" for s in engine.services({label("kind"): "job"})
-                      for t in engine.service_tasks(str(s["ID"]))):
+        while not running_tasks(engine):
             assert time.monotonic() < deadline and driver.poll() is None, driver.communicate()
             time.sleep(0.2)
         return driver
 
     stopped = launch()
+    # The job's container on its worker has the local run's hardening.
+    (config,) = [json.loads(n.docker("inspect", cid))[0] for n in lab.workers
+                 for cid in n.docker("ps", "-q", "--filter", f"label={label('kind')}=job").split()]
+    host = config["HostConfig"]
+    assert config["Config"]["User"] == "1000:1000" or os.getuid() != 0
+    assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"] and host["Init"]
+    limits = resolve(Limits(), 2 * 1024**3)  # the driver's
+    assert host["Memory"] == limits.memory_bytes and host["PidsLimit"] == limits.pids
+    (network,) = config["NetworkSettings"]["Networks"]
+    assert network == made.network
     stopped.send_signal(signal.SIGTERM)
     out, err = stopped.communicate(timeout=60)
     assert "canceled" in out and stopped.returncode == 0, err
@@ -240,9 +263,7 @@ def test_a_worker_killed_mid_job_runs_it_again_on_the_other(lab, fleet):
     first = lab.workers[0]
     first_id = lab.node_id(first)
     deadline = time.monotonic() + 60
-    while not any(t.node_id == first_id and t.state == "running"
-                  for s in engine.services({label("kind"): "job"})
-                  for t in engine.service_tasks(str(s["ID"]))):
+    while not any(t.node_id == first_id for t in running_tasks(engine)):
         assert time.monotonic() < deadline and runner.is_alive(), "no job ran on worker 1"
         time.sleep(0.2)
     lab.kill(first)
