@@ -42,7 +42,11 @@ def prepare(engine: SwarmEngine, local: Engine, image: str, image_id: str, profi
     network = engine.ensure_network(cleanup.NETWORK, {label("kind"): "network"})
     cleanup.sweep(engine)
     nodes = placement.eligible(engine.nodes(), profile)
-    problems = preflight.run(engine, nodes, remote, store)
+    try:
+        l4t = get_profile(profile).l4t
+    except UserError:
+        l4t = None  # a profile of the tests' own (a stand-in image)
+    problems = preflight.run(engine, nodes, remote, store, l4t=l4t)
     if problems:
         raise UserError("fleet preflight: " + "; ".join(problems))
     # Each job's memory limit must fit the smallest board of the profile.

@@ -179,6 +179,28 @@ def test_a_node_without_the_store_fails_the_preflight_in_one_line(lab, fleet, tm
     assert all("is not there" in p and "NFS" in p for p in problems), problems
 
 
+def test_on_a_jetson_profile_the_preflight_names_a_missing_gpu_runtime_and_a_wrong_l4t(
+        lab, fleet):
+    """These workers are no Jetsons: each is given an L4T release file (a Nano's, a Xavier's)
+    and, like a Jetson whose engine does not run nvidia by default, no GPU device."""
+    made, _ = fleet
+    releases = {lab.workers[0].name: "# R32 (release), REVISION: 7.1, GCID: 1, BOARD: t210ref",
+                lab.workers[1].name: "# R35 (release), REVISION: 2.1, GCID: 1, BOARD: t186ref"}
+    for worker in lab.workers:
+        swarm.docker("exec", worker.name, "sh", "-c",
+                     f"echo '{releases[worker.name]}' > {preflight.L4T_FILE}")
+    try:
+        problems = preflight.run(made.engine, eligible(made.engine.nodes(), PROFILE),
+                                 made.image, lab.store / "results", timeout_s=60,
+                                 l4t="R32.7.1")
+    finally:
+        for worker in lab.workers:
+            swarm.docker("exec", worker.name, "rm", "-f", preflight.L4T_FILE)
+    by_node = {p.split(":")[0]: p for p in problems}
+    assert '"default-runtime": "nvidia"' in by_node[lab.workers[0].name], problems
+    assert "L4T R35.2.1" in by_node[lab.workers[1].name], problems
+
+
 def test_an_unmatched_profile_is_one_line_and_starts_nothing(lab, fleet, tmp_path):
     store = tmp_path / "store"
     ran = subprocess.run(

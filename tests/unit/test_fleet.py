@@ -142,7 +142,8 @@ def test_status_rows_say_why_a_node_takes_no_jobs():
 def test_preflight_verdicts_are_one_line_each(tmp_path):
     a = node("a")
     store = Path("/srv/edgecompress")
-    ok = preflight.verdict(a, task("complete"), tasks.Phase.ended, "t", "t", store, "r/i:1")
+    ok = preflight.verdict(a, task("complete"), tasks.Phase.ended, "token=t\n", "t", store,
+                           "r/i:1")
     assert ok is None
     unmounted = preflight.verdict(
         a, task("rejected", 0, "invalid mount config: bind source path does not exist: /srv"),
@@ -154,6 +155,31 @@ def test_preflight_verdicts_are_one_line_each(tmp_path):
     unwritable = preflight.verdict(a, task("failed", 2, "task: non-zero exit (2)"),
                                    tasks.Phase.ended, None, "t", store, "r/i:1")
     assert unwritable and "exit 2" in unwritable and "uid 1000" in unwritable
+
+
+NANO_RELEASE = "# R32 (release), REVISION: 7.1, GCID: 29818004, BOARD: t210ref, EABI: aarch64"
+
+
+def test_on_a_jetson_profile_the_preflight_checks_l4t_and_the_default_runtime():
+    a, store, image = node("a"), Path("/srv/edgecompress"), "r/i:1"
+    done = task("complete")
+
+    def judge(report: str) -> str | None:
+        return preflight.verdict(a, done, tasks.Phase.ended, report, "t", store, image,
+                                 "R32.7.1")
+
+    assert judge(f"token=t\ngpu=yes\nl4t={NANO_RELEASE}\n") is None
+    no_gpu = judge(f"token=t\ngpu=no\nl4t={NANO_RELEASE}\n")
+    assert no_gpu and '"default-runtime": "nvidia"' in no_gpu and "\n" not in no_gpu
+    xavier = judge("token=t\ngpu=yes\nl4t=# R35 (release), REVISION: 2.1, GCID: 1\n")
+    assert xavier and "L4T R35.2.1" in xavier and "R32" in xavier
+    not_jetson = preflight.verdict(
+        a, task("rejected", 0, "invalid mount config for type \"bind\": bind source path does "
+                "not exist: /etc/nv_tegra_release"), tasks.Phase.rejected, None, "t", store,
+        image, "R32.7.1")
+    assert not_jetson and "not a Jetson" in not_jetson
+    report = preflight.parse_report(f"token=t\ngpu=yes\nl4t={NANO_RELEASE}\n")
+    assert report.token == "t" and report.gpu and str(report.l4t) == "R32.7.1"
 
 
 def test_jobs_name_the_image_in_the_fleets_registry():
