@@ -46,7 +46,8 @@ help: ## this list
 	  printf "  make %-18s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@echo "variables: PROFILE=$(PROFILE), TEST_PROFILES=\"$(TEST_PROFILES)\","
 	@echo "  LOCAL_BASE=1 (Debian-made base images for the x86 twins), EXTRA_CA=bundle.pem,"
-	@echo "  REGISTRY, TESTS, and for the study's subsets MODELS, METHODS, COPIES, REPEATS"
+	@echo "  REGISTRY, FLEET (a Swarm manager: docs/fleet.md), TESTS, and for the study's"
+	@echo "  subsets MODELS, METHODS, COPIES, REPEATS"
 
 venv: $(BIN)/.installed ## the virtualenv in .venv with the launcher and its dev tools
 $(BIN)/.installed: pyproject.toml
@@ -77,6 +78,13 @@ CAMPAIGN_OPTS = $(if $(MODELS),--models $(MODELS)) $(if $(METHODS),--methods $(M
                 $(if $(COPIES),--copies $(COPIES)) $(if $(REPEATS),--repeats $(REPEATS))
 # Where prebuilt images live (HOST[:PORT][/NAMESPACE]); empty: build them here.
 REGISTRY ?= $(EDGECOMPRESS_REGISTRY)
+# FLEET=tcp://MANAGER:2375: nano, xavier and x86 run their campaign on a Docker Swarm's nodes
+# labelled with the profile (docs/fleet.md), the image through REGISTRY (the fleet's registry).
+FLEET ?= $(EDGECOMPRESS_FLEET)
+FLEET_OPTS = $(if $(FLEET),--fleet "$(FLEET)" --registry "$(REGISTRY)")
+FLEET_CHECK = if [ -n "$(FLEET)" ] && [ -z "$(REGISTRY)" ]; then \
+  echo "error: FLEET needs REGISTRY, the registry the fleet's nodes pull from (docs/fleet.md)" >&2; \
+  exit 2; fi
 
 demo: image ## build the job image, run the quick campaign (no download) and its report
 	$(EDGECOMPRESS) campaign run quick --profile $(PROFILE)
@@ -126,15 +134,17 @@ bench: image ## the benchmarks of docs/benchmarks.md
 # On the device: pull the prebuilt image when a registry has it, else build it; the campaign
 # runs the Jetson preflight before any job; then the report.
 nano xavier: venv engine ## the paper's study on the device (pull or build, preflight, report)
+	@$(FLEET_CHECK)
 	@if [ -n "$(REGISTRY)" ] && $(EDGECOMPRESS) pull $@ --registry "$(REGISTRY)"; then :; \
 	  else $(EDGECOMPRESS) build $@; fi
-	$(EDGECOMPRESS) campaign run paper --profile $@ $(CAMPAIGN_OPTS)
+	$(EDGECOMPRESS) campaign run paper --profile $@ $(FLEET_OPTS) $(CAMPAIGN_OPTS)
 	$(EDGECOMPRESS) report
 	@echo "results: $${EDGECOMPRESS_STORE:-results}/ (report in $${EDGECOMPRESS_STORE:-results}/report/)"
 
 # The whole study on a workstation, in the x86 twin of PROFILE.
 x86: image ## the paper's study on a workstation, in PROFILE's image
-	$(EDGECOMPRESS) campaign run paper --profile $(PROFILE) $(CAMPAIGN_OPTS)
+	@$(FLEET_CHECK)
+	$(EDGECOMPRESS) campaign run paper --profile $(PROFILE) $(FLEET_OPTS) $(CAMPAIGN_OPTS)
 	$(EDGECOMPRESS) report
 
 pull: venv engine ## pull PROFILE's prebuilt image from REGISTRY

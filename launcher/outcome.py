@@ -29,6 +29,10 @@ class StopCause(str, Enum):
     cancel = "cancel"
     engine_lost = "engine_lost"
     output_limit = "output_limit"
+    # A fleet's: the node running the job went down (Swarm keeps its task 'running'), or the
+    # node refused to start it (an image it cannot pull: 'rejected', with exit code 0).
+    node_lost = "node_lost"
+    rejected = "rejected"
 
 
 def classify(
@@ -39,12 +43,14 @@ def classify(
     log_tail: str = "",
     deadline_s: float = 0.0,
     cancel_signal: str = "SIGINT",
+    detail: str = "",
 ) -> tuple[JobStatus, str | None]:
     """``result_problem`` is None when result.json exists and validates, else what is wrong.
 
     The order matters: what the launcher did itself (cancel, deadline) explains a kill better
     than the exit code; OOM is read from State.OOMKilled, never guessed from exit 137; a zero
-    exit is only a success when the result validates.
+    exit is only a success when the result validates. ``detail`` is what the backend knows of
+    a node lost or a rejected task.
     """
     if stop_cause is StopCause.cancel:
         if cancel_signal == "SIGINT":
@@ -57,6 +63,11 @@ def classify(
     if stop_cause is StopCause.engine_lost:
         return JobStatus.lost, ("lost the Docker engine while the job ran: start the engine "
                                 "and run again")
+    if stop_cause is StopCause.node_lost:
+        return JobStatus.lost, f"the node running the job went down{_colon(detail)}"
+    if stop_cause is StopCause.rejected:
+        # Checked before the exit code: Swarm reports a rejected task with exit code 0.
+        return JobStatus.failed, f"the node could not start the job{_colon(detail)}"
     if exit_code == 0:
         if result_problem is None:
             return JobStatus.succeeded, None
@@ -71,6 +82,10 @@ def classify(
         return JobStatus.killed, f"killed by signal {exit_code - 128} (exit {exit_code})"
     reason = last_meaningful_line(log_tail) or "no output"
     return JobStatus.failed, f"exit {exit_code}: {reason}"
+
+
+def _colon(detail: str) -> str:
+    return f": {detail}" if detail else ""
 
 
 def last_meaningful_line(log: str) -> str:

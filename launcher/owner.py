@@ -12,6 +12,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from launcher.docker_client import label
+
 
 @dataclass(frozen=True)
 class Owner:
@@ -52,3 +54,13 @@ def orphaned(owner: Owner | None, host: str, proc: Path = Path("/proc")) -> bool
     if owner is None or owner.host != host:
         return None
     return process_start(owner.pid, proc) != owner.started
+
+
+def should_remove(labels: dict[str, str], state: str, host: str, everything: bool) -> bool:
+    owner = parse_owner(labels.get(label("owner")))
+    gone = orphaned(owner, host)
+    if gone is not None:
+        return gone
+    if owner is None and state != "running":
+        return True  # a container of a launcher from before owners were recorded, ended
+    return everything

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from launcher.device.power import POWER_LOG, PowerSampler, Sampling
 from launcher.docker_client import ContainerRequest, Engine, Mount, label
@@ -120,7 +120,10 @@ def _host_gid(name: str) -> int | None:
 
 
 def run_job(engine: Engine, store: Store, request: JobRequest,
-            on_line: Callable[[str], None] | None = None) -> JobOutcome:
+            on_line: Callable[[str], None] | None = None,
+            backend: Backend | None = None) -> JobOutcome:
+    """``backend`` starts the container and waits for it (default: on ``engine``, here);
+    everything else (the spec, the mounts, judging and filing) is the same wherever it ran."""
     key = request.key
     folder = store.job_folder(request.job, key)
     if not request.force:
@@ -183,45 +186,20 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     )
 
     started_at, t0 = _now(), time.monotonic()
-    cause = StopCause.none
-    exit_code: int | None = None
-    error_tail = ""
-    oom_killed = False
-    log = JobLog(folder / "log.txt", limits.log_bytes if limits else DEFAULT_LOG_BYTES)
-    watch = (_out_watch(out_dir, limits.out_bytes) if limits else None)
-    streamer: threading.Thread | None = None
+    log_bytes = limits.log_bytes if limits else DEFAULT_LOG_BYTES
+    log = JobLog(folder / "log.txt", log_bytes)
     sampler = (PowerSampler(request.power, folder / POWER_LOG)
                if request.power is not None and request.job == "benchmark" else None)
     with CtrlC() as ctrl_c, (sampler or contextlib.nullcontext()):
-        container_id = engine.create(container_request)
+        watch = Watch(deadline=t0 + request.deadline_s, ctrl_c=ctrl_c,
+                      over_limit=_out_watch(out_dir, limits.out_bytes) if limits else None,
+                      log=log, log_path=folder / "log.txt", log_bytes=log_bytes,
+                      on_line=on_line)
         try:
-            engine.start(container_id)
-            streamer = _stream(engine, container_id, log, on_line)
-            cause = _wait(engine, container_id, t0 + request.deadline_s, ctrl_c, watch)
-            try:
-                state = engine.state(container_id)
-                exit_code, oom_killed = state.exit_code, state.oom_killed
-                if (cause is StopCause.none and not oom_killed and (exit_code or 0) > 128
-                        and not _engine_stays(engine)):
-                    # A stopping dockerd signals its containers before it goes: the job did
-                    # not fail, its engine went away.
-                    cause = StopCause.engine_lost
-                streamer.join(timeout=LOG_DRAIN_S)
-                log.close()
-                # A follower can miss the last lines of a container that just exited: the
-                # log kept is read again, whole and capped, from the engine's copy.
-                _reread_log(engine, container_id, folder / "log.txt",
-                            limits.log_bytes if limits else DEFAULT_LOG_BYTES)
-                error_tail = engine.error_tail(container_id).decode("utf-8", "replace")
-            except EngineError:
-                cause = StopCause.engine_lost
+            ended = (backend or LocalBackend(engine)).execute(container_request, watch)
         finally:
-            # The engine may be gone; 'edgecompress gc' sweeps leftovers by label.
-            with contextlib.suppress(Exception):
-                engine.remove_container(container_id)
-            if streamer is not None:
-                streamer.join(timeout=2)
             log.close()
+    cause, exit_code, oom_killed = ended.cause, ended.exit_code, ended.oom_killed
 
     if os.getuid() == 0:
         # Back to root before anything reads it: uid 1000 on the host may be anybody.
@@ -234,10 +212,12 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         result, problem = load_result(out_dir, json.loads(spec_json))
     # stderr last: a job's own 'error:' line or a traceback's last line is found there first.
     status, reason = classify(exit_code, oom_killed, cause, problem,
-                              log_text[-4000:] + "\n" + error_tail,
-                              request.deadline_s, ctrl_c.signal_name or "SIGINT")
+                              log_text[-4000:] + "\n" + ended.error_tail,
+                              request.deadline_s, ctrl_c.signal_name or "SIGINT", ended.detail)
     if status is not JobStatus.succeeded:
         _set_aside_result(out_dir)
+        if ended.note and reason:
+            reason = f"{reason}; {ended.note}"
     record = RunRecord(
         key=key, job=request.job, status=status, reason=reason, exit_code=exit_code,
         oom_killed=oom_killed, image=request.image, image_id=request.image_id,
@@ -248,6 +228,84 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     )
     store.write_record(folder, record)
     return JobOutcome(folder, record, result if status is JobStatus.succeeded else None)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What a backend watches while its job runs; run_job owns all of it."""
+
+    deadline: float  # time.monotonic() by which the job must have ended
+    ctrl_c: CtrlC
+    over_limit: Callable[[], bool] | None  # out/ grew past its cap
+    log: JobLog  # where the output goes as it comes
+    log_path: Path  # the kept log, to be replaced by the engine's whole copy at the end
+    log_bytes: int
+    on_line: Callable[[str], None] | None
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a container ended, as its backend saw it; run_job judges it (outcome.classify)."""
+
+    cause: StopCause
+    exit_code: int | None
+    oom_killed: bool = False
+    error_tail: str = ""  # the end of its stderr alone
+    detail: str = ""  # what the backend knows of a lost node or a rejected task
+    note: str = ""  # added to a failure's reason: what this backend cannot tell
+
+
+class Backend(Protocol):
+    """Where a job's container runs: start it, wait for it against ``watch.deadline``, keep its
+    log in ``watch.log``, stop it on Ctrl-C, and leave nothing behind. One module each:
+    this engine (LocalBackend), a Swarm node (launcher/fleet/backend.py)."""
+
+    def execute(self, request: ContainerRequest, watch: Watch) -> Ended: ...
+
+
+class LocalBackend:
+    """The job's container on one Docker engine: create, start, follow its log, wait against
+    our own deadline, inspect, remove in ``finally``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def execute(self, request: ContainerRequest, watch: Watch) -> Ended:
+        engine = self.engine
+        cause = StopCause.none
+        exit_code: int | None = None
+        error_tail = ""
+        oom_killed = False
+        streamer: threading.Thread | None = None
+        container_id = engine.create(request)
+        try:
+            engine.start(container_id)
+            streamer = _stream(engine, container_id, watch.log, watch.on_line)
+            cause = _wait(engine, container_id, watch.deadline, watch.ctrl_c, watch.over_limit)
+            try:
+                state = engine.state(container_id)
+                exit_code, oom_killed = state.exit_code, state.oom_killed
+                if (cause is StopCause.none and not oom_killed and (exit_code or 0) > 128
+                        and not _engine_stays(engine)):
+                    # A stopping dockerd signals its containers before it goes: the job did
+                    # not fail, its engine went away.
+                    cause = StopCause.engine_lost
+                streamer.join(timeout=LOG_DRAIN_S)
+                watch.log.close()
+                # A follower can miss the last lines of a container that just exited: the
+                # log kept is read again, whole and capped, from the engine's copy.
+                _reread_log(engine, container_id, watch.log_path, watch.log_bytes)
+                error_tail = engine.error_tail(container_id).decode("utf-8", "replace")
+            except EngineError:
+                cause = StopCause.engine_lost
+        finally:
+            # The engine may be gone; 'edgecompress gc' sweeps leftovers by label.
+            with contextlib.suppress(Exception):
+                engine.remove_container(container_id)
+            if streamer is not None:
+                streamer.join(timeout=2)
+            watch.log.close()
+        return Ended(cause, exit_code, oom_killed, error_tail)
 
 
 def _set_aside_result(out_dir: Path) -> None:

@@ -36,11 +36,16 @@ TEGRASTATS = Setting("EDGECOMPRESS_TEGRASTATS", "tegrastats on a Jetson profile"
                      "the power sampler's command line, or 'off'")
 POWER_INTERVAL_MS = Setting("EDGECOMPRESS_POWER_INTERVAL_MS", "100",
                             "the power sampler's interval, 10..10000 ms")
+FLEET = Setting("EDGECOMPRESS_FLEET", "", "a Swarm manager's engine URL (tcp://HOST:2375): "
+                "campaigns run on its nodes (docs/fleet.md)")
+FLEET_PUSH = Setting("EDGECOMPRESS_FLEET_PUSH", "the fleet's registry",
+                     "where the launcher pushes images for a fleet, when it reaches the "
+                     "fleet's registry by another address than the nodes do")
 BASE_IMAGE = Setting("EDGECOMPRESS_BASE_<PROFILE>", "the profile's public base",
                      "the base image of a profile's build, e.g. EDGECOMPRESS_BASE_X86_TF2_12")
 
 SETTINGS = (STORE, TFDS_DIR, DEBUG, EXTRA_CA, REGISTRY, TEGRASTATS, POWER_INTERVAL_MS,
-            BASE_IMAGE)
+            FLEET, FLEET_PUSH, BASE_IMAGE)
 
 
 def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -66,6 +71,18 @@ def extra_ca(environ: Mapping[str, str] | None = None) -> str | None:
 
 def registry(environ: Mapping[str, str] | None = None) -> str | None:
     return _env(environ).get(REGISTRY.name) or None
+
+
+def fleet(environ: Mapping[str, str] | None = None) -> str | None:
+    value = (_env(environ).get(FLEET.name) or "").strip()
+    if value and "://" not in value:
+        raise UserError(f"{FLEET.name}={value!r}: give the manager's engine URL, e.g. "
+                        "tcp://192.168.1.10:2375")
+    return value or None
+
+
+def fleet_push(environ: Mapping[str, str] | None = None) -> str | None:
+    return (_env(environ).get(FLEET_PUSH.name) or "").strip().rstrip("/") or None
 
 
 def tegrastats_command(environ: Mapping[str, str] | None = None) -> str | None:

@@ -6,6 +6,7 @@ from launcher.commands import (
     build,
     campaign,
     doctor,
+    fleet,
     gc,
     merge,
     report,
@@ -16,4 +17,5 @@ from launcher.commands import (
     transfer,
 )
 
-COMMANDS = (build, run, campaign, status, results, report, merge, transfer, doctor, gc, schema)
+COMMANDS = (build, run, campaign, fleet, status, results, report, merge, transfer, doctor,
+            gc, schema)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from launcher import settings
 from launcher.commands._options import (
     add_limits,
     add_store,
@@ -14,12 +15,15 @@ from launcher.commands._options import (
     names,
     positive_float,
 )
+from launcher.commands.fleet import add_fleet_option, fleet_url
 from launcher.console import console, errors
 from launcher.device.profiles import DEFAULT_PROFILE, PROFILES
 from launcher.errors import UserError
+from launcher.fleet.connect import connect_fleet
+from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.schema import JOB_NAMES, JobStatus
 from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides
-from launcher.study.execute import run_plan
+from launcher.study.execute import Summary, run_plan
 from launcher.study.manifest import find_manifests
 from launcher.study.plan import expand
 from launcher.study.progress import CampaignProgress
@@ -58,6 +62,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     run_parser.add_argument("--verbose", "-v", action="store_true",
                             help="print every job's log")
     add_limits(run_parser)
+    add_fleet_option(run_parser, "run on this Docker Swarm's nodes of the profile, one job per "
+                     "node at a time")
+    run_parser.add_argument("--registry", help="with --fleet: the registry the fleet's nodes "
+                            f"pull from, HOST:PORT (default: ${settings.REGISTRY.name})")
     run_parser.set_defaults(handler=run)
     plan_parser = actions.add_parser("plan", help="list the jobs a campaign expands to "
                                      "(no engine needed, nothing runs)")
@@ -112,19 +120,39 @@ def run(args: argparse.Namespace) -> int:
     config = campaign_config(args)
     expanded = expand(config)
     limits = limits_from(args).over(config.limits)
-    engine, target = connect(campaign_profile(args, config), args.store, warn, limits)
+    url = fleet_url(args)
+    fleet: Fleet | None = None
+    if url:
+        with console.status(escape(f"fleet {url}: preflight")) as shown:
+            fleet, target = connect_fleet(url, campaign_profile(args, config), args.store,
+                                          args.registry,
+                                          lambda line: shown.update(escape(line[:100])), limits)
+    else:
+        engine, target = connect(campaign_profile(args, config), args.store, warn, limits)
     console.print("[bold]campaign[/] " + escape(
-        f"{config.name}: {len(expanded.nodes)} jobs on {target.image}, results in "
-        f"{args.store}"), soft_wrap=True)
+        f"{config.name}: {len(expanded.nodes)} jobs on {target.image}"
+        + (f" over the fleet {url}" if url else "") + f", results in {args.store}"),
+        soft_wrap=True)
     with CampaignProgress(console, verbose=args.verbose) as progress:
-        summary = run_plan(engine, expanded, target, progress, retry_failed=args.retry_failed,
-                           deadline_s=args.timeout or config.timeout_s)
+        if fleet is not None:
+            summary: Summary = run_fleet_plan(fleet, expanded, target, progress,
+                                              retry_failed=args.retry_failed,
+                                              deadline_s=args.timeout or config.timeout_s)
+        else:
+            summary = run_plan(engine, expanded, target, progress,
+                               retry_failed=args.retry_failed,
+                               deadline_s=args.timeout or config.timeout_s)
     ran_ok = sum(1 for o in summary.ran if o.record.status is JobStatus.succeeded)
     console.print(
         f"{config.name}: {len(summary.ran)} job(s) ran ({ran_ok} succeeded), "
         f"{summary.reused} already done, {len(summary.failed)} failed, "
         f"{len(summary.waiting)} waiting on a failed job; {summary.wall_s:.1f} s",
         markup=False, soft_wrap=True)
+    if isinstance(summary, FleetSummary):
+        spread = ", ".join(f"{host} {count}" for host, count in sorted(summary.nodes_used.items()))
+        console.print(f"jobs per node: {spread or 'none'}"
+                      + (f"; {summary.lost_attempts} attempt(s) lost with their node and run "
+                         "again" if summary.lost_attempts else ""), markup=False, soft_wrap=True)
     for item in summary.failed:
         log = f" (log: {item.folder / 'log.txt'})" if item.folder else ""
         warn(f"failed: {item.node.id}: {item.reason}{log}")

@@ -11,29 +11,35 @@ from __future__ import annotations
 import argparse
 import socket
 
+from launcher.commands.fleet import fleet_url
 from launcher.console import console
 from launcher.docker_client import Engine, label
-from launcher.owner import orphaned, parse_owner
+from launcher.fleet import cleanup
+from launcher.fleet.connect import manager
+from launcher.owner import should_remove
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = commands.add_parser("gc", help="remove job containers whose launcher is gone")
     parser.add_argument("--all", action="store_true",
                         help="also containers of other hosts and of unknown owners")
+    parser.add_argument("--fleet", metavar="MANAGER_URL", default=None,
+                        help="instead of this engine's containers: the job services launchers "
+                        "left on this Docker Swarm (tcp://HOST:2375)")
     parser.set_defaults(handler=run)
 
 
-def should_remove(labels: dict[str, str], state: str, host: str, everything: bool) -> bool:
-    owner = parse_owner(labels.get(label("owner")))
-    gone = orphaned(owner, host)
-    if gone is not None:
-        return gone
-    if owner is None and state != "running":
-        return True  # a container of a launcher from before owners were recorded, ended
-    return everything
-
-
 def run(args: argparse.Namespace) -> int:
+    # Only when asked for on the line: EDGECOMPRESS_FLEET in the environment must not turn a
+    # plain 'gc' away from this engine's containers.
+    url = fleet_url(args) if args.fleet else None
+    if url:
+        # A fleet's jobs are services on its manager, not containers of this engine.
+        removed, kept = cleanup.sweep(manager(url), everything=args.all)
+        console.print(f"fleet {url}: removed {removed} leftover job service(s)"
+                      + (f"; kept {kept} of live launchers or other hosts (--all removes "
+                         "them)" if kept else ""), markup=False)
+        return 0
     engine = Engine.connect()
     host = socket.gethostname()
     removed = kept = 0

@@ -1,0 +1,82 @@
+"""Everything a fleet run needs before its first job, in the order that fails fastest and
+starts nothing when it fails: the manager, a node of the profile, the image (pushed to the
+fleet's registry), the network of offline jobs, the preflight on every node."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from launcher import settings
+from launcher.device.profiles import get_profile
+from launcher.docker_client import Engine, SwarmEngine, label
+from launcher.errors import UserError
+from launcher.fleet import cleanup, images, placement, preflight
+from launcher.fleet.execute import Fleet
+from launcher.limits import Limits, resolve
+from launcher.store import Store
+from launcher.target import Target, image_id_of, profile_limits
+
+
+def manager(url: str) -> SwarmEngine:
+    engine = SwarmEngine.connect(base_url=url)
+    if not engine.swarm_active():
+        raise UserError(f"the engine at {url} is not a Swarm manager: run 'docker swarm init' "
+                        "there, or give the manager's URL (docs/fleet.md)")
+    return engine
+
+
+def check_profile(engine: SwarmEngine, profile: str) -> None:
+    line = placement.unmatched(engine.nodes(), profile)
+    if line is not None:
+        raise UserError(line)
+
+
+def prepare(engine: SwarmEngine, local: Engine, image: str, image_id: str, profile: str,
+            store: Path, registry: str, push_registry: str | None,
+            on_line: Callable[[str], None], limits: Limits | None = None) -> tuple[Fleet, Target]:
+    """Push the image, make the network, sweep services of dead launchers, check every node;
+    ``image`` is the launcher's local name of ``image_id``."""
+    check_profile(engine, profile)
+    remote = images.publish(local, image_id, image, registry, push_registry, on_line)
+    network = engine.ensure_network(cleanup.NETWORK, {label("kind"): "network"})
+    cleanup.sweep(engine)
+    nodes = placement.eligible(engine.nodes(), profile)
+    try:
+        l4t = get_profile(profile).l4t
+    except UserError:
+        l4t = None  # a profile of the tests' own (a stand-in image)
+    problems = preflight.run(engine, nodes, remote, store, l4t=l4t)
+    if problems:
+        raise UserError("fleet preflight: " + "; ".join(problems))
+    # Each job's memory limit must fit the smallest board of the profile.
+    smallest = min((n.memory_bytes for n in nodes if n.memory_bytes), default=4 * 1024**3)
+    chosen = limits or Limits()
+    try:
+        base = profile_limits(get_profile(profile))
+    except UserError:
+        base = Limits()  # a profile of the tests' own (a stand-in image)
+    resolved = resolve(chosen.over(base), smallest)
+    target = Target(store=Store(store), profile=profile, image=remote, image_id=image_id,
+                    # Swarm has no runtime field: a Jetson node runs the GPU runtime by
+                    # default (docs/fleet.md); a path on the shared store for tfds downloads.
+                    runtime=None, tfds_cache=store.resolve() / "tfds-cache", limits=resolved)
+    return Fleet(engine=engine, image=remote, network=network), target
+
+
+def connect_fleet(url: str, profile_name: str, store: Path, registry: str | None,
+                  on_line: Callable[[str], None], limits: Limits | None = None
+                  ) -> tuple[Fleet, Target]:
+    profile = get_profile(profile_name)
+    engine = manager(url)
+    check_profile(engine, profile.name)  # one line before anything else happens
+    prefix = (registry or settings.registry() or "").strip().rstrip("/")
+    if not prefix:
+        raise UserError(f"a fleet needs a registry its nodes pull from: pass --registry "
+                        f"HOST:PORT or set {settings.REGISTRY.name} (docs/fleet.md)")
+    local = Engine.connect()
+    image_id = image_id_of(local, profile)
+    if not store.is_absolute():
+        store = store.resolve()
+    return prepare(engine, local, profile.image, image_id, profile.name, store, prefix,
+                   settings.fleet_push(), on_line, limits)

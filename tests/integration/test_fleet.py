@@ -1,0 +1,355 @@
+"""Fleet runs on a real multi-node Docker Swarm: a manager and two workers as docker-in-docker
+containers (tests/stand_ins/swarm.py), the job image through a real registry, the store
+bind-mounted at the same path in every node. One swarm for the whole module; the job image
+is the TensorFlow-free stand-in (tests/stand_ins/job_image.py), whose make_model job at
+SLEEP_SIZE px sleeps SLEEP_S seconds.
+
+The tests run in this order on purpose: the one that kills a worker comes after those that
+need both, and the leak check comes last (it restarts the killed worker to see that its
+job's container goes too).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from launcher.docker_client import Engine, SwarmEngine, label
+from launcher.errors import EngineError
+from launcher.fleet import cleanup, preflight
+from launcher.fleet.backend import SwarmBackend
+from launcher.fleet.connect import prepare
+from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
+from launcher.fleet.images import remote
+from launcher.fleet.placement import eligible
+from launcher.keys import job_key
+from launcher.limits import Limits, resolve
+from launcher.runner import SESSION_ID, JobRequest, run_job
+from launcher.schema import JobStatus
+from launcher.store import Store, load_result
+from launcher.study.campaign import load_campaign, with_overrides
+from launcher.study.plan import Plan, resolve_spec
+from launcher.target import Target
+from tests.stand_ins import job_image, swarm
+from tests.stand_ins.job_image import make_model_node
+
+pytestmark = pytest.mark.docker
+ROOT = Path(__file__).parents[2]
+BASE = os.environ.get("EDGECOMPRESS_BASE_X86_TF2_12", "edgecompress/base:bookworm")
+PROFILE = "x86-tf2.12"
+
+
+class Quiet:
+    def begin(self, plan, assessments): pass
+    def started(self, node): pass
+    def line(self, text): pass
+    def finished(self, node, assessment, ran): pass
+
+
+@pytest.fixture(scope="module")
+def lab():
+    started = time.monotonic()
+    made = swarm.start(workers=2, profile=PROFILE)
+    print(f"swarm up in {time.monotonic() - started:.1f} s")
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture(scope="module")
+def stand_in() -> str:
+    return job_image.build(BASE)
+
+
+@pytest.fixture(scope="module")
+def fleet(lab, stand_in) -> tuple[Fleet, Target]:
+    """What 'campaign run --fleet' prepares: the image pushed, the network, the preflight."""
+    engine = SwarmEngine.connect(base_url=lab.manager_url)
+    lab.pushed.append(remote(lab.push_registry, job_image.TAG + ":latest"))
+    store = lab.store / "results"
+    made, target = prepare(engine, Engine.connect(), job_image.TAG + ":latest", stand_in,
+                           PROFILE, store, lab.registry, lab.push_registry, lambda line: None)
+    assert made.image == f"{lab.registry}/{job_image.TAG}:latest"
+    return made, target
+
+
+def running_tasks(engine: SwarmEngine) -> list:
+    """The job tasks running now; a service removed while we look has none."""
+    found = []
+    for service in engine.services({label("kind"): "job"}):
+        try:
+            found += [t for t in engine.service_tasks(str(service["ID"]))
+                      if t.state == "running"]
+        except EngineError:
+            continue
+    return found
+
+
+def leftovers(lab) -> dict[str, str]:
+    """Job containers on each node: none once every service is gone and its node knew."""
+    found = {}
+    for node in lab.running_nodes():
+        listed = node.docker("ps", "-a", "-q", "--filter", f"label={label('kind')}=job",
+                             check=False)
+        if listed:
+            found[node.name] = listed
+    return found
+
+
+def settle(lab, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while leftovers(lab) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def plan_of(sizes: list[int]) -> Plan:
+    config = with_overrides(load_campaign("paper"), models=["MobileNetV3Small"],
+                            methods=["fp16"], copies=1)
+    return Plan(config, tuple(make_model_node(size) for size in sizes))
+
+
+def sleeping(target: Target, size: int, seconds: float) -> Target:
+    return dataclasses.replace(target, environment={"SLEEP_S": str(seconds),
+                                                    "SLEEP_SIZE": str(size)})
+
+
+def test_jobs_spread_over_both_workers_with_results_as_a_local_run(lab, fleet, stand_in,
+                                                                   tmp_path):
+    made, target = fleet
+    sizes = [40, 41, 42, 43]
+    summary = run_fleet_plan(made, plan_of(sizes), sleeping(target, 40, 2), Quiet())
+    assert summary.complete, summary
+    assert sorted(summary.nodes_used) == sorted(w.name for w in lab.workers), summary.nodes_used
+    for outcome in summary.ran:
+        assert outcome.record.status is JobStatus.succeeded, outcome.record
+        spec = json.loads((outcome.folder / "spec.json").read_text())
+        result, problem = load_result(outcome.folder / "out", spec)
+        assert problem is None and result is not None
+        assert outcome.folder == target.store.job_folder("make_model", outcome.record.key)
+
+    # The same job on this host's engine: the same key (folder) and the same result.
+    local_store = Store(tmp_path / "local")
+    spec = resolve_spec(make_model_node(41), {})
+    local = run_job(Engine.connect(), local_store, JobRequest(
+        spec=spec, image=job_image.TAG, image_id=stand_in, deadline_s=120,
+        limits=target.limits))
+    assert local.record.status is JobStatus.succeeded
+    fleet_outcome = next(o for o in summary.ran
+                         if json.loads((o.folder / "spec.json").read_text())["input_size"] == 41)
+    assert fleet_outcome.record.key == local.record.key == job_key(spec, stand_in)
+    fleet_result = json.loads((fleet_outcome.folder / "out" / "result.json").read_text())
+    local_result = json.loads((local.folder / "out" / "result.json").read_text())
+    assert fleet_result == local_result
+
+    again = run_fleet_plan(made, plan_of(sizes), target, Quiet())
+    assert again.reused == len(sizes) and not again.ran, "done jobs start nothing"
+
+
+def test_a_missing_image_is_not_a_success(lab, fleet, stand_in, tmp_path):
+    made, target = fleet
+    worker = eligible(made.engine.nodes(), PROFILE)[0]
+    backend = SwarmBackend(made.engine, worker, f"{lab.registry}/{job_image.TAG}:missing",
+                           made.network)
+    outcome = run_job(made.engine, Store(lab.store / "missing"), JobRequest(
+        spec=resolve_spec(make_model_node(50), {}), image=job_image.TAG, image_id=stand_in,
+        deadline_s=60, limits=target.limits), backend=backend)
+    assert outcome.record.status is JobStatus.failed, outcome.record
+    assert outcome.result is None
+    assert "could not start" in (outcome.record.reason or ""), outcome.record.reason
+    assert worker.hostname in (outcome.record.reason or "")
+    assert not (outcome.folder / "out" / "result.json").exists()
+
+
+def test_a_node_without_the_store_fails_the_preflight_in_one_line(lab, fleet, tmp_path):
+    made, _ = fleet
+    nodes = eligible(made.engine.nodes(), PROFILE)
+    elsewhere = tmp_path / "not-shared"  # exists here, in no node
+    problems = preflight.run(made.engine, nodes, made.image, elsewhere, timeout_s=60)
+    assert len(problems) == len(nodes), problems
+    assert all("is not there" in p and "NFS" in p for p in problems), problems
+
+
+def test_on_a_jetson_profile_the_preflight_names_a_missing_gpu_runtime_and_a_wrong_l4t(
+        lab, fleet):
+    """These workers are no Jetsons: each is given an L4T release file (a Nano's, a Xavier's)
+    and, like a Jetson whose engine does not run nvidia by default, no GPU device."""
+    made, _ = fleet
+    releases = {lab.workers[0].name: "# R32 (release), REVISION: 7.1, GCID: 1, BOARD: t210ref",
+                lab.workers[1].name: "# R35 (release), REVISION: 2.1, GCID: 1, BOARD: t186ref"}
+    for worker in lab.workers:
+        swarm.docker("exec", worker.name, "sh", "-c",
+                     f"echo '{releases[worker.name]}' > {preflight.L4T_FILE}")
+    try:
+        problems = preflight.run(made.engine, eligible(made.engine.nodes(), PROFILE),
+                                 made.image, lab.store / "results", timeout_s=60,
+                                 l4t="R32.7.1")
+    finally:
+        for worker in lab.workers:
+            swarm.docker("exec", worker.name, "rm", "-f", preflight.L4T_FILE)
+    by_node = {p.split(":")[0]: p for p in problems}
+    assert '"default-runtime": "nvidia"' in by_node[lab.workers[0].name], problems
+    assert "L4T R35.2.1" in by_node[lab.workers[1].name], problems
+
+
+def test_an_unmatched_profile_is_one_line_and_starts_nothing(lab, fleet, tmp_path):
+    store = tmp_path / "store"
+    ran = subprocess.run(
+        [sys.executable, "-m", "launcher", "campaign", "run", "quick", "--profile", "nano",
+         "--fleet", lab.manager_url, "--registry", lab.registry, "--store", str(store)],
+        capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert ran.returncode == 2, ran.stderr
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 1 and "edgecompress.profile=nano" in lines[0], ran.stderr
+    assert not (store / "jobs").exists()
+    assert not fleet[0].engine.services({label("kind"): "job"})
+
+
+DRIVER = r'''
+import json, sys
+from pathlib import Path
+from launcher.docker_client import SwarmEngine
+from launcher.fleet.execute import Fleet, run_fleet_plan
+from launcher.limits import Limits, resolve
+from launcher.store import Store
+from launcher.study.campaign import load_campaign, with_overrides
+from launcher.study.plan import Plan
+from launcher.target import Target
+from tests.stand_ins.job_image import make_model_node
+
+class Quiet:
+    def begin(self, plan, assessments): pass
+    def started(self, node): pass
+    def line(self, text): pass
+    def finished(self, node, assessment, ran): pass
+
+args = json.loads(sys.argv[1])
+engine = SwarmEngine.connect(base_url=args["url"])
+config = with_overrides(load_campaign("paper"), models=["MobileNetV3Small"], methods=["fp16"],
+                        copies=1)
+target = Target(store=Store(Path(args["store"])), profile=args["profile"], image=args["image"],
+                image_id=args["image_id"], environment={"SLEEP_S": "60", "SLEEP_SIZE": "70"},
+                limits=resolve(Limits(), 2 * 1024**3))
+summary = run_fleet_plan(Fleet(engine, args["image"], args["network"]),
+                         Plan(config, (make_model_node(70),)), target, Quiet())
+print("canceled" if summary.canceled else "not canceled", flush=True)
+'''
+
+
+def test_a_stopped_launcher_leaves_nothing_a_killed_one_is_swept_by_gc(lab, fleet, tmp_path):
+    made, target = fleet
+    engine = made.engine
+    args = json.dumps({"url": lab.manager_url, "store": str(lab.store / "interrupted"),
+                       "profile": PROFILE, "image": made.image, "image_id": target.image_id,
+                       "network": made.network})
+
+    def launch() -> subprocess.Popen[str]:
+        driver = subprocess.Popen([sys.executable, "-c", DRIVER, args], cwd=ROOT, text=True,
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while not running_tasks(engine):
+            assert time.monotonic() < deadline and driver.poll() is None, driver.communicate()
+            time.sleep(0.2)
+        return driver
+
+    stopped = launch()
+    try:
+        # The job's container on its worker has the local run's hardening.
+        (config,) = [json.loads(n.docker("inspect", cid))[0] for n in lab.workers
+                     for cid in n.docker("ps", "-q", "--filter",
+                                         f"label={label('kind')}=job").split()]
+        host = config["HostConfig"]
+        assert config["Config"]["User"] == "1000:1000" or os.getuid() != 0
+        assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"] and host["Init"]
+        limits = resolve(Limits(), 2 * 1024**3)  # the driver's
+        assert host["Memory"] == limits.memory_bytes and host["PidsLimit"] == limits.pids
+        assert list(config["NetworkSettings"]["Networks"]) == [cleanup.NETWORK]
+    finally:
+        stopped.send_signal(signal.SIGTERM)
+    out, err = stopped.communicate(timeout=60)
+    assert "canceled" in out and stopped.returncode == 0, err
+    assert not engine.services({label("kind"): "job"}), "its service went with it"
+    (status_file,) = (lab.store / "interrupted").glob("jobs/make_model-*/status.json")
+    assert json.loads(status_file.read_text())["status"] == "canceled"
+
+    killed = launch()
+    killed.kill()  # kill -9: nothing of the launcher runs after this
+    killed.communicate(timeout=30)
+    assert engine.services({label("kind"): "job"}), "a killed launcher leaves its service"
+    gc = subprocess.run([sys.executable, "-m", "launcher", "gc", "--fleet", lab.manager_url],
+                        capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert gc.returncode == 0, gc.stderr
+    assert "removed 1 leftover job service" in gc.stdout, gc.stdout
+    assert not engine.services({label("kind"): "job"})
+
+
+def test_a_worker_killed_mid_job_runs_it_again_on_the_other(lab, fleet):
+    made, target = fleet
+    engine = made.engine
+    # A board that dies within a second or two of a service's removal can keep that exited
+    # container when it comes back (Swarm's agent no longer knows the task): let the earlier
+    # tests' containers go first, so what is left at the end is this test's doing.
+    settle(lab)
+    assert leftovers(lab) == {}
+    sizes = [60, 61]  # 60 goes first, to the first worker (by name), and sleeps
+    result: dict[str, FleetSummary] = {}
+    runner = threading.Thread(target=lambda: result.setdefault("summary", run_fleet_plan(
+        made, plan_of(sizes), sleeping(target, 60, 6), Quiet())))
+    runner.start()
+    first = lab.workers[0]
+    first_id = lab.node_id(first)
+    deadline = time.monotonic() + 60
+    while not any(t.node_id == first_id for t in running_tasks(engine)):
+        assert time.monotonic() < deadline and runner.is_alive(), "no job ran on worker 1"
+        time.sleep(0.2)
+    lab.kill(first)
+    runner.join(timeout=120)
+    assert not runner.is_alive()
+    summary = result["summary"]
+    assert summary.complete, summary
+    assert summary.lost_attempts == 1
+    folders = {json.loads((o.folder / "spec.json").read_text())["input_size"]: o.folder
+               for o in summary.ran}
+    lost = json.loads((folders[60] / "attempts" / "1" / "status.json").read_text())
+    assert lost["status"] == "lost" and first.name in lost["reason"], lost
+    done = json.loads((folders[60] / "status.json").read_text())
+    assert done["status"] == "succeeded"
+    assert summary.nodes_used.get(lab.workers[1].name, 0) >= 2
+
+
+def test_nothing_is_left_on_any_node(lab, fleet):
+    engine = fleet[0].engine
+    for node in lab.workers:
+        if node not in lab.running_nodes():
+            swarm.docker("start", node.name)  # the killed board comes back
+    try:
+        swarm.wait_for("every node ready", lambda: all(
+            n.state == "ready" for n in engine.nodes()), timeout=60)
+    except RuntimeError:
+        pytest.fail(f"{engine.nodes()}\n" + subprocess.run(
+            ["docker", "logs", "--tail", "40", lab.workers[0].name], capture_output=True,
+            text=True).stderr)
+    assert not engine.services({label("kind"): "job"})
+
+    # A node that was down learns the service is gone when it is back, then removes it.
+    settle(lab)
+    left = leftovers(lab)
+    if left:
+        for n in lab.workers:
+            print(n.name, n.docker("ps", "-a", "--format", "{{.Names}}|{{.Status}}", check=False))
+            logs = subprocess.run(["docker", "logs", n.name], capture_output=True, text=True)
+            print("\n".join(line for line in logs.stderr.splitlines()
+                            if "kernel parameter" not in line and "grpc" not in line)[-6000:])
+    assert left == {}
+    assert not Engine.connect().containers({label("session"): SESSION_ID}), (
+        "the local run's container is removed too")
