@@ -47,7 +47,7 @@ help: ## this list
 	@echo "variables: PROFILE=$(PROFILE), TEST_PROFILES=\"$(TEST_PROFILES)\","
 	@echo "  LOCAL_BASE=1 (Debian-made base images for the x86 twins), EXTRA_CA=bundle.pem,"
 	@echo "  REGISTRY, FLEET (a Swarm manager: docs/fleet.md), TESTS, and for the study's"
-	@echo "  subsets MODELS, METHODS, COPIES, REPEATS"
+	@echo "  subsets MODELS, METHODS, COPIES; TRAIN_PROFILE (training from another profile)"
 
 venv: $(BIN)/.installed ## the virtualenv in .venv with the launcher and its dev tools
 $(BIN)/.installed: pyproject.toml
@@ -72,10 +72,12 @@ endif
 image: venv base-image ## build (or reuse) the job image of PROFILE
 	$(EDGECOMPRESS) build $(PROFILE)
 
-# The study's subsets: MODELS=MobileNetV3Small,DenseNet169 METHODS=fp16,int8,prune50 COPIES=1
-# REPEATS=1 (timed compressions per model x method, at most COPIES)
+# The study's subsets: MODELS=MobileNetV3Small,DenseNet169 METHODS=fp16,int8,prune50 COPIES=1;
+# TRAIN_PROFILE=x86-tf2.7: the training comes from that profile (a merged store, or its image
+# here), docs/campaigns.md
 CAMPAIGN_OPTS = $(if $(MODELS),--models $(MODELS)) $(if $(METHODS),--methods $(METHODS)) \
-                $(if $(COPIES),--copies $(COPIES)) $(if $(REPEATS),--repeats $(REPEATS))
+                $(if $(COPIES),--copies $(COPIES)) \
+                $(if $(TRAIN_PROFILE),--train-profile $(TRAIN_PROFILE))
 # Where prebuilt images live (HOST[:PORT][/NAMESPACE]); empty: build them here.
 REGISTRY ?= $(EDGECOMPRESS_REGISTRY)
 # FLEET=tcp://MANAGER:2375: nano, xavier and x86 run their campaign on a Docker Swarm's nodes

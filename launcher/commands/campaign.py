@@ -4,6 +4,7 @@ file, expanded into jobs; ``run`` runs what is not done yet, ``plan`` only lists
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from launcher import settings
@@ -17,17 +18,20 @@ from launcher.commands._options import (
 )
 from launcher.commands.fleet import add_fleet_option, fleet_url
 from launcher.console import console, errors
-from launcher.device.profiles import DEFAULT_PROFILE, PROFILES
+from launcher.device.profiles import DEFAULT_PROFILE, PROFILES, get_profile
+from launcher.docker_client import Engine
 from launcher.errors import UserError
 from launcher.fleet.connect import connect_fleet
 from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
+from launcher.limits import Limits
 from launcher.schema import JOB_NAMES, JobStatus
+from launcher.study import placement
 from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides
-from launcher.study.execute import Summary, run_plan
+from launcher.study.execute import Summary, Training, run_plan
 from launcher.study.manifest import find_manifests
 from launcher.study.plan import expand
 from launcher.study.progress import CampaignProgress
-from launcher.target import connect
+from launcher.target import Target, connect, job_limits
 from launcher.views import counts_table, escape
 
 
@@ -43,6 +47,10 @@ def add_campaign_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", nargs="+", type=names, metavar="METHOD",
                         help="only these methods (fp16 int8 pruneNN distill scratch)")
     parser.add_argument("--copies", type=int, metavar="N", help="trained copies")
+    parser.add_argument("--train-profile", choices=sorted(PROFILES),
+                        help="key and run the train and scratch jobs on this profile (same "
+                        "TensorFlow minor version as the device): train on a workstation, "
+                        "merge, compress on the device")
     add_store(parser)
 
 
@@ -94,7 +102,7 @@ def campaign_config(args: argparse.Namespace, from_store: bool = False) -> Campa
     if config is None:
         config = load_campaign(args.campaign)
     return with_overrides(config, models=flatten(args.models), methods=flatten(args.methods),
-                          copies=args.copies)
+                          copies=args.copies, train_profile=args.train_profile)
 
 
 def campaign_profile(args: argparse.Namespace, config: CampaignConfig) -> str:
@@ -112,6 +120,23 @@ def plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def training_for(engine: Engine, config: CampaignConfig, target: Target,
+                 limits: Limits) -> Training | None:
+    """Where the campaign's training is keyed and runs, when placed off the device."""
+    if config.train_profile is None or config.train_profile == target.profile:
+        return None
+    training = get_profile(config.train_profile)
+    placement.check_training_profile(get_profile(target.profile), training)
+    local = engine.image_id(training.image)
+    image_id = placement.training_image_id(
+        training, local, placement.recorded_image_ids(target.store, training.image))
+    runs_here = None if local is None else dataclasses.replace(
+        target, profile=training.name, image=training.image, image_id=local,
+        runtime=training.runtime, environment={}, power=None,
+        limits=job_limits(training, limits))
+    return Training(training.name, image_id, runs_here)
+
+
 def warn(line: str) -> None:
     errors.print(line, markup=False, soft_wrap=True)
 
@@ -119,6 +144,9 @@ def warn(line: str) -> None:
 def run(args: argparse.Namespace) -> int:
     config = campaign_config(args)
     expanded = expand(config)
+    if config.train_profile is not None:  # a wrong pairing fails before the engine is asked
+        placement.check_training_profile(get_profile(campaign_profile(args, config)),
+                                         get_profile(config.train_profile))
     limits = limits_from(args).over(config.limits)
     url = fleet_url(args)
     fleet: Fleet | None = None
@@ -129,6 +157,10 @@ def run(args: argparse.Namespace) -> int:
                                           lambda line: shown.update(escape(line[:100])), limits)
     else:
         engine, target = connect(campaign_profile(args, config), args.store, warn, limits)
+    training = training_for(engine if fleet is None else fleet.engine, config, target, limits)
+    if training is not None and fleet is not None:
+        raise UserError("a fleet does not place training on another profile yet: train with "
+                        f"--profile {training.profile} first, merge, then run the fleet")
     console.print("[bold]campaign[/] " + escape(
         f"{config.name}: {len(expanded.nodes)} jobs on {target.image}"
         + (f" over the fleet {url}" if url else "") + f", results in {args.store}"),
@@ -141,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             summary = run_plan(engine, expanded, target, progress,
                                retry_failed=args.retry_failed,
-                               deadline_s=args.timeout or config.timeout_s)
+                               deadline_s=args.timeout or config.timeout_s, training=training)
     ran_ok = sum(1 for o in summary.ran if o.record.status is JobStatus.succeeded)
     console.print(
         f"{config.name}: {len(summary.ran)} job(s) ran ({ran_ok} succeeded), "

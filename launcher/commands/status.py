@@ -10,6 +10,7 @@ from launcher.device.profiles import Profile, get_profile
 from launcher.docker_client import Engine
 from launcher.errors import EngineError, UserError
 from launcher.store import Store
+from launcher.study import placement
 from launcher.study.execute import Resolver, State, dataset_folder
 from launcher.study.manifest import find_manifests
 from launcher.study.plan import expand
@@ -42,7 +43,13 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"cannot tell the image id of {profile.image}: start the Docker "
                             f"engine, or run the campaign into {args.store} first")
         image_id = recorded[0].image_id
-    resolver = Resolver(plan, store, image_id, dataset_folder(plan, store, create=False))
+    train_image_id = None
+    if config.train_profile not in (None, profile.name):
+        training = get_profile(str(config.train_profile))
+        recorded_ids = placement.recorded_image_ids(store, training.image)
+        train_image_id = current_image_id(training) or next(iter(recorded_ids), None)
+    resolver = Resolver(plan, store, image_id, dataset_folder(plan, store, create=False),
+                        train_image_id)
     assessments = resolver.assess_all()
     title = f"campaign {config.name} on {profile.name} ({store.root})"
     for table in status_tables(title, assessments, show_done=args.all):

@@ -116,6 +116,10 @@ class CampaignConfig(Config):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     description: str = ""
     profile: str | None = Field(default=None, description="device profile; --profile wins")
+    train_profile: str | None = Field(
+        default=None, description="the profile the train and scratch jobs are keyed and run "
+        "on, when not the device's (e.g. x86-tf2.7 for nano): same TensorFlow minor version; "
+        "--train-profile wins")
     models: list[Architecture] = Field(min_length=1)
     methods: list[Method] = Field(min_length=1)
     copies: int = Field(default=5, ge=1, le=100, description="independently trained copies")
@@ -143,7 +147,7 @@ class CampaignConfig(Config):
         # TOML has no null: "none" spells "no pretrained weights".
         return None if isinstance(value, str) and value.lower() == "none" else value
 
-    @field_validator("profile")
+    @field_validator("profile", "train_profile")
     @classmethod
     def _known_profile(cls, value: str | None) -> str | None:
         if value is not None and value not in PROFILES:
@@ -196,11 +200,12 @@ def load_campaign(name_or_path: str) -> CampaignConfig:
 
 
 def with_overrides(config: CampaignConfig, *, models: list[str] | None = None,
-                   methods: list[str] | None = None, copies: int | None = None
-                   ) -> CampaignConfig:
+                   methods: list[str] | None = None, copies: int | None = None,
+                   train_profile: str | None = None) -> CampaignConfig:
     """The command line's narrowing of a campaign, validated like the file itself."""
     data = config.model_dump()
-    for field, value in (("models", models), ("methods", methods), ("copies", copies)):
+    for field, value in (("models", models), ("methods", methods), ("copies", copies),
+                         ("train_profile", train_profile)):
         if value is not None:
             data[field] = value
     try:

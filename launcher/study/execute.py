@@ -10,6 +10,7 @@ and compression-time measurements, and an edge device has no cores to spare.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -81,10 +82,17 @@ class Resolver:
     """Nodes -> exact specs and folders, from what the store holds. Digests are computed once
     per run: a model artifact is immutable once its job succeeded."""
 
-    def __init__(self, plan: Plan, store: Store, image_id: str, dataset: Path | None) -> None:
+    def __init__(self, plan: Plan, store: Store, image_id: str, dataset: Path | None,
+                 train_image_id: str | None = None) -> None:
         self.plan, self.store, self.image_id, self.dataset = plan, store, image_id, dataset
+        # Training placed on another profile (launcher/study/placement.py): its image's id
+        # keys the train and scratch jobs.
+        self.train_image_id = train_image_id or image_id
         self.done: dict[str, tuple[Path, JobResult]] = {}
         self._digests: dict[Path, str] = {}
+
+    def image_for(self, node: Node) -> str:
+        return self.train_image_id if node.role == "train" else self.image_id
 
     def digest(self, path: Path) -> str:
         if path not in self._digests:
@@ -129,7 +137,7 @@ class Resolver:
                            "the dataset is written")
             return Assessment(node, State.waiting, f"after {missing}")
         spec = self.spec(node, inputs)
-        folder = self.store.job_folder(node.job, job_key(spec, self.image_id))
+        folder = self.store.job_folder(node.job, job_key(spec, self.image_for(node)))
         stored = self.store.load(folder)
         if stored.result is not None:
             gone = [a.path for a in stored.result.artifacts
@@ -153,6 +161,21 @@ class Resolver:
 
     def assess_all(self) -> list[Assessment]:
         return [self.assess(node) for node in self.plan.nodes]
+
+
+@dataclass(frozen=True)
+class Training:
+    """Training placed on another profile: the image id that keys its jobs and, where that
+    image is on this machine, the target that runs them."""
+
+    profile: str
+    image_id: str
+    target: Target | None
+
+    def missing(self, node: Node) -> str:
+        return (f"placed on {self.profile}, whose image is not here: run the campaign with "
+                f"--profile {self.profile} where it is, then 'edgecompress merge' that store "
+                "into this one")
 
 
 class Events(Protocol):
@@ -185,10 +208,14 @@ def manifest_entry(node: Node, folder: Path) -> ManifestNode:
 
 def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
              retry_failed: bool = False, deadline_s: float | None = None,
-             clock: Callable[[], float] = time.monotonic) -> Summary:
+             clock: Callable[[], float] = time.monotonic,
+             training: Training | None = None) -> Summary:
+    """``training``: where the train and scratch jobs are keyed and run, when the campaign
+    places them on another profile (None: on ``target``, like everything else)."""
     started = clock()
     summary = Summary()
-    resolver = Resolver(plan, target.store, target.image_id, dataset_folder(plan, target.store))
+    resolver = Resolver(plan, target.store, target.image_id, dataset_folder(plan, target.store),
+                        training.image_id if training else None)
     # Nodes of earlier runs under this name stay: a campaign run model by model (--models)
     # keeps every model's results in the report; a node run again points at its new folder.
     earlier = load_manifest(manifest_path(target.store.root, plan.config.name, target.profile))
@@ -214,7 +241,16 @@ def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
                 summary.failed.append(assessment)
                 events.finished(node, assessment, ran=False)
                 continue
-            outcome = _run_node(engine, resolver, node, target, events, deadline_s,
+            node_target = target
+            if node.role == "train" and training is not None:
+                if training.target is None:
+                    # Its image is not here: the training comes by a merge, or not at all.
+                    summary.failed.append(dataclasses.replace(
+                        assessment, state=State.failed, reason=training.missing(node)))
+                    events.finished(node, summary.failed[-1], ran=False)
+                    continue
+                node_target = training.target
+            outcome = _run_node(engine, resolver, node, node_target, events, deadline_s,
                                 assessment.force)
             summary.ran.append(outcome)
             manifest.nodes[node.id] = manifest_entry(node, outcome.folder)
