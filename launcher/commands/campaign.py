@@ -120,6 +120,13 @@ def plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def placed_training(config: CampaignConfig, args: argparse.Namespace) -> str | None:
+    """The training profile, when the campaign places training off the device's profile."""
+    if config.train_profile in (None, campaign_profile(args, config)):
+        return None
+    return config.train_profile
+
+
 def training_for(engine: Engine, config: CampaignConfig, target: Target,
                  limits: Limits) -> Training | None:
     """Where the campaign's training is keyed and runs, when placed off the device."""
@@ -154,13 +161,12 @@ def run(args: argparse.Namespace) -> int:
         with console.status(escape(f"fleet {url}: preflight")) as shown:
             fleet, target = connect_fleet(url, campaign_profile(args, config), args.store,
                                           args.registry,
-                                          lambda line: shown.update(escape(line[:100])), limits)
+                                          lambda line: shown.update(escape(line[:100])), limits,
+                                          train_profile=placed_training(config, args))
+        training = None  # the fleet's training lane (Fleet.training) runs it
     else:
         engine, target = connect(campaign_profile(args, config), args.store, warn, limits)
-    training = training_for(engine if fleet is None else fleet.engine, config, target, limits)
-    if training is not None and fleet is not None:
-        raise UserError("a fleet does not place training on another profile yet: train with "
-                        f"--profile {training.profile} first, merge, then run the fleet")
+        training = training_for(engine, config, target, limits)
     console.print("[bold]campaign[/] " + escape(
         f"{config.name}: {len(expanded.nodes)} jobs on {target.image}"
         + (f" over the fleet {url}" if url else "") + f", results in {args.store}"),

@@ -4,6 +4,7 @@ fleet's registry), the network of offline jobs, the preflight on every node."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from launcher.device.profiles import get_profile
 from launcher.docker_client import Engine, SwarmEngine, label
 from launcher.errors import UserError
 from launcher.fleet import cleanup, images, placement, preflight
-from launcher.fleet.execute import Fleet
+from launcher.fleet.execute import Fleet, Lane
 from launcher.limits import Limits, resolve
 from launcher.store import Store
 from launcher.target import Target, image_id_of, profile_limits
@@ -41,6 +42,24 @@ def prepare(engine: SwarmEngine, local: Engine, image: str, image_id: str, profi
     remote = images.publish(local, image_id, image, registry, push_registry, on_line)
     network = engine.ensure_network(cleanup.NETWORK, {label("kind"): "network"})
     cleanup.sweep(engine)
+    target = _checked_target(engine, remote, image_id, profile, store, limits)
+    return Fleet(engine=engine, image=remote, network=network), target
+
+
+def prepare_training(fleet: Fleet, local: Engine, image: str, image_id: str, profile: str,
+                     store: Path, registry: str, push_registry: str | None,
+                     on_line: Callable[[str], None], limits: Limits | None = None) -> Fleet:
+    """The training lane (launcher/study/placement.py): the training profile's image pushed,
+    its nodes checked; its train and scratch jobs go to those nodes."""
+    check_profile(fleet.engine, profile)
+    remote = images.publish(local, image_id, image, registry, push_registry, on_line)
+    target = _checked_target(fleet.engine, remote, image_id, profile, store, limits)
+    return dataclasses.replace(fleet, training=Lane(remote, target))
+
+
+def _checked_target(engine: SwarmEngine, remote: str, image_id: str, profile: str, store: Path,
+                    limits: Limits | None) -> Target:
+    """The preflight on every node of the profile, then the target its jobs run with."""
     nodes = placement.eligible(engine.nodes(), profile)
     try:
         l4t = get_profile(profile).l4t
@@ -57,19 +76,20 @@ def prepare(engine: SwarmEngine, local: Engine, image: str, image_id: str, profi
     except UserError:
         base = Limits()  # a profile of the tests' own (a stand-in image)
     resolved = resolve(chosen.over(base), smallest)
-    target = Target(store=Store(store), profile=profile, image=remote, image_id=image_id,
-                    # Swarm has no runtime field: a Jetson node runs the GPU runtime by
-                    # default (docs/fleet.md); a path on the shared store for tfds downloads.
-                    runtime=None, tfds_cache=store.resolve() / "tfds-cache", limits=resolved)
-    return Fleet(engine=engine, image=remote, network=network), target
+    return Target(store=Store(store), profile=profile, image=remote, image_id=image_id,
+                  # Swarm has no runtime field: a Jetson node runs the GPU runtime by
+                  # default (docs/fleet.md); a path on the shared store for tfds downloads.
+                  runtime=None, tfds_cache=store.resolve() / "tfds-cache", limits=resolved)
 
 
 def connect_fleet(url: str, profile_name: str, store: Path, registry: str | None,
-                  on_line: Callable[[str], None], limits: Limits | None = None
-                  ) -> tuple[Fleet, Target]:
+                  on_line: Callable[[str], None], limits: Limits | None = None,
+                  train_profile: str | None = None) -> tuple[Fleet, Target]:
     profile = get_profile(profile_name)
     engine = manager(url)
     check_profile(engine, profile.name)  # one line before anything else happens
+    if train_profile is not None:
+        check_profile(engine, train_profile)
     prefix = (registry or settings.registry() or "").strip().rstrip("/")
     if not prefix:
         raise UserError(f"a fleet needs a registry its nodes pull from: pass --registry "
@@ -78,5 +98,10 @@ def connect_fleet(url: str, profile_name: str, store: Path, registry: str | None
     image_id = image_id_of(local, profile)
     if not store.is_absolute():
         store = store.resolve()
-    return prepare(engine, local, profile.image, image_id, profile.name, store, prefix,
-                   settings.fleet_push(), on_line, limits)
+    fleet, target = prepare(engine, local, profile.image, image_id, profile.name, store,
+                            prefix, settings.fleet_push(), on_line, limits)
+    if train_profile is not None:
+        training = get_profile(train_profile)
+        fleet = prepare_training(fleet, local, training.image, image_id_of(local, training),
+                                 training.name, store, prefix, settings.fleet_push(), on_line)
+    return fleet, target

@@ -42,13 +42,30 @@ NO_NODE_S = 600.0
 
 
 @dataclass(frozen=True)
+class Lane:
+    """Training placed on another profile (launcher/study/placement.py): its nodes, the
+    registry-qualified name of its image, the target its train and scratch jobs run on."""
+
+    image: str
+    target: Target
+
+
+@dataclass(frozen=True)
 class Fleet:
     """A connected swarm and what its jobs need: the registry-qualified image and the
-    internal network of offline jobs."""
+    internal network of offline jobs; ``training``: where train and scratch jobs go when the
+    campaign places them on another profile's nodes."""
 
     engine: SwarmEngine
     image: str  # what every node pulls; same image id as target.image_id
     network: str | None
+    training: Lane | None = None
+
+    def lane_of(self, node: Node, target: Target) -> tuple[str, Target]:
+        """(image, target) of the nodes that run ``node``."""
+        if node.role == "train" and self.training is not None:
+            return self.training.image, self.training.target
+        return self.image, target
 
 
 @dataclass
@@ -70,10 +87,13 @@ def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
                    clock: Callable[[], float] = time.monotonic) -> FleetSummary:
     started = clock()
     summary = FleetSummary()
-    line = placement.unmatched(fleet.engine.nodes(), target.profile)
-    if line is not None:
-        raise UserError(line)  # before anything starts: no folder, no service
-    resolver = Resolver(plan, target.store, target.image_id, dataset_folder(plan, target.store))
+    profiles = [target.profile] + ([fleet.training.target.profile] if fleet.training else [])
+    for profile in profiles:
+        line = placement.unmatched(fleet.engine.nodes(), profile)
+        if line is not None:
+            raise UserError(line)  # before anything starts: no folder, no service
+    resolver = Resolver(plan, target.store, target.image_id, dataset_folder(plan, target.store),
+                        fleet.training.target.image_id if fleet.training else None)
     earlier = load_manifest(manifest_path(target.store.root, plan.config.name, target.profile))
     manifest = Manifest(name=plan.config.name, profile=target.profile, image=target.image,
                         image_id=target.image_id, config=plan.config,
@@ -111,16 +131,23 @@ def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
                     ready = []
                 if not running and not ready:
                     break
-                nodes = placement.eligible(fleet.engine.nodes(), target.profile)
+                swarm_nodes = fleet.engine.nodes()
                 busy = {job.host.id for job in running.values()}
                 by_id = {node.id: node for node in ready}
-                for chosen in placement.assign([n.id for n in ready], nodes, busy, avoid):
-                    node = by_id[chosen.job]
-                    ready.remove(node)
-                    pending.remove(node)
-                    running[node.id] = _dispatch(pool, fleet, resolver, node, chosen.node,
-                                                 target, events, deadline_s,
-                                                 node.id in forced, cancel)
+                nodes = []
+                for profile in profiles:  # each lane's jobs on its own profile's nodes
+                    lane = placement.eligible(swarm_nodes, profile)
+                    nodes += lane
+                    queue = [n.id for n in ready
+                             if fleet.lane_of(n, target)[1].profile == profile]
+                    for chosen in placement.assign(queue, lane, busy, avoid):
+                        node = by_id[chosen.job]
+                        ready.remove(node)
+                        pending.remove(node)
+                        busy.add(chosen.node.id)
+                        running[node.id] = _dispatch(pool, fleet, resolver, node, chosen.node,
+                                                     target, events, deadline_s,
+                                                     node.id in forced, cancel)
                 if nodes or running:
                     no_node_since = None
                 elif no_node_since is None:
@@ -128,7 +155,8 @@ def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
                 elif clock() - no_node_since > no_node_s:
                     # Every board of the profile has been gone that long: stop, resumable.
                     raise UserError(f"no node labelled {placement.PROFILE_LABEL}="
-                                    f"{target.profile} has been ready for {no_node_s:g} s; "
+                                    f"{' or '.join(profiles)} has been ready for "
+                                    f"{no_node_s:g} s; "
                                     "bring one back and run the same command again")
                 time.sleep(TICK_S)
     finally:
@@ -181,8 +209,9 @@ def _dispatch(pool: ThreadPoolExecutor, fleet: Fleet, resolver: Resolver, node: 
     inputs = resolver.inputs(node)
     assert inputs is not None  # assessed ready: every upstream is done
     spec = resolver.spec(node, inputs)
-    request = request_for(target, spec, inputs, deadline_s, force)
-    backend = SwarmBackend(fleet.engine, host, fleet.image, fleet.network, cancel)
+    image, node_target = fleet.lane_of(node, target)
+    request = request_for(node_target, spec, inputs, deadline_s, force)
+    backend = SwarmBackend(fleet.engine, host, image, fleet.network, cancel)
     events.started(node)
     future = pool.submit(run_job, fleet.engine, target.store, request, events.line, backend)
     return _Running(node, host, future)

@@ -27,7 +27,7 @@ from launcher.docker_client import Engine, SwarmEngine, label
 from launcher.errors import EngineError
 from launcher.fleet import cleanup, preflight
 from launcher.fleet.backend import SwarmBackend
-from launcher.fleet.connect import prepare
+from launcher.fleet.connect import prepare, prepare_training
 from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.fleet.images import remote
 from launcher.fleet.placement import eligible
@@ -212,6 +212,72 @@ def test_an_unmatched_profile_is_one_line_and_starts_nothing(lab, fleet, tmp_pat
     assert len(lines) == 1 and "edgecompress.profile=nano" in lines[0], ran.stderr
     assert not (store / "jobs").exists()
     assert not fleet[0].engine.services({label("kind"): "job"})
+
+
+def test_training_placed_on_another_profile_gives_the_keys_of_a_merge_based_run(
+        lab, fleet, stand_in, tmp_path):
+    """Issue 12, item 2. Worker 0 stays x86-tf2.12 (the training profile), worker 1 becomes
+    xavier-emulated (the device: TensorFlow 2.12 too); the training image is a second
+    stand-in of another id. On the fleet, train jobs go to worker 0 keyed with the training
+    image, the rest to worker 1 keyed with the device's. The same campaign the merge way
+    (train on this host, 'edgecompress merge' the store, the device's run) writes the same
+    folders and runs no training on the fleet."""
+    made, _ = fleet
+    training_tag = job_image.TAG + "-training"
+    training_id = job_image.build(BASE, tag=training_tag)
+    assert training_id != stand_in
+    device = "xavier-emulated"
+    trainer, board = lab.workers
+    swarm.docker("node", "update", "--label-add", f"edgecompress.profile={device}", board.name,
+                 host=lab.manager_url)
+    lab.pushed += [remote(lab.push_registry, f"{training_tag}:latest"),
+                   remote(lab.push_registry, job_image.TAG + ":latest")]
+    try:
+        plan = Plan(plan_of([]).config, tuple(
+            [make_model_node(size) for size in (60, 61)]
+            + [make_model_node(size, role="benchmark") for size in (62, 63)]))
+
+        def placed(store: Path) -> tuple[Fleet, Target]:
+            device_fleet, target = prepare(
+                made.engine, Engine.connect(), job_image.TAG + ":latest", stand_in, device,
+                store, lab.registry, lab.push_registry, lambda line: None)
+            return prepare_training(
+                device_fleet, Engine.connect(), f"{training_tag}:latest", training_id,
+                PROFILE, store, lab.registry, lab.push_registry, lambda line: None), target
+
+        on_fleet, target = placed(lab.store / "placed")
+        summary = run_fleet_plan(on_fleet, plan, target, Quiet())
+        assert summary.complete and len(summary.ran) == 4, summary
+        assert summary.nodes_used == {trainer.name: 2, board.name: 2}, summary.nodes_used
+        for outcome in summary.ran:
+            spec = json.loads((outcome.folder / "spec.json").read_text())
+            image_id = training_id if spec["input_size"] in (60, 61) else stand_in
+            assert outcome.record.image_id == image_id
+            assert outcome.record.key == job_key(spec, image_id)
+
+        # The merge way: the training on this host's engine, its store merged into the
+        # device's, then the device's run on the fleet finds it done.
+        workstation = tmp_path / "workstation"
+        for size in (60, 61):
+            trained = run_job(Engine.connect(), Store(workstation), JobRequest(
+                spec=resolve_spec(make_model_node(size), {}), image=training_tag,
+                image_id=training_id, deadline_s=120, limits=target.limits))
+            assert trained.record.status is JobStatus.succeeded
+        merged = lab.store / "merged"
+        proc = subprocess.run([sys.executable, "-m", "launcher", "merge", str(workstation),
+                               "--into", str(merged)], capture_output=True, text=True,
+                              cwd=ROOT, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        on_fleet, target = placed(merged)
+        after_merge = run_fleet_plan(on_fleet, plan, target, Quiet())
+        assert after_merge.complete and after_merge.reused == 2, after_merge
+        assert after_merge.nodes_used == {board.name: 2}, after_merge.nodes_used
+        folders = {p.name for p in (lab.store / "placed" / "jobs").iterdir()}
+        assert folders == {p.name for p in (merged / "jobs").iterdir()}
+    finally:
+        swarm.docker("node", "update", "--label-add", f"edgecompress.profile={PROFILE}",
+                     board.name, host=lab.manager_url)
+        subprocess.run(["docker", "rmi", "-f", f"{training_tag}:latest"], capture_output=True)
 
 
 DRIVER = r'''

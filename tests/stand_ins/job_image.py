@@ -56,8 +56,9 @@ def recorded_make_model() -> str:
     return json.dumps(document)
 
 
-def build(base: str, env: dict[str, str] | None = None) -> str:
-    """Build the stand-in image FROM ``base`` on the engine ``env`` points at; its id."""
+def build(base: str, env: dict[str, str] | None = None, tag: str = TAG) -> str:
+    """Build the stand-in image FROM ``base`` on the engine ``env`` points at; its id. Another
+    ``tag`` gives an image of the same behaviour and another id (a second profile's)."""
     with tempfile.TemporaryDirectory() as folder:
         context = Path(folder)
         (context / "main.py").write_text(MAIN)
@@ -66,18 +67,21 @@ def build(base: str, env: dict[str, str] | None = None) -> str:
             f"FROM {base}\nCOPY main.py /opt/edgecompress/jobs/__main__.py\n"
             "COPY recorded.json /opt/edgecompress/recorded.json\n"
             "ENV PYTHONPATH=/opt/edgecompress\n"
-            'LABEL io.edgecompress.kind="test"\n')
-        subprocess.run(["docker", "build", "-q", "-t", TAG, str(context)], env=env,
+            'LABEL io.edgecompress.kind="test"\n'
+            + ("" if tag == TAG else f'LABEL io.edgecompress.test-variant="{tag}"\n'))
+        subprocess.run(["docker", "build", "-q", "-t", tag, str(context)], env=env,
                        check=True, capture_output=True)
-        return subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", TAG], env=env,
+        return subprocess.run(["docker", "image", "inspect", "-f", "{{.Id}}", tag], env=env,
                               check=True, capture_output=True, text=True).stdout.strip()
 
 
-def make_model_node(size: int) -> object:
-    """A campaign node of one make_model job at ``size`` px (no inputs)."""
+def make_model_node(size: int, role: str = "train") -> object:
+    """A campaign node of one make_model job at ``size`` px (no inputs); its ``role`` decides
+    where placed training sends it (train: the training profile's nodes)."""
     from launcher.study.plan import Node
 
     return Node(id=f"make_model/{size}", job="make_model",
                 params={"architecture": "MobileNetV3Small", "input_size": size,
                         "num_classes": 10},
-                inputs=(), model="MobileNetV3Small", method="base", copy=1, role="train")
+                inputs=(), model="MobileNetV3Small", method="base", copy=1,
+                role=role)  # type: ignore[arg-type]
