@@ -188,7 +188,8 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     started_at, t0 = _now(), time.monotonic()
     log_bytes = limits.log_bytes if limits else DEFAULT_LOG_BYTES
     log = JobLog(folder / "log.txt", log_bytes)
-    sampler = (PowerSampler(request.power, folder / POWER_LOG)
+    backend = backend or LocalBackend(engine)
+    sampler = (backend.power_sampler(request.power, folder / POWER_LOG)
                if request.power is not None and request.job == "benchmark" else None)
     with CtrlC() as ctrl_c, (sampler or contextlib.nullcontext()):
         watch = Watch(deadline=t0 + request.deadline_s, ctrl_c=ctrl_c,
@@ -196,7 +197,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
                       log=log, log_path=folder / "log.txt", log_bytes=log_bytes,
                       on_line=on_line)
         try:
-            ended = (backend or LocalBackend(engine)).execute(container_request, watch)
+            ended = backend.execute(container_request, watch)
         finally:
             log.close()
     cause, exit_code, oom_killed = ended.cause, ended.exit_code, ended.oom_killed
@@ -262,6 +263,11 @@ class Backend(Protocol):
 
     def execute(self, request: ContainerRequest, watch: Watch) -> Ended: ...
 
+    def power_sampler(self, sampling: Sampling, log_path: Path) -> PowerSampler:
+        """What samples the board's power around a benchmark, where the job runs: writes the
+        stamped lines to ``log_path`` by the end of its ``with`` block."""
+        ...
+
 
 class LocalBackend:
     """The job's container on one Docker engine: create, start, follow its log, wait against
@@ -269,6 +275,9 @@ class LocalBackend:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def power_sampler(self, sampling: Sampling, log_path: Path) -> PowerSampler:
+        return PowerSampler(sampling, log_path)  # on this host: the board the job runs on
 
     def execute(self, request: ContainerRequest, watch: Watch) -> Ended:
         engine = self.engine

@@ -15,19 +15,31 @@ import contextlib
 import dataclasses
 import threading
 import time
+from pathlib import Path
 
+from launcher.device.power import PowerSampler, Sampling
 from launcher.docker_client import (
     ContainerRequest,
     NodeInfo,
     ServiceRequest,
     SwarmEngine,
     TaskState,
+    label,
 )
 from launcher.errors import EngineError
 from launcher.fleet import tasks
+from launcher.fleet.power import CompanionSampler
 from launcher.joblog import JobLog
 from launcher.outcome import StopCause
-from launcher.runner import LINE_MAX, WATCH_S, Ended, Watch
+from launcher.runner import (
+    LINE_MAX,
+    SESSION_ID,
+    WATCH_S,
+    Ended,
+    Watch,
+    container_user,
+    launcher_owner,
+)
 
 # How often the task and its node are read: each read is one call to the manager.
 POLL_S = 0.5
@@ -46,6 +58,13 @@ class SwarmBackend:
         self.engine, self.node, self.image, self.network = engine, node, image, network
         self.cancel = cancel or threading.Event()
         self.last_task: TaskState | None = None
+
+    def power_sampler(self, sampling: Sampling, log_path: Path) -> PowerSampler:
+        """tegrastats on the job's board, as a companion service (launcher/fleet/power.py)."""
+        labels = {label("session"): SESSION_ID, label("kind"): "power",
+                  label("owner"): str(launcher_owner())}
+        return CompanionSampler(self.engine, self.node, self.image, sampling, log_path,
+                                labels, container_user(), self.network)
 
     def execute(self, request: ContainerRequest, watch: Watch) -> Ended:
         service = ServiceRequest(

@@ -14,10 +14,12 @@ NETWORK = "edgecompress-jobs"  # the internal overlay of offline jobs
 
 
 def sweep(engine: SwarmEngine, everything: bool = False) -> tuple[int, int]:
-    """(removed, kept) job services."""
+    """(removed, kept) job services and their power companions."""
     host = socket.gethostname()
     removed = kept = 0
-    for service in engine.services({label("kind"): "job"}):
+    services = [*engine.services({label("kind"): "job"}),
+                *engine.services({label("kind"): "power"})]
+    for service in services:
         labels = dict((service.get("Spec") or {}).get("Labels") or {})
         if should_remove(labels, "running", host, everything):
             engine.remove_service(str(service["ID"]))

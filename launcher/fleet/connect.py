@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from launcher import settings
+from launcher.device.power import sampling_for
 from launcher.device.profiles import get_profile
 from launcher.docker_client import Engine, SwarmEngine, label
 from launcher.errors import UserError
@@ -65,6 +66,8 @@ def _checked_target(engine: SwarmEngine, remote: str, image_id: str, profile: st
         l4t = get_profile(profile).l4t
     except UserError:
         l4t = None  # a profile of the tests' own (a stand-in image)
+    # On a Jetson profile, tegrastats as a companion beside each benchmark (fleet/power.py).
+    power = sampling_for(l4t is not None)
     problems = preflight.run(engine, nodes, remote, store, l4t=l4t)
     if problems:
         raise UserError("fleet preflight: " + "; ".join(problems))
@@ -79,7 +82,8 @@ def _checked_target(engine: SwarmEngine, remote: str, image_id: str, profile: st
     return Target(store=Store(store), profile=profile, image=remote, image_id=image_id,
                   # Swarm has no runtime field: a Jetson node runs the GPU runtime by
                   # default (docs/fleet.md); a path on the shared store for tfds downloads.
-                  runtime=None, tfds_cache=store.resolve() / "tfds-cache", limits=resolved)
+                  runtime=None, tfds_cache=store.resolve() / "tfds-cache", limits=resolved,
+                  power=power)
 
 
 def connect_fleet(url: str, profile_name: str, store: Path, registry: str | None,

@@ -11,9 +11,11 @@ job's container goes too).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,8 +25,10 @@ from pathlib import Path
 
 import pytest
 
+from launcher.device.power import Sampling
 from launcher.docker_client import Engine, SwarmEngine, label
 from launcher.errors import EngineError
+from launcher.files import tree_digest
 from launcher.fleet import cleanup, preflight
 from launcher.fleet.backend import SwarmBackend
 from launcher.fleet.connect import prepare, prepare_training
@@ -34,7 +38,7 @@ from launcher.fleet.placement import eligible
 from launcher.keys import job_key
 from launcher.limits import Limits, resolve
 from launcher.runner import SESSION_ID, JobRequest, run_job
-from launcher.schema import JobStatus
+from launcher.schema import BenchmarkSpec, InputRef, JobStatus
 from launcher.store import Store, load_result
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan, resolve_spec
@@ -44,6 +48,8 @@ from tests.stand_ins.job_image import make_model_node
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).parents[2]
+STAND_IN_TEGRASTATS = ROOT / "tests" / "stand_ins" / "tegrastats.py"
+XAVIER_LOG = ROOT / "tests" / "data" / "jetson" / "xavier-nx" / "tegrastats-jp512.log"
 BASE = os.environ.get("EDGECOMPRESS_BASE_X86_TF2_12", "edgecompress/base:bookworm")
 PROFILE = "x86-tf2.12"
 
@@ -95,11 +101,12 @@ def running_tasks(engine: SwarmEngine) -> list:
     return found
 
 
-def leftovers(lab) -> dict[str, str]:
-    """Job containers on each node: none once every service is gone and its node knew."""
+def leftovers(lab, kind: str = "job") -> dict[str, str]:
+    """Containers of ``kind`` (job, power) on each node: none once every service is gone and
+    its node knew."""
     found = {}
     for node in lab.running_nodes():
-        listed = node.docker("ps", "-a", "-q", "--filter", f"label={label('kind')}=job",
+        listed = node.docker("ps", "-a", "-q", "--filter", f"label={label('kind')}={kind}",
                              check=False)
         if listed:
             found[node.name] = listed
@@ -212,6 +219,65 @@ def test_an_unmatched_profile_is_one_line_and_starts_nothing(lab, fleet, tmp_pat
     assert len(lines) == 1 and "edgecompress.profile=nano" in lines[0], ran.stderr
     assert not (store / "jobs").exists()
     assert not fleet[0].engine.services({label("kind"): "job"})
+
+
+def test_a_benchmark_is_sampled_by_a_companion_on_its_own_board(lab, fleet, stand_in):
+    """Issue 12, item 4: tegrastats (the stand-in, replaying a Xavier NX's 2763 mW line) runs
+    as a companion service on the benchmark's node for the length of the job; its lines,
+    stamped with that node's clock, become power.log and the power measurement of a local
+    run; the companion goes with the job."""
+    made, target = fleet
+    tools = lab.store / "power-tools"
+    tools.mkdir(exist_ok=True)
+    for source in (STAND_IN_TEGRASTATS, XAVIER_LOG):
+        shutil.copy(source, tools / source.name)
+        (tools / source.name).chmod(0o644)
+    model = lab.store / "power-model.tflite"
+    model.write_bytes(b"stand-in")
+    model.chmod(0o644)
+    sampling = Sampling(("python3", str(tools / STAND_IN_TEGRASTATS.name), "--replay",
+                         str(tools / XAVIER_LOG.name), "--interval", "50"), 50)
+    worker = eligible(made.engine.nodes(), PROFILE)[1]
+    spec = BenchmarkSpec(model=InputRef(path="/inputs/model", sha256=tree_digest(model)),
+                         input_size=32, latency_images=10, latency_runs=4, warmup_runs=1,
+                         tfds_mock_examples=10)
+    seen: set[str] = set()
+    done = threading.Event()
+
+    def watch_companions() -> None:
+        while not done.is_set():
+            for service in made.engine.services({label("kind"): "power"}):
+                with contextlib.suppress(EngineError):  # removed while we look
+                    seen.update(t.node_id for t in made.engine.service_tasks(str(service["ID"])))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch_companions)
+    watcher.start()
+    try:
+        outcome = run_job(made.engine, Store(lab.store / "power"), JobRequest(
+            spec=spec, image=job_image.TAG, image_id=stand_in, inputs={"model": model},
+            deadline_s=120, limits=target.limits, power=sampling,
+            environment={"RUN_S": "0.5"}), backend=SwarmBackend(
+                made.engine, worker, made.image, made.network))
+    finally:
+        done.set()
+        watcher.join()
+    assert outcome.record.status is JobStatus.succeeded, outcome.record
+    assert seen == {worker.id}, "the companion ran on the job's board, and there only"
+    power = outcome.record.power
+    assert power is not None and power.reason is None, power
+    assert power.average_power_mw == pytest.approx(2763)
+    assert power.idle_power_mw == pytest.approx(2763) and power.idle_samples >= 5
+    # 3 kept runs of 0.5 s at 50 ms: about 30 samples, stamped as they came.
+    assert power.samples >= 20, power
+    lines = (outcome.folder / "power.log").read_text().splitlines()
+    stamps = [float(line.split(" ", 1)[0]) for line in lines]
+    assert stamps == sorted(stamps) and len(stamps) >= 30
+    assert not made.engine.services({label("kind"): "power"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and leftovers(lab, "power"):
+        time.sleep(0.5)
+    assert not leftovers(lab, "power")
 
 
 def test_training_placed_on_another_profile_gives_the_keys_of_a_merge_based_run(
@@ -366,7 +432,7 @@ def test_a_worker_killed_mid_job_runs_it_again_on_the_other(lab, fleet):
     # container when it comes back (Swarm's agent no longer knows the task): let the earlier
     # tests' containers go first, so what is left at the end is this test's doing.
     settle(lab)
-    assert leftovers(lab) == {}
+    assert leftovers(lab) == {} and leftovers(lab, "power") == {}
     sizes = [60, 61]  # 60 goes first, to the first worker (by name), and sleeps
     result: dict[str, FleetSummary] = {}
     runner = threading.Thread(target=lambda: result.setdefault("summary", run_fleet_plan(

@@ -11,21 +11,33 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from launcher.schema import JOB_RESULT, MakeModelSpec
+from launcher.schema import JOB_RESULT, BenchmarkSpec, InputRef, MakeModelSpec
 
 RECORDED = Path(__file__).parents[1] / "data" / "campaign-quick-2copies"
 TAG = "edgecompress/test-stand-in"
 
 MAIN = r'''
-import json, os, sys, time
+import datetime, json, os, sys, time
 spec_path = sys.argv[sys.argv.index("--spec") + 1]
 out = sys.argv[sys.argv.index("--out") + 1]
 with open(spec_path) as handle:
     spec = json.load(handle)
-with open("/opt/edgecompress/recorded.json") as handle:
+with open("/opt/edgecompress/recorded-%s.json" % spec["job"]) as handle:
     result = json.load(handle)
+result["timings"]["started_at"] = datetime.datetime.utcnow().isoformat() + "Z"
 if str(spec["input_size"]) == os.environ.get("SLEEP_SIZE"):
     time.sleep(float(os.environ.get("SLEEP_S", "0")))
+if spec["job"] == "benchmark":  # latency runs of RUN_S seconds each, stamped as the job's
+    started, ended = [], []
+    for _ in range(spec["latency_runs"]):
+        started.append(time.time())
+        time.sleep(float(os.environ.get("RUN_S", "0.5")))
+        ended.append(time.time())
+    result["samples"] = {
+        "latency_ms_per_image_all_runs": [(e - s) * 1000.0 / spec["latency_images"]
+                                          for s, e in zip(started, ended)],
+        "latency_run_started_unix": started, "latency_run_ended_unix": ended}
+    result["metrics"]["latency_images"] = spec["latency_images"]
 result["spec"] = spec
 for artifact in result["artifacts"]:
     folder = os.path.join(out, artifact["path"])
@@ -56,16 +68,30 @@ def recorded_make_model() -> str:
     return json.dumps(document)
 
 
+def recorded_benchmark() -> str:
+    """A recorded benchmark result of a .tflite (no artifacts), validated by the contract
+    here with a spec of the stand-in's; the image puts in the spec and latency runs it gets."""
+    real = next(json.loads((folder / "out" / "result.json").read_text())
+                for folder in sorted((RECORDED / "jobs").glob("benchmark-*")))
+    spec = BenchmarkSpec(model=InputRef(path="/inputs/model", sha256="0" * 64),
+                         input_size=32, latency_images=1, latency_runs=2, warmup_runs=1,
+                         tfds_mock_examples=10)
+    document = {**real, "spec": spec.model_dump(mode="json"), "artifacts": []}
+    JOB_RESULT.validate_python(document)
+    return json.dumps(document)
+
+
 def build(base: str, env: dict[str, str] | None = None, tag: str = TAG) -> str:
     """Build the stand-in image FROM ``base`` on the engine ``env`` points at; its id. Another
     ``tag`` gives an image of the same behaviour and another id (a second profile's)."""
     with tempfile.TemporaryDirectory() as folder:
         context = Path(folder)
         (context / "main.py").write_text(MAIN)
-        (context / "recorded.json").write_text(recorded_make_model())
+        (context / "recorded-make_model.json").write_text(recorded_make_model())
+        (context / "recorded-benchmark.json").write_text(recorded_benchmark())
         (context / "Dockerfile").write_text(
             f"FROM {base}\nCOPY main.py /opt/edgecompress/jobs/__main__.py\n"
-            "COPY recorded.json /opt/edgecompress/recorded.json\n"
+            "COPY recorded-make_model.json recorded-benchmark.json /opt/edgecompress/\n"
             "ENV PYTHONPATH=/opt/edgecompress\n"
             'LABEL io.edgecompress.kind="test"\n'
             + ("" if tag == TAG else f'LABEL io.edgecompress.test-variant="{tag}"\n'))
