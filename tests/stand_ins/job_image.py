@@ -1,8 +1,10 @@
 """A stand-in job image: the Debian-made base (no TensorFlow) plus a ``jobs`` package that
-answers any make_model spec at once with a make_model result as a real job writes it (the
-environment, resources and timings of a recorded real result), after sleeping SLEEP_S
-seconds when the spec's input_size is SLEEP_SIZE. For what needs many or stoppable jobs
-and no model: a private engine that is stopped mid-job, a campaign of hundreds of jobs."""
+answers make_model and benchmark specs at once with results as real jobs write them (the
+environment, resources and timings of recorded real results), after sleeping SLEEP_S
+seconds when the spec's input_size is SLEEP_SIZE (or SLEEP_SIZE is "*"); a benchmark's
+latency runs wait RUN_S seconds each, stamped as the real job stamps them. For what needs
+many or stoppable jobs and no model: a private engine that is stopped mid-job, a campaign of
+hundreds of jobs, a fleet."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ with open(spec_path) as handle:
 with open("/opt/edgecompress/recorded-%s.json" % spec["job"]) as handle:
     result = json.load(handle)
 result["timings"]["started_at"] = datetime.datetime.utcnow().isoformat() + "Z"
-if str(spec["input_size"]) == os.environ.get("SLEEP_SIZE"):
+if os.environ.get("SLEEP_SIZE") in ("*", str(spec["input_size"])):  # "*": every job
     time.sleep(float(os.environ.get("SLEEP_S", "0")))
 if spec["job"] == "benchmark":  # latency runs of RUN_S seconds each, stamped as the job's
     started, ended = [], []
