@@ -162,7 +162,7 @@ def main() -> None:
     for which in args.only.split(","):
         for name, checkout in checkouts.items():
             store, campaign_s = run_campaign(checkout, campaigns[which], args.profile)
-            figures[(which, name)] = summarise(f"{which}, {name} ({checkout})",
+            figures[(which, name)] = summarise(f"{which}, {name} ({checkout}; store {store})",
                                                jobs_of(store), campaign_s, floors[name])
             sys.stdout.flush()
     if args.before:
