@@ -103,13 +103,13 @@ unit: venv ## the unit tests (no Docker, no network)
 
 # The integration tests in one twin: PROFILE picks it, TESTS narrows them.
 TESTS ?= tests/integration
-# What must hold under every TensorFlow version: the job contract, pruning and distillation
-# (where tfmot and Keras differ most between versions) and bad input. Training, quantization
+# What must hold under every TensorFlow version: the stack the image reports, pruning and
+# distillation (where tfmot and Keras differ most between versions) and bad input. Training, quantization
 # and benchmarks (STUDY_TESTS) run in the Nano's twin too, the stack the most constrained
 # device runs (and the whole budget of `make test` allows no more). The
 # launcher-side tests (registry, campaigns, measurement, the trust boundary) and the network
 # test of the Jetson pins (test_jetson_pins.py) run once, in the first of TEST_PROFILES.
-JOB_TESTS := tests/integration/test_jobs_in_containers.py \
+JOB_TESTS := tests/integration/test_jobs_in_containers.py::test_probe_reports_the_profiles_stack \
              tests/integration/test_study_compression.py tests/integration/test_study_bad_input.py
 STUDY_TESTS := $(addprefix tests/integration/test_study_jobs.py::,test_train_learns_far_above_chance \
                test_quantized_sizes_against_the_float_tflite test_int8_model_runs_and_keeps_working \

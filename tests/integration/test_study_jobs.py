@@ -1,5 +1,5 @@
 """The paper's study as container jobs on real small data (scikit-learn digits as an image
-folder, no download): train -> quantize (float32, fp16, int8) -> prune (0.25, 0.5, 0.75) ->
+folder, no download): train -> quantize (float32, fp16, int8) -> prune (0.25, 0.75) ->
 distill -> scratch -> benchmark. Asserts what must hold, not what happened once."""
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def test_int8_model_runs_and_keeps_working(study):
 
 def test_pruning_reaches_its_target_and_gzip_shrinks_with_sparsity(study):
     gzip_sizes = []
-    for target in (0.25, 0.5, 0.75):
+    for target in (0.25, 0.75):  # the paper's ends (50 % runs in test_study_compression.py)
         result = study.pruned(target).result
         assert isinstance(result, PruneResult)
         assert abs(result.metrics.achieved_sparsity - target) <= 0.01
@@ -165,14 +165,19 @@ def test_pruning_reaches_its_target_and_gzip_shrinks_with_sparsity(study):
         assert result.metrics.saved_model_bytes == pytest.approx(
             result.metrics.base_saved_model_bytes, rel=0.2), "zeros are still stored"
         gzip_sizes.append(result.metrics.gzip_bytes)
-    assert gzip_sizes[0] > gzip_sizes[1] > gzip_sizes[2]
+    assert gzip_sizes[0] > gzip_sizes[1]
     assert gzip_sizes[0] < study.pruned(0.25).result.metrics.base_gzip_bytes
 
 
 def test_pruned_model_benchmark_counts_zeros(study):
-    pruned = study.benchmarked("pruned-0.5", study.artifact(study.pruned(0.5)))
+    pruned = study.benchmarked("pruned-0.75", study.artifact(study.pruned(0.75)))
     assert pruned.metrics.parameters is not None and pruned.metrics.nonzero_parameters is not None
     assert pruned.metrics.nonzero_parameters < 0.65 * pruned.metrics.parameters
+    # The zeros the benchmark counts are the ones pruning left.
+    prune = study.pruned(0.75).result
+    assert isinstance(prune, PruneResult)
+    assert pruned.metrics.nonzero_parameters == pytest.approx(
+        prune.metrics.parameters * (1 - prune.metrics.overall_sparsity), rel=0.01)
 
 
 def test_distill_and_scratch_train_the_student(study):
