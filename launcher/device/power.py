@@ -103,11 +103,16 @@ def parse_log(text: str) -> list[tuple[float, Sample]]:
 
 def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
             ended: Sequence[float], warmup_runs: int, images_per_run: int,
-            sampling: Sampling, job_started: float | None = None) -> PowerMeasurement:
+            sampling: Sampling, job_started: float | None = None,
+            latency_s: float | None = None) -> PowerMeasurement:
     """Average input power over the kept latency runs (the warm-up runs left out, as for the
     latency) and the energy of one inference; with the time the job started, also the idle
     power before it and the energy of one inference above idle. Unmeasurable windows give a
-    reason, not a number."""
+    reason, not a number.
+
+    ``latency_s``: the job's per-image latency, which energy per inference is that power
+    times. A run's window also holds what the job does between images outside their timed
+    spans (each image's input made ready): without it, the window's share per image."""
 
     def unmeasured(reason: str, count: int = 0) -> PowerMeasurement:
         return PowerMeasurement(source=sampling.source, interval_ms=sampling.interval_ms,
@@ -128,7 +133,8 @@ def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
                f"{settings.POWER_INTERVAL_MS.name}")
         return unmeasured(why, len(powered))
     average_mw = average_power_mw(powered)
-    latency_s = timed_s / (len(runs) * images_per_run)
+    if latency_s is None:
+        latency_s = timed_s / (len(runs) * images_per_run)
     idle = [sample for stamp, sample in samples if job_started is not None
             and stamp < job_started and sample.power_mw is not None]
     idle_mw = average_power_mw(idle) if idle else None
@@ -237,7 +243,7 @@ class PowerSampler:
         measured = measure(parse_log(text), result.samples.get("latency_run_started_unix", []),
                            result.samples.get("latency_run_ended_unix", []),
                            result.spec.warmup_runs, result.metrics.latency_images,
-                           self.sampling, job_started)
+                           self.sampling, job_started, result.metrics.latency_ms_mean / 1000)
         if measured.average_power_mw is None and self.error:
             return measured.model_copy(update={"reason": self.error})
         return measured

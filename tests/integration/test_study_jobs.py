@@ -232,13 +232,14 @@ def test_power_is_sampled_on_the_host_around_the_kept_runs(study):
     assert power.reason is None and power.samples >= 3
     assert power.rail == "VDD_IN" and power.average_power_mw == pytest.approx(2763)
     assert (outcome.folder / "power.log").is_file()
-    # The job's windows (wall clock) and its own timings (perf_counter) tell one story, and
-    # energy is that power over one image's share of them.
+    # The job's windows (wall clock) hold its timed spans (perf_counter) and, between them,
+    # each image's input being made ready (a few % here, more on a busy machine); energy per
+    # inference is the power times the latency the job reports, not the window's share.
     metrics, samples = outcome.result.metrics, outcome.result.samples
     kept = samples["latency_ms_per_image_all_runs"][1:]
-    assert power.timed_s == pytest.approx(sum(kept) * metrics.latency_images / 1000, rel=0.05)
-    assert power.energy_per_inference_mj == pytest.approx(
-        2763 * power.timed_s / (len(kept) * metrics.latency_images))
+    spans_s = sum(kept) * metrics.latency_images / 1000
+    assert 0.75 * power.timed_s <= spans_s <= power.timed_s * 1.001
+    assert power.energy_per_inference_mj == pytest.approx(2763 * metrics.latency_ms_mean / 1000)
     # The sampler ran before the container started: an idle baseline, and (the replay's
     # power being constant) no energy above it.
     assert power.idle_samples >= 5 and power.idle_power_mw == pytest.approx(2763)

@@ -162,3 +162,15 @@ def test_preflight_says_whether_power_can_be_sampled() -> None:
     missing = check_sampler(tegrastats, {}.get)
     assert missing.state == "warn" and "tegrastats not found" in missing.detail
     assert check_sampler(None).state == "warn"
+
+
+def test_energy_per_inference_is_power_times_the_reported_latency():
+    """A window also holds what the job does between timed images; given the job's latency,
+    energy per inference is the power times that, not the window's share per image."""
+    samples = [(t / 10, at_power(XAVIER_LINE, "VDD_IN", 5000)) for t in range(100)]
+    by_window = measure(samples, [0.0, 2.0], [1.9, 6.0], 1, 100, TEGRASTATS)
+    by_latency = measure(samples, [0.0, 2.0], [1.9, 6.0], 1, 100, TEGRASTATS, latency_s=0.03)
+    assert by_latency.timed_s == by_window.timed_s == pytest.approx(4.0)
+    # The window: 40 ms per image at 5 W; the job's latency: 30 ms at 5 W.
+    assert by_window.energy_per_inference_mj == pytest.approx(200)
+    assert by_latency.energy_per_inference_mj == pytest.approx(150)
