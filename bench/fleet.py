@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from launcher.docker_client import Engine, SwarmEngine  # noqa: E402
+from launcher.docker_client import Engine  # noqa: E402
+from launcher.docker_swarm import SwarmEngine  # noqa: E402
 from launcher.fleet.backend import SwarmBackend  # noqa: E402
 from launcher.fleet.connect import prepare  # noqa: E402
 from launcher.fleet.execute import run_fleet_plan  # noqa: E402

@@ -17,29 +17,16 @@ import threading
 import time
 from pathlib import Path
 
+from launcher.backend import LINE_MAX, WATCH_S, Ended, Watch
 from launcher.device.power import PowerSampler, Sampling
-from launcher.docker_client import (
-    ContainerRequest,
-    NodeInfo,
-    ServiceRequest,
-    SwarmEngine,
-    TaskState,
-    label,
-)
+from launcher.docker_client import ContainerRequest, label
+from launcher.docker_swarm import NodeInfo, ServiceRequest, SwarmEngine, TaskState
 from launcher.errors import EngineError
 from launcher.fleet import tasks
 from launcher.fleet.power import CompanionSampler
 from launcher.joblog import JobLog
 from launcher.outcome import StopCause
-from launcher.runner import (
-    LINE_MAX,
-    SESSION_ID,
-    WATCH_S,
-    Ended,
-    Watch,
-    container_user,
-    launcher_owner,
-)
+from launcher.runner import SESSION_ID, container_user, launcher_owner
 
 # How often the task and its node are read: each read is one call to the manager.
 POLL_S = 0.5

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import socket
 
-from launcher.docker_client import SwarmEngine, label
+from launcher.docker_client import label
+from launcher.docker_swarm import SwarmEngine
 from launcher.owner import should_remove
 
 NETWORK = "edgecompress-jobs"  # the internal overlay of offline jobs

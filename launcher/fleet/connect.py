@@ -11,7 +11,8 @@ from pathlib import Path
 from launcher import settings
 from launcher.device.power import sampling_for
 from launcher.device.profiles import get_profile
-from launcher.docker_client import Engine, SwarmEngine, label
+from launcher.docker_client import Engine, label
+from launcher.docker_swarm import SwarmEngine
 from launcher.errors import UserError
 from launcher.fleet import cleanup, images, placement, preflight
 from launcher.fleet.execute import Fleet, Lane

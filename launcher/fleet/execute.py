@@ -15,11 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from launcher.docker_client import NodeInfo, SwarmEngine
+from launcher.backend import CtrlC
+from launcher.docker_swarm import NodeInfo, SwarmEngine
 from launcher.errors import UserError
 from launcher.fleet import placement
 from launcher.fleet.backend import SwarmBackend
-from launcher.runner import CtrlC, JobOutcome, run_job
+from launcher.runner import JobOutcome, run_job
 from launcher.schema import JobStatus
 from launcher.study.execute import (
     Assessment,

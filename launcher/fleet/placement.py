@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from launcher.docker_client import NodeInfo
+from launcher.docker_swarm import NodeInfo
 
 PROFILE_LABEL = "edgecompress.profile"
 # A job whose node went down runs again on another node of its profile, this many times in

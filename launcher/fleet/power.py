@@ -23,7 +23,8 @@ from pathlib import Path
 from types import TracebackType
 
 from launcher.device.power import IDLE_SAMPLES, PowerSampler, Sampling
-from launcher.docker_client import ContainerRequest, Mount, NodeInfo, ServiceRequest, SwarmEngine
+from launcher.docker_client import ContainerRequest, Mount
+from launcher.docker_swarm import NodeInfo, ServiceRequest, SwarmEngine
 
 # Every line stamped with the board's clock: "<unix seconds> <line>", power.log's format ($1:
 # the sampler's command line).

@@ -23,15 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.device.jetson import L4tRelease, parse_l4t_release
-from launcher.docker_client import (
-    ContainerRequest,
-    Mount,
-    NodeInfo,
-    ServiceRequest,
-    SwarmEngine,
-    TaskState,
-    label,
-)
+from launcher.docker_client import ContainerRequest, Mount, label
+from launcher.docker_swarm import NodeInfo, ServiceRequest, SwarmEngine, TaskState
 from launcher.fleet import tasks
 from launcher.runner import SESSION_ID, container_user, launcher_owner
 

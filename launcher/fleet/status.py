@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from launcher.docker_client import NodeInfo
+from launcher.docker_swarm import NodeInfo
 from launcher.fleet.placement import profile_of
 
 

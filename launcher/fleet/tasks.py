@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from launcher.docker_client import NodeInfo, TaskState
+from launcher.docker_swarm import NodeInfo, TaskState
 
 
 class Phase(str, Enum):

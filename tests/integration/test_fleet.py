@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 
 from launcher.device.power import Sampling
-from launcher.docker_client import Engine, SwarmEngine, label
+from launcher.docker_client import Engine, label
+from launcher.docker_swarm import SwarmEngine
 from launcher.errors import EngineError
 from launcher.files import tree_digest
 from launcher.fleet import cleanup, preflight

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from launcher import settings
-from launcher.docker_client import ContainerRequest, NodeInfo, TaskState
+from launcher.backend import Ended, Watch
+from launcher.docker_client import ContainerRequest
+from launcher.docker_swarm import NodeInfo, TaskState
 from launcher.errors import UserError
 from launcher.fleet import placement, preflight, status, tasks
 from launcher.fleet.images import remote
 from launcher.outcome import StopCause, classify
-from launcher.runner import Ended, JobRequest, Watch, run_job
+from launcher.runner import JobRequest, run_job
 from launcher.schema import JobStatus, MakeModelSpec
 from launcher.store import Store
 from tests.stand_ins import job_image
