@@ -350,7 +350,7 @@ def test_training_placed_on_another_profile_gives_the_keys_of_a_merge_based_run(
 DRIVER = r'''
 import json, sys
 from pathlib import Path
-from launcher.docker_client import SwarmEngine
+from launcher.docker_swarm import SwarmEngine
 from launcher.fleet.execute import Fleet, run_fleet_plan
 from launcher.limits import Limits, resolve
 from launcher.store import Store
