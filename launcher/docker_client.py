@@ -24,6 +24,11 @@ def label(name: str) -> str:
     return f"{LABEL_PREFIX}.{name}"
 
 
+def label_filter(labels: Mapping[str, str]) -> dict[str, list[str]]:
+    """The engine's filter for objects carrying ``labels`` (an empty value: the label at all)."""
+    return {"label": [f"{k}={v}" if v else k for k, v in labels.items()]}
+
+
 @dataclass(frozen=True)
 class Mount:
     source: str
@@ -289,8 +294,7 @@ class Engine:
             self._api.remove_container(container_id, force=True, v=True)
 
     def containers(self, labels: Mapping[str, str]) -> list[dict[str, Any]]:
-        filters = {"label": [f"{k}={v}" if v else k for k, v in labels.items()]}
-        return list(self._api.containers(all=True, filters=filters))
+        return list(self._api.containers(all=True, filters=label_filter(labels)))
 
 
 

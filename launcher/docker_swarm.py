@@ -14,7 +14,7 @@ import docker.errors
 import docker.types
 import requests
 
-from launcher.docker_client import ContainerRequest, Engine
+from launcher.docker_client import ContainerRequest, Engine, label_filter
 from launcher.errors import EngineError
 
 
@@ -106,8 +106,7 @@ class SwarmEngine(Engine):
             self._api.remove_network(name)
 
     def networks(self, labels: Mapping[str, str]) -> list[dict[str, Any]]:
-        filters = {"label": [f"{k}={v}" if v else k for k, v in labels.items()]}
-        return list(self._api.networks(filters=filters))
+        return list(self._api.networks(filters=label_filter(labels)))
 
     def create_service(self, request: ServiceRequest) -> str:
         job = request.container
@@ -164,7 +163,6 @@ class SwarmEngine(Engine):
             self._api.remove_service(service_id)
 
     def services(self, labels: Mapping[str, str]) -> list[dict[str, Any]]:
-        filters = {"label": [f"{k}={v}" if v else k for k, v in labels.items()]}
-        return list(self._api.services(filters=filters))
+        return list(self._api.services(filters=label_filter(labels)))
 
 
