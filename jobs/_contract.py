@@ -10,6 +10,7 @@ SCHEMA_VERSION = 1
 JOB_NAMES = (
     "probe",
     "make_model",
+    "decode",
     "train",
     "scratch",
     "quantize",

@@ -82,7 +82,7 @@ def split_class_files(files, validation_fraction, test_fraction, seed, class_nam
     return files[n_test + n_val:], files[n_test:n_test + n_val], files[:n_test]
 
 
-def folder_splits(root, validation_fraction, test_fraction, seed):
+def folder_splits(root, validation_fraction, test_fraction, seed, decoded=None):
     if all(os.path.isdir(os.path.join(root, name)) for name in ("train", "test")):
         class_names = _class_folders(os.path.join(root, "train"))
         splits = [_labelled(os.path.join(root, name), class_names)
@@ -106,7 +106,15 @@ def folder_splits(root, validation_fraction, test_fraction, seed):
     for items in splits:
         for path, _ in items:
             _check_readable(path)
-    return Splits(splits[0], splits[1], splits[2], len(class_names), class_names, source)
+    return Splits(FileSplit(splits[0], decoded), FileSplit(splits[1], decoded),
+                  FileSplit(splits[2], decoded), len(class_names), class_names, source)
+
+
+def folder_files(root):
+    """Every image file a split of the folder can hold, sorted (the decode job's rows)."""
+    splits = folder_splits(root, 0.15, 0.15, 0)
+    return sorted(path for split in (splits.train, splits.validation, splits.test)
+                  for path, _ in split)
 
 
 # --- tfds --------------------------------------------------------------------------------------
@@ -141,56 +149,96 @@ def tfds_splits(tf, spec):
 def load_splits(tf, spec):
     images = spec.get("images")
     if images:
+        decoded = None
+        if spec.get("decoded"):
+            from jobs.decoded import DecodedImages
+            decoded = DecodedImages(images["path"], spec["decoded"]["path"])
         return folder_splits(images["path"], spec["validation_fraction"],
-                             spec["test_fraction"], spec["seed"])
+                             spec["test_fraction"], spec["seed"], decoded)
     return tfds_splits(tf, spec)
 
 
 # --- pipelines ---------------------------------------------------------------------------------
 
 
-def _resize(tf, size):
-    def apply(image, label):
+def to_pixels(tf, size):
+    """A decoded image (uint8, any size) -> the pixels a model is fed: resized bilinearly to
+    ``size``, clipped and rounded to uint8, as an application holds a frame. The decoded folder
+    (jobs/decoded.py) stores exactly these, so a job's input is the same either way."""
+    def apply(image):
         image = tf.image.resize(tf.cast(image, tf.float32), (size, size))
-        return tf.clip_by_value(image, 0.0, 255.0), tf.cast(label, tf.int32)
+        return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
     return apply
 
 
-def as_dataset(tf, split, size, shuffle_seed=None):
-    """A split (file list or tfds dataset) as a dataset of single resized examples. With
-    ``shuffle_seed``, in a seeded order reshuffled on every pass; what the shuffle buffer holds
-    is kept small (a Nano has 4 GB for everything): a file list is shuffled as paths, before
-    anything is decoded; a tfds split, whose examples come decoded, is shuffled resized and as
-    uint8 (up to SHUFFLE_BUFFER images: 308 MB at 224 x 224, where float32 took 1.2 GB)."""
+def decode_file(tf, path):
+    return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+
+
+def decode_files(tf, size):
+    """A dataset of image file paths -> one of their pixels at ``size`` (the decode job's)."""
+    def apply(paths):
+        pixels = to_pixels(tf, size)
+        return paths.map(lambda path: pixels(decode_file(tf, path)),
+                         num_parallel_calls=tf.data.experimental.AUTOTUNE)
+    return apply
+
+
+class FileSplit(list):
+    """A split of an image folder: its (path, label) items, and the folder's decoded pixels
+    (jobs/decoded.py) when the launcher mounted them, else None: each file is decoded."""
+
+    def __init__(self, items, decoded=None):
+        list.__init__(self, items)
+        self.decoded = decoded
+
+
+def pixels_dataset(tf, split, size, shuffle_seed=None):
+    """A split (file list or tfds dataset) as a dataset of single (uint8 pixels, label)
+    examples. With ``shuffle_seed``, in a seeded order reshuffled on every pass; what the
+    shuffle buffer holds is kept small (a Nano has 4 GB for everything): a file list is
+    shuffled as paths (or rows of the decoded pixels), before anything is read; a tfds split,
+    whose examples come decoded, is shuffled as resized uint8 images (up to SHUFFLE_BUFFER:
+    308 MB at 224 x 224)."""
     autotune = tf.data.experimental.AUTOTUNE
     if isinstance(split, list):
-        paths = [path for path, _ in split]
         labels = [label for _, label in split]
-        files = tf.data.Dataset.from_tensor_slices((paths, labels))
+        decoded = getattr(split, "decoded", None)
+        if decoded is not None and decoded.size == size:
+            keys = [decoded.row(path) for path, _ in split]
+            rows = decoded.pixels
+
+            def read(row, label):
+                image = tf.numpy_function(lambda r: rows[r], [row], tf.uint8)
+                image.set_shape((size, size, 3))
+                return image, label
+        else:
+            keys = [path for path, _ in split]
+            pixels = to_pixels(tf, size)
+
+            def read(path, label):
+                return pixels(decode_file(tf, path)), label
+        items = tf.data.Dataset.from_tensor_slices((keys, labels))
         if shuffle_seed is not None:
-            files = files.shuffle(max(1, len(paths)), seed=shuffle_seed,
+            items = items.shuffle(max(1, len(keys)), seed=shuffle_seed,
                                   reshuffle_each_iteration=True)
+        return items.map(read, num_parallel_calls=autotune)
+    pixels = to_pixels(tf, size)
 
-        def decode(path, label):
-            image = tf.io.decode_image(tf.io.read_file(path), channels=3,
-                                       expand_animations=False)
-            return image, label
+    def resize(image, label):
+        return pixels(image), tf.cast(label, tf.int32)
 
-        dataset = files.map(decode, num_parallel_calls=autotune)
-        return dataset.map(_resize(tf, size), num_parallel_calls=autotune)
-    dataset = split.map(_resize(tf, size), num_parallel_calls=autotune)
+    dataset = split.map(resize, num_parallel_calls=autotune)
     if shuffle_seed is None:
         return dataset
+    return dataset.shuffle(SHUFFLE_BUFFER, seed=shuffle_seed, reshuffle_each_iteration=True)
 
-    def to_uint8(image, label):
-        return tf.cast(tf.round(image), tf.uint8), label
 
+def as_dataset(tf, split, size, shuffle_seed=None):
+    """pixels_dataset's examples as (float32 image in [0, 255], int32 label)."""
     def to_float32(image, label):
-        return tf.cast(image, tf.float32), label
-
-    dataset = dataset.map(to_uint8).shuffle(SHUFFLE_BUFFER, seed=shuffle_seed,
-                                            reshuffle_each_iteration=True)
-    return dataset.map(to_float32)
+        return tf.cast(image, tf.float32), tf.cast(label, tf.int32)
+    return pixels_dataset(tf, split, size, shuffle_seed).map(to_float32)
 
 
 def count(split):
@@ -208,16 +256,10 @@ def batches(tf, split, size, batch_size, shuffle_seed=None):
 
 
 def first_uint8_images(tf, split, size, limit):
-    """Up to ``limit`` images as uint8 arrays of shape (1, size, size, 3): resized pixels
-    rounded, as an application holds them (a quarter of float32's memory: 1000 images at
-    224 x 224 take 150 MB)."""
-    def to_uint8(image, label):
-        return tf.cast(tf.round(image), tf.uint8), label
-
-    images = []
-    for image, _ in as_dataset(tf, split, size).map(to_uint8).take(limit):
-        images.append(image.numpy()[None, ...])
-    return images
+    """Up to ``limit`` images as uint8 arrays of shape (1, size, size, 3), as an application
+    holds them (a quarter of float32's memory: 1000 images at 224 x 224 take 150 MB)."""
+    return [image.numpy()[None, ...]
+            for image, _ in pixels_dataset(tf, split, size).take(limit)]
 
 
 # --- random samples ----------------------------------------------------------------------------
@@ -246,7 +288,8 @@ def sample_images(tf, split, size, count, seed):
     (1, size, size, 3), their labels). A file list is sampled before anything is decoded; a
     tfds split is read once, keeping only the images drawn."""
     if isinstance(split, list):
-        examples = as_dataset(tf, sample_items(split, count, seed), size)
+        chosen = FileSplit(sample_items(split, count, seed), getattr(split, "decoded", None))
+        examples = as_dataset(tf, chosen, size)
         pairs = [(image.numpy()[None, ...], int(label)) for image, label in examples]
     else:
         pairs = sample_items(((image.numpy()[None, ...], int(label))

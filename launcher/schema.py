@@ -170,6 +170,18 @@ class DataSpec(SpecBase):
     input_size: int = Field(default=224, ge=32, le=1024)
     batch_size: int = Field(default=4, ge=1, le=4096)
     seed: int = Field(default=0, ge=0)
+    decoded: InputRef | None = Field(
+        default=None, description="the image folder decoded at input_size by the decode job "
+        "(jobs/decoded.py), read instead of decoding every file: a cache of images, so it is "
+        "not part of the job's key (launcher/keys.py)")
+
+
+class DecodeSpec(SpecBase):
+    """Decode an image folder once at one input size, for every job of a campaign."""
+
+    job: Literal["decode"] = "decode"
+    images: InputRef
+    input_size: int = Field(default=224, ge=32, le=1024)
 
 
 class TrainingSpec(DataSpec):
@@ -293,8 +305,8 @@ def needs_tfds_download(spec: BaseModel) -> bool:
                      and spec.mode not in CALIBRATED_QUANTIZE_MODES))
 
 
-AnySpec = (ProbeSpec | MakeModelSpec | TrainSpec | ScratchSpec | QuantizeSpec | PruneSpec
-           | DistillSpec | BenchmarkSpec)
+AnySpec = (ProbeSpec | MakeModelSpec | DecodeSpec | TrainSpec | ScratchSpec | QuantizeSpec
+           | PruneSpec | DistillSpec | BenchmarkSpec)
 JobSpec = Annotated[AnySpec, Field(discriminator="job")]
 JOB_SPEC = TypeAdapter(JobSpec)
 # Job name -> its spec model, in the union's order: the names are the ``job`` Literals.
@@ -345,7 +357,7 @@ class Resources(Strict):
 
 class Artifact(Strict):
     name: str
-    kind: Literal["saved_model", "tflite", "file"]
+    kind: Literal["saved_model", "tflite", "file", "decoded_images"]
     path: str
     bytes: NonNegInt
 
@@ -394,6 +406,18 @@ class MakeModelResult(ResultBase):
     job: Literal["make_model"]
     spec: MakeModelSpec
     metrics: MakeModelMetrics
+
+
+class DecodeMetrics(Strict):
+    images: int = Field(ge=1)
+    decode_s: NonNegFloat
+    pixels_bytes: int = Field(ge=1)
+
+
+class DecodeResult(ResultBase):
+    job: Literal["decode"]
+    spec: DecodeSpec
+    metrics: DecodeMetrics
 
 
 # The artifact name of a model's .h5 copy: the launcher hands it on as the ``*_h5`` input of
@@ -589,8 +613,8 @@ class BenchmarkResult(ResultBase):
 
 
 JobResult = Annotated[
-    ProbeResult | MakeModelResult | TrainResult | ScratchResult | QuantizeResult | PruneResult
-    | DistillResult | BenchmarkResult,
+    ProbeResult | MakeModelResult | DecodeResult | TrainResult | ScratchResult | QuantizeResult
+    | PruneResult | DistillResult | BenchmarkResult,
     Field(discriminator="job"),
 ]
 JOB_RESULT = TypeAdapter(JobResult)

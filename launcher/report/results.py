@@ -70,7 +70,7 @@ def load(store: Store, campaigns: list[str] | None = None) -> Loaded:
             continue
         names.append(path.stem)
         for node_id, node in manifest.nodes.items():
-            if node.folder in seen:
+            if node.folder in seen or node.role == "prepare":  # no model's numbers
                 continue
             stored = store.load(store.root / "jobs" / node.folder)
             if stored.result is None or stored.record is None:

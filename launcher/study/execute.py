@@ -38,7 +38,7 @@ from launcher.study.manifest import (
     manifest_path,
     write_manifest,
 )
-from launcher.study.plan import DATASET, Node, Plan, is_handoff, resolve_spec
+from launcher.study.plan import DATASET, Node, Plan, is_cache, is_handoff, resolve_spec
 from launcher.target import Target, request_for
 
 
@@ -111,9 +111,16 @@ class Resolver:
 
     def inputs(self, node: Node) -> dict[str, Path] | None:
         """Host path of each input, or None while an upstream is not done. A done upstream
-        without an .h5 copy (recorded before it wrote one) leaves that input out."""
+        without an .h5 copy (recorded before it wrote one) leaves that input out, and so does
+        a cache whose job is not done."""
         paths: dict[str, Path] = {}
         for name, source in node.inputs:
+            if is_cache(name):
+                # Given when its job is done, left out (the job does the work) when not.
+                cached = self.artifact(source, name)
+                if cached is not None:
+                    paths[name] = cached
+                continue
             if source != DATASET and is_handoff(name):
                 if source not in self.done:
                     return None

@@ -31,7 +31,7 @@ class ManifestNode(BaseModel):
     model: str
     method: str
     copy_label: int = Field(ge=1)  # the trained copy the numbers belong to
-    role: Literal["train", "compress", "benchmark"]
+    role: Literal["prepare", "train", "compress", "benchmark"]
 
     @model_validator(mode="before")
     @classmethod

@@ -33,7 +33,7 @@ from launcher.schema import CONTAINER_INPUTS_DIR, AnySpec
 from launcher.study.campaign import QUANTIZE_MODES, CampaignConfig, prune_sparsity
 
 DATASET = "dataset"  # an input's source: the campaign's image folder
-Role = Literal["train", "compress", "benchmark"]
+Role = Literal["prepare", "train", "compress", "benchmark"]
 # Benchmarks of copies other than 1 measure accuracy; latency is one image timed once.
 ACCURACY_ONLY = {"latency_images": 1, "latency_runs": 2, "warmup_runs": 1}
 
@@ -71,6 +71,15 @@ def is_handoff(field: str) -> bool:
     return field.endswith(HANDOFF_SUFFIX)
 
 
+# Inputs that are caches: a job given one reads it instead of doing that work itself, with the
+# same result, so it is not part of the key (launcher/keys.py) and a job never waits for it.
+DECODED = "decoded"  # the campaign's image folder decoded once at its input size
+
+
+def is_cache(field: str) -> bool:
+    return field == DECODED
+
+
 @dataclass(frozen=True)
 class Plan:
     config: CampaignConfig
@@ -103,14 +112,27 @@ def data_params(config: CampaignConfig, copy: int) -> dict[str, Any]:
     return params
 
 
+def decode_node(config: CampaignConfig) -> Node | None:
+    """The image folder decoded once at the campaign's input size, for every job that reads
+    it (jobs/decode.py); None for tfds, which keeps its own cache."""
+    if config.dataset.source == "tfds":
+        return None
+    return Node(id=f"decode/{config.input_size}px", job="decode",
+                params={"input_size": config.input_size}, inputs=(("images", DATASET),),
+                model="", method="decode", copy=1, role="prepare")
+
+
 def dataset_inputs(config: CampaignConfig) -> tuple[tuple[str, str], ...]:
-    return () if config.dataset.source == "tfds" else (("images", DATASET),)
+    decode = decode_node(config)
+    return () if decode is None else (("images", DATASET), (DECODED, decode.id))
 
 
 def expand(config: CampaignConfig) -> Plan:
     """Copy-major order: copy 1 of every model (the copy latency is measured on) first, so an
-    interrupted campaign already holds a complete first pass."""
-    nodes: list[Node] = []
+    interrupted campaign already holds a complete first pass. The decode job comes before
+    all."""
+    decode = decode_node(config)
+    nodes: list[Node] = [] if decode is None else [decode]
     data_in = dataset_inputs(config)
     base_regime, student_regime = config.training.regimes(config.weights)
 

@@ -19,10 +19,13 @@ from pathlib import Path
 import pytest
 
 from launcher.files import tree_digest
+from launcher.keys import job_key
 from launcher.runner import JobOutcome, JobRequest, run_job
 from launcher.schema import (
     BenchmarkResult,
     BenchmarkSpec,
+    DecodeResult,
+    DecodeSpec,
     InputRef,
     JobStatus,
     MakeModelSpec,
@@ -201,4 +204,60 @@ for start in range(0, len(paths), 64):
     worst = max(worst, float(np.max(np.abs(saved(batch, training=False).numpy()
                                            - handed(batch, training=False).numpy()))))
 print(json.dumps({"images": len(paths), "max_abs_diff": worst}))
+"""
+
+
+def test_a_folder_decoded_once_gives_the_jobs_the_same_pixels(jobs, image_id, tmp_path):
+    """Issue 11, item 2: the decode job writes the folder's pixels once; a job given them
+    (``decoded``) reads rows instead of decoding files, with the same result: INT8 calibration
+    (random images, decoded or read) gives the same .tflite bytes, under the same key. The
+    pixels equal the jobs' own decode and resize, also where the resize is not the identity
+    (decoded at 64 px from 96 px images)."""
+    decoded = {}
+    for size in (SIZE, 64):
+        outcome = jobs.run(f"decode{size}", DecodeSpec(images=jobs.images, input_size=size), {})
+        assert isinstance(outcome.result, DecodeResult)
+        assert outcome.result.metrics.images == sum(1 for _ in jobs.digits.rglob("*.png"))
+        decoded[size] = jobs.artifact(outcome)
+    proc = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--user", "1000",
+         "-v", f"{decoded[64]}:/decoded:ro", "-v", f"{jobs.digits}:/d:ro",
+         "--entrypoint", "python3", image_id, "-c", SAME_PIXELS], capture_output=True,
+        text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report == {"compared": 200, "different": 0}, report
+
+    plain = jobs.int8()
+    model = jobs.model()
+    spec = QuantizeSpec(
+        images=jobs.images, model=jobs.ref(model), mode="int8", calibration_images=64,
+        input_size=SIZE, seed=3, decoded=InputRef(path="/inputs/decoded",
+                                                  sha256=tree_digest(decoded[SIZE])))
+    assert job_key(spec, image_id) == job_key(plain.spec, image_id)
+    # Another store: in the first, the same key is done already.
+    outcome = run_job(jobs.engine, Store(tmp_path / "store"), JobRequest(
+        spec=spec, image=jobs.profile.image, image_id=image_id,
+        inputs={"images": jobs.digits, "model": model, "decoded": decoded[SIZE]},
+        deadline_s=900))
+    assert outcome.record.status is JobStatus.succeeded, outcome.record.reason
+    read = outcome.result
+    assert isinstance(read, QuantizeResult) and read.spec.decoded is not None
+    assert read.metrics.calibration_class_histogram == plain.metrics.calibration_class_histogram
+    written = [(Jobs.artifact(o)).read_bytes() for o in (jobs.outcomes["int8"], outcome)]
+    assert written[0] == written[1]
+
+
+SAME_PIXELS = """
+import json
+import numpy as np
+from jobs import compat, data
+from jobs.decoded import DecodedImages
+tf = compat.import_tensorflow()
+decoded = DecodedImages("/d", "/decoded")
+paths = data.folder_files("/d")[::len(data.folder_files("/d")) // 200][:200]
+pixels = data.to_pixels(tf, 64)
+different = sum(int(not np.array_equal(pixels(data.decode_file(tf, p)).numpy(),
+                                       decoded.pixels[decoded.row(p)])) for p in paths)
+print(json.dumps({"compared": len(paths), "different": different}))
 """

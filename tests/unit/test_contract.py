@@ -65,7 +65,7 @@ def test_the_names_are_derived_from_the_models():
     specs = schema.JOB_SPEC.json_schema()
     mapping = specs["discriminator"]["mapping"]
     assert sorted(mapping) == sorted(schema.JOB_NAMES)
-    assert schema.JOB_NAMES[:2] == ("probe", "make_model") and len(schema.JOB_NAMES) == 8
+    assert schema.JOB_NAMES[:3] == ("probe", "make_model", "decode") and len(schema.JOB_NAMES) == 9
     for job, cls in schema.SPEC_CLASSES.items():
         assert get_args(cls.model_fields["job"].annotation) == (job,)
         assert cls.model_fields["job"].default == job

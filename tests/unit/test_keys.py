@@ -35,3 +35,19 @@ def test_job_key_changes_with_spec_image_schema_and_input_content():
     other_input = QuantizeSpec(model=InputRef(path="/inputs/model", sha256="b" * 64))
     assert job_key(other_input, "sha256:1") != key
     assert job_key(ProbeSpec(), "sha256:1") != key
+
+
+def test_the_decoded_cache_is_not_part_of_the_key():
+    """``decoded`` holds the pixels of ``images`` at ``input_size`` (both keyed): a job's key
+    is the same whether it was given them or decoded the files itself, as a model or as the
+    spec.json a store holds."""
+    images = InputRef(path="/inputs/images", sha256=DIGEST)
+    plain = QuantizeSpec(model=InputRef(path="/inputs/model", sha256=DIGEST), images=images,
+                         mode="int8")
+    cached = plain.model_copy(update={
+        "decoded": InputRef(path="/inputs/decoded", sha256="c" * 64)})
+    assert job_key(cached, "sha256:1") == job_key(plain, "sha256:1")
+    assert job_key(cached.model_dump(mode="json"), "sha256:1") == job_key(plain, "sha256:1")
+    other_images = plain.model_copy(update={"images": InputRef(path="/inputs/images",
+                                                               sha256="b" * 64)})
+    assert job_key(other_images, "sha256:1") != job_key(plain, "sha256:1")

@@ -290,7 +290,7 @@ class FakeDataset:
 
     def map(self, function, num_parallel_calls=None):  # type: ignore[no-untyped-def]
         self.log.append(("map", function.__name__))
-        self.what = {"decode": "images", "apply": "float32 images", "to_uint8": "uint8 images",
+        self.what = {"read": "uint8 images", "resize": "uint8 images",
                      "to_float32": "float32 images"}[function.__name__]
         return self
 

@@ -86,3 +86,20 @@ def test_the_command_line_refuses_a_mismatch_before_it_needs_an_engine(tmp_path)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "minor version" in lines[0], proc.stderr
     assert not (tmp_path / "jobs").exists()
+
+
+def test_no_job_waits_for_the_decoded_cache(tmp_path):
+    """A cache whose job is not done is left out of a job's inputs: the job is ready (and
+    decodes the files itself) instead of waiting, so a failed decode blocks nothing, and a
+    store whose jobs ran before decoding existed is found done by the same keys
+    (test_plan.py)."""
+    from launcher.study.execute import dataset_folder
+
+    plan = expand(with_overrides(load_campaign("quick"), copies=1))
+    store = Store(tmp_path)
+    resolver = Resolver(plan, store, DEVICE_ID, dataset_folder(plan, store))
+    decode, train = plan.nodes[0], plan.node("train/MobileNetV3Small/copy1")
+    assert resolver.assess(decode).state is State.todo
+    assert resolver.assess(train).state is State.todo
+    inputs = resolver.inputs(train)
+    assert inputs is not None and set(inputs) == {"images"}

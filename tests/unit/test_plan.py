@@ -184,7 +184,7 @@ def test_no_node_for_methods_that_do_not_apply():
     config = config.model_copy(update={"distill": config.distill.model_copy(
         update={"self_distill": False})})
     plan = expand(config)
-    assert [n.job for n in plan.nodes] == ["train", "benchmark"]
+    assert [n.job for n in plan.nodes] == ["decode", "train", "benchmark"]
 
 
 def test_node_upstream_excludes_the_dataset():
@@ -220,3 +220,28 @@ def test_an_upstream_without_an_h5_copy_leaves_the_field_out(paper):
     assert isinstance(with_copy, PruneSpec) and with_copy.model_h5 is not None
     assert with_copy.model_h5.path == "/inputs/model_h5"
     assert job_key(without, IMAGE_ID) != job_key(with_copy, IMAGE_ID)
+
+
+def test_a_folder_is_decoded_once_for_every_job_that_reads_it():
+    """Issue 11, item 2: an image-folder campaign starts with one decode job at its input
+    size; every job that reads the folder gets its output as ``decoded``. The decoded pixels
+    are a cache: their digest is not part of any key. tfds campaigns keep tfds's cache."""
+    plan = expand(with_overrides(load_campaign("quick"), copies=2))
+    decode = plan.nodes[0]
+    assert (decode.job, decode.role, dict(decode.params)) == (
+        "decode", "prepare", {"input_size": plan.config.input_size})
+    assert [n for n in plan.nodes if n.job == "decode"] == [decode]
+    for node in plan.nodes[1:]:
+        fields = dict(node.inputs)
+        assert ("images" in fields) is ("decoded" in fields), node.id
+        if "decoded" in fields:
+            assert fields["decoded"] == decode.id
+    keys = resolve_all(plan)
+    for node in plan.nodes[1:]:
+        digests = {field: fake_digest("dataset" if source == DATASET else keys[source])
+                   for field, source in node.inputs}
+        without = {field: digest for field, digest in digests.items() if field != "decoded"}
+        spec = resolve_spec(node, digests)
+        assert getattr(spec, "decoded", None) is not None, node.id
+        assert job_key(spec, IMAGE_ID) == job_key(resolve_spec(node, without), IMAGE_ID)
+    assert not [n for n in expand(load_campaign("paper")).nodes if n.job == "decode"]
