@@ -113,7 +113,8 @@ JOB_TESTS := tests/integration/test_jobs_in_containers.py::test_probe_reports_th
              tests/integration/test_study_compression.py tests/integration/test_study_bad_input.py
 STUDY_TESTS := $(addprefix tests/integration/test_study_jobs.py::,test_train_learns_far_above_chance \
                test_quantized_sizes_against_the_float_tflite test_int8_model_runs_and_keeps_working \
-               test_latency_follows_the_papers_rule)
+               test_latency_follows_the_papers_rule \
+               test_under_a_nanos_memory_limit_the_savedmodel_is_written_apart)
 NANO_TWIN := x86-tf2.7
 integration: image ## the integration tests in PROFILE's image (TESTS narrows them)
 	EDGECOMPRESS_TEST_PROFILE=$(PROFILE) $(BIN)/pytest $(TESTS)

@@ -70,7 +70,9 @@ def work_of(result: dict) -> float:
     if result["job"] == "benchmark":
         runs = result.get("samples", {}).get("latency_ms_per_image_all_runs", [])
         return sum(runs) * metrics["latency_images"] / 1000.0
-    return next(float(metrics[name]) for name in WORK_FIELDS if name in metrics)
+    # decode has none: decoding the images is what the decode job saves the others, not work
+    # the study measures.
+    return next((float(metrics[name]) for name in WORK_FIELDS if name in metrics), 0.0)
 
 
 def jobs_of(store: Path) -> list[tuple[str, float, float]]:

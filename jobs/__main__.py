@@ -20,8 +20,10 @@ from jobs.errors import JobInputError  # noqa: E402
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python3 -m jobs")
-    parser.add_argument("command", nargs="?", choices=["run", "probe"], default="run")
+    parser.add_argument("command", nargs="?", choices=["run", "probe", "finish"],
+                        default="run")
     parser.add_argument("--spec", help="path of the job's spec.json")
+    parser.add_argument("--state", help="finish: the state a job saving apart left")
     parser.add_argument("--out", default=CONTAINER_OUT_DIR,
                         help="folder for result.json and artifacts")
     args = parser.parse_args(argv)
@@ -32,6 +34,9 @@ def main(argv=None):
                                 out, STARTED)
             with open(path) as handle:
                 sys.stdout.write(json.dumps(json.load(handle), indent=2) + "\n")
+            return 0
+        if args.command == "finish":  # a job saving its SavedModel apart (jobs/contract.py)
+            contract.finish_apart(args.state, args.out, STARTED)
             return 0
         if not args.spec:
             raise JobInputError("no spec given: run as python3 -m jobs --spec {}".format(

@@ -176,18 +176,13 @@ def run(spec, context):
         del samples["val_accuracy"]
 
     # Saved with a softmax on top, like every other model the jobs write.
-    started = time.time()
     probabilities = keras.layers.Softmax(name="probabilities")(student.output)
     final = keras.Model(student.input, probabilities, name=student.name)
-    path = models.save(final, context.out_dir)
-    save_s = time.time() - started
     handoff = models.save_handoff(final, context.out_dir)
     return Outcome(
         metrics={
             "load_s": load_s,
             "distill_s": distill_s,
-            "save_s": save_s,
-            "compression_total_s": load_s + distill_s + save_s,
             "input_format": input_format,
             "input_load_s": input_load_s,
             "student_regime": spec["student_regime"],
@@ -196,10 +191,20 @@ def run(spec, context):
             "epochs": spec["epochs"],
             "teacher_parameters": int(teacher.count_params()),
             "student_parameters": int(final.count_params()),
-            "saved_model_bytes": models.path_bytes(path),
             "final_validation_accuracy": (samples["val_accuracy"][-1] if has_validation
                                           else None),
         },
+        saved_model=final,
         artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR), handoff],
         samples=samples,
     )
+
+
+def saved(spec, metrics, path, save_s, keras):
+    """The metrics of the SavedModel the contract wrote (jobs/contract.py)."""
+    metrics.update({
+        "save_s": save_s,
+        "compression_total_s": metrics["load_s"] + metrics["distill_s"] + save_s,
+        "saved_model_bytes": models.path_bytes(path),
+    })
+    return metrics

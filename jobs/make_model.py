@@ -8,8 +8,6 @@ from jobs import architectures, models
 from jobs.contract import Outcome, path_bytes
 from jobs.errors import JobInputError
 
-SAVED_MODEL_DIR = "saved_model"
-
 
 def check(spec):
     architectures.check_name(spec.get("architecture"))
@@ -28,14 +26,15 @@ def run(spec, context):
     model = architectures.build_classifier(
         keras, spec["architecture"], spec["input_size"], spec["num_classes"], spec.get("weights"))
     build_s = time.time() - started
-    path = context.artifact_path(SAVED_MODEL_DIR)
-    model.save(path, include_optimizer=False)
     handoff = models.save_handoff(model, context.out_dir)
     return Outcome(
-        metrics={
-            "parameters": int(model.count_params()),
-            "saved_model_bytes": path_bytes(path),
-            "build_s": build_s,
-        },
-        artifacts=[("model", "saved_model", SAVED_MODEL_DIR), handoff],
+        metrics={"parameters": int(model.count_params()), "build_s": build_s},
+        saved_model=model,
+        artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR), handoff],
     )
+
+
+def saved(spec, metrics, path, save_s, keras):
+    """The metrics of the SavedModel the contract wrote (jobs/contract.py)."""
+    metrics["saved_model_bytes"] = path_bytes(path)
+    return metrics

@@ -146,9 +146,6 @@ def run(spec, context):
     stripped = tfmot.sparsity.keras.strip_pruning(model)
     prune_s = wrap_s + time.time() - started
 
-    started = time.time()
-    path = models.save(stripped, context.out_dir)
-    save_s = time.time() - started
     handoff = models.save_handoff(stripped, context.out_dir)
 
     zeros, pruned_total = kernel_sparsity(stripped, set(wrapped))
@@ -161,8 +158,6 @@ def run(spec, context):
         metrics={
             "load_s": load_s,
             "prune_s": prune_s,
-            "save_s": save_s,
-            "compression_total_s": load_s + prune_s + save_s,
             "input_format": input_format,
             "input_load_s": load_s,
             "regime": REGIME,
@@ -174,13 +169,23 @@ def run(spec, context):
             "wrapped_layers": len(wrapped),
             "pruned_parameters": pruned_total,
             "parameters": parameters,
-            "saved_model_bytes": models.path_bytes(path),
-            "gzip_bytes": models.gzip_bytes(path),
             "base_saved_model_bytes": models.path_bytes(source),
             "base_gzip_bytes": models.gzip_bytes(source),
             "final_validation_accuracy": (float(metrics["val_accuracy"][-1])
                                           if "val_accuracy" in metrics else None),
         },
+        saved_model=stripped,
         artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR), handoff],
         samples={name: [float(v) for v in values] for name, values in metrics.items()},
     )
+
+
+def saved(spec, metrics, path, save_s, keras):
+    """The metrics of the SavedModel the contract wrote (jobs/contract.py)."""
+    metrics.update({
+        "save_s": save_s,
+        "compression_total_s": metrics["load_s"] + metrics["prune_s"] + save_s,
+        "saved_model_bytes": models.path_bytes(path),
+        "gzip_bytes": models.gzip_bytes(path),
+    })
+    return metrics

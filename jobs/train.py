@@ -48,11 +48,7 @@ def run(spec, context):
     history = model.fit(train, validation_data=validation if n_validation else None,
                         epochs=spec["epochs"], verbose=2)
     train_s = time.time() - started
-    path = models.save(model, context.out_dir)
     handoff = models.save_handoff(model, context.out_dir)
-    # Only a base model is compressed, and the paper's compression time starts by loading it.
-    saved_model_load_s = (models.time_saved_model_load(keras, path)
-                          if spec["job"] == "train" else None)
 
     metrics = history.history
     samples = {name: [float(v) for v in values] for name, values in metrics.items()}
@@ -65,14 +61,22 @@ def run(spec, context):
             "validation_examples": n_validation,
             "num_classes": splits.num_classes,
             "parameters": int(model.count_params()),
-            "saved_model_bytes": models.path_bytes(path),
-            "saved_model_load_s": saved_model_load_s,
             "regime": spec["regime"],
             "trainable_parameters": architectures.trainable_parameters(model),
             "final_train_accuracy": float(metrics["accuracy"][-1]),
             "final_validation_accuracy": (float(metrics["val_accuracy"][-1])
                                           if "val_accuracy" in metrics else None),
         },
+        saved_model=model,
         artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR), handoff],
         samples=samples,
     )
+
+
+def saved(spec, metrics, path, save_s, keras):
+    """The metrics of the SavedModel the contract wrote (jobs/contract.py)."""
+    metrics["saved_model_bytes"] = models.path_bytes(path)
+    # Only a base model is compressed, and the paper's compression time starts by loading it.
+    metrics["saved_model_load_s"] = (models.time_saved_model_load(keras, path)
+                                     if spec["job"] == "train" else None)
+    return metrics

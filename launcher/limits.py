@@ -66,6 +66,16 @@ def resolve(limits: Limits, host_memory_bytes: int) -> Resolved:
                     out_bytes=full.out_mb * MiB)
 
 
+# Below this memory limit a job writes its SavedModel in a fresh process (jobs/contract.py):
+# Keras's SavedModel save of DenseNet201 took 1.7 GB on top of a pruning fit's 3.4 GB, 5.4 GB
+# in all, where the fresh process needs 0.6 GB (docs/benchmarks.md, "Peak memory").
+SAVE_APART_BELOW_BYTES = 6 * 1024 * MiB
+
+
+def save_apart(limits: Resolved | None) -> bool:
+    return limits is not None and limits.memory_bytes < SAVE_APART_BELOW_BYTES
+
+
 def host_memory_bytes(meminfo: str) -> int:
     """MemTotal from /proc/meminfo's text."""
     for line in meminfo.splitlines():

@@ -25,7 +25,7 @@ from launcher.errors import UserError
 from launcher.files import first_unreadable_by_others
 from launcher.joblog import JobLog
 from launcher.keys import canonical_json, job_key
-from launcher.limits import Resolved
+from launcher.limits import Resolved, save_apart
 from launcher.outcome import StopCause, classify, guard_command
 from launcher.owner import Owner, this_owner
 from launcher.schema import (
@@ -33,6 +33,7 @@ from launcher.schema import (
     CONTAINER_OUT_DIR,
     CONTAINER_SPEC_PATH,
     ENV_IMAGE_ID,
+    ENV_SAVE_APART,
     AnySpec,
     JobResult,
     JobStatus,
@@ -171,7 +172,8 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
             label("key"): key,
             label("owner"): str(launcher_owner()),
         },
-        environment={**request.environment, ENV_IMAGE_ID: request.image_id},
+        environment={**request.environment, ENV_IMAGE_ID: request.image_id,
+                     **({ENV_SAVE_APART: "1"} if save_apart(limits) else {})},
         user=container_user(),
         group_add=gpu_groups(request.runtime),
         runtime=request.runtime,

@@ -32,6 +32,8 @@ ENV_IMAGE_ID = "EDGECOMPRESS_IMAGE_ID"  # the job image's id (Environment.image_
 ENV_POWER_MODE = "EDGECOMPRESS_POWER_MODE"  # a Jetson's nvpmodel mode, e.g. "MAXN (0)"
 ENV_JETPACK = "EDGECOMPRESS_JETPACK"  # the JetPack release of the host's L4T
 ENV_JETSON_CLOCKS = "EDGECOMPRESS_JETSON_CLOCKS"  # "1": CPU clocks pinned, "0": they scale
+# "1": a job writes its SavedModel in a fresh process (jobs/contract.py; launcher/limits.py)
+ENV_SAVE_APART = "EDGECOMPRESS_SAVE_APART"
 
 # A job that refuses its spec or an input prints one stderr line starting with this and exits
 # 2; the launcher reports the rest of that line as the failure's reason (launcher/outcome.py).
@@ -353,6 +355,9 @@ class Resources(Strict):
 
     peak_rss_bytes: NonNegInt | None = None
     cgroup_peak_bytes: NonNegInt | None = None
+    # The SavedModel was written by a fresh process from the .h5 copy, to fit a small memory
+    # limit (jobs/contract.py); None: the job writes no SavedModel, or predates this.
+    saved_apart: bool | None = None
 
 
 class Artifact(Strict):

@@ -24,7 +24,7 @@ from launcher.docker_client import Engine, label
 from .conftest import TEST_PROFILE
 
 pytestmark = pytest.mark.docker
-INTERRUPTED_JOB = 3  # train, its benchmark, then this one (fp16 quantization) is stopped
+INTERRUPTED_JOB = 4  # decode, train, its benchmark, then this one (fp16) is stopped
 
 
 def edgecompress(*args: str) -> list[str]:

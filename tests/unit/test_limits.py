@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from launcher.device.profiles import get_profile
 from launcher.joblog import JobLog
-from launcher.limits import Limits, MiB, host_memory_bytes, resolve
+from launcher.limits import Limits, MiB, host_memory_bytes, resolve, save_apart
 from launcher.study.campaign import parse_config
 from launcher.target import job_limits
 
@@ -56,6 +56,16 @@ def test_meminfo_parsing():
     with pytest.raises(ValueError):
         host_memory_bytes("")
     assert resolve(Limits(), 10 * GiB).memory_bytes == 9 * GiB
+
+
+def test_small_memory_limits_write_the_savedmodel_apart():
+    """A Nano's job (3.5 GB) writes its SavedModel in a fresh process; a Xavier's (7 GB) and a
+    workstation's write it in the job's own; no limits at all: in the job's own."""
+    def limited(profile: str) -> bool:
+        return save_apart(resolve(Limits(memory_mb=get_profile(profile).memory_mb), 64 * GiB))
+
+    assert limited("nano") and not limited("xavier")
+    assert not save_apart(resolve(Limits(), 32 * GiB)) and not save_apart(None)
 
 
 def test_a_capped_log_keeps_its_head_and_tail(tmp_path):
