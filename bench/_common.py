@@ -37,22 +37,30 @@ def bench_target(profile_name: str, store_prefix: str):  # type: ignore[no-untyp
         raise SystemExit(f"error: {error}") from None
 
 
-def job_runner(profile_name: str, store_prefix: str):  # type: ignore[no-untyped-def]
+def job_runner(profile_name: str, store_prefix: str,  # type: ignore[no-untyped-def]
+               memory_mb: int | None = None, failures_ok: bool = False):
     """Run job specs in the profile's image, in a fresh temporary store; returns
-    run(spec, inputs) -> JobOutcome, failing loudly when a job does not succeed."""
+    run(spec, inputs) -> JobOutcome, failing loudly when a job does not succeed (unless
+    ``failures_ok``). ``memory_mb``: each job's memory limit instead of the profile's."""
+    import dataclasses
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from launcher.device.profiles import get_profile
+    from launcher.limits import Limits
     from launcher.runner import run_job
-    from launcher.target import request_for
+    from launcher.target import job_limits, request_for
 
     engine, target = bench_target(profile_name, store_prefix)
+    if memory_mb is not None:
+        target = dataclasses.replace(target, limits=job_limits(
+            get_profile(profile_name), Limits(memory_mb=memory_mb)))
 
     def run(spec, inputs=None):  # type: ignore[no-untyped-def]
         outcome = run_job(engine, target.store, request_for(target, spec, inputs or {},
                                                             timeout_s=4 * 3600))
-        if outcome.result is None:
+        if outcome.result is None and not failures_ok:
             raise SystemExit(f"{spec.job} ended {outcome.record.status.value}: "
                              f"{outcome.record.reason} (log: {outcome.folder}/log.txt)")
         return outcome

@@ -68,7 +68,8 @@ def resolve(limits: Limits, host_memory_bytes: int) -> Resolved:
 
 # Below this memory limit a job writes its SavedModel in a fresh process (jobs/contract.py):
 # Keras's SavedModel save of DenseNet201 took 1.7 GB on top of a pruning fit's 3.4 GB, 5.4 GB
-# in all, where the fresh process needs 0.6 GB (docs/benchmarks.md, "Peak memory").
+# in all, where a fresh process loading the .h5 copy and saving peaked at 2.6 GB
+# (docs/benchmarks.md, "Peak memory"). A Nano's job has 3.5 GB, a Xavier's 7 GB.
 SAVE_APART_BELOW_BYTES = 6 * 1024 * MiB
 
 
