@@ -122,11 +122,12 @@ def save_model(module, spec, keras, model, out_dir, metrics):
 # --- saving apart: the SavedModel written by a fresh process ------------------------------
 # Keras traces every layer's call to write a SavedModel: for DenseNet201 that took 1.7 GB on
 # top of what the pruning fit left allocated, 5.4 GB in all where a Nano gives a job 3.5 GB; a
-# fresh process loading the .h5 copy and saving peaked at 2.6 GB (docs/benchmarks.md). With ENV_SAVE_APART (the launcher sets it for small memory limits) the
-# job process execs a fresh Python, which loads the .h5 copy the job wrote and writes the
-# SavedModel from it: the same layers and weights, in a process holding nothing else. exec
-# keeps the process (its PID under the container's timeout, stdout, stderr) and the kernel
-# keeps its peak RSS, so the result still reports the whole job's peak.
+# fresh process loading the .h5 copy and saving peaked at 2.6 GB (docs/benchmarks.md). With
+# ENV_SAVE_APART (the launcher sets it for small memory limits) the job process execs a fresh
+# Python, which loads the .h5 copy the job wrote and writes the SavedModel from it: the same
+# layers and weights, in a process holding nothing else. exec keeps the process (its PID under
+# the container's timeout, stdout, stderr) and the kernel keeps its peak RSS, so the result
+# still reports the whole job's peak.
 
 
 def continue_apart(spec, outcome, out_dir, timings):

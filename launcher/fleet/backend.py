@@ -28,7 +28,9 @@ from launcher.joblog import JobLog
 from launcher.outcome import StopCause
 from launcher.runner import SESSION_ID, container_user, launcher_owner
 
-# How often the task and its node are read: each read is one call to the manager.
+# How often the task and its node are read: each read is one call to the manager. Often at
+# first, where a short job ends and its board waits for the next, then every POLL_S.
+FIRST_POLL_S = 0.1
 POLL_S = 0.5
 # Swarm reports no OOMKilled flag; what a reader of the status should know about a kill.
 NO_OOM_FLAG = ("Swarm reports no OOMKilled flag, so an out-of-memory kill cannot be told from "
@@ -86,6 +88,7 @@ class SwarmBackend:
     def _wait(self, service_id: str, watch: Watch) -> tuple[StopCause, TaskState | None]:
         next_watch = time.monotonic() + WATCH_S
         task: TaskState | None = None
+        poll_s = FIRST_POLL_S
         try:
             while True:
                 if watch.ctrl_c.requested or self.cancel.is_set():
@@ -103,7 +106,8 @@ class SwarmBackend:
                     return StopCause.none, task
                 if phase is tasks.Phase.node_lost:
                     return StopCause.node_lost, task
-                time.sleep(POLL_S)
+                time.sleep(poll_s)
+                poll_s = min(POLL_S, poll_s * 1.5)
         except EngineError:
             return StopCause.engine_lost, task
 

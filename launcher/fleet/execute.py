@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from launcher.backend import CtrlC
@@ -159,7 +159,11 @@ def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
                                     f"{' or '.join(profiles)} has been ready for "
                                     f"{no_node_s:g} s; "
                                     "bring one back and run the same command again")
-                time.sleep(TICK_S)
+                if running:  # woken as soon as a job ends: its board is free for the next
+                    wait([job.future for job in running.values()], timeout=TICK_S,
+                         return_when=FIRST_COMPLETED)
+                else:
+                    time.sleep(TICK_S)
     finally:
         cancel.set()  # a KeyboardInterrupt on the way out: every job thread stops its service
         pool.shutdown(wait=True)
