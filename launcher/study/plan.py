@@ -51,7 +51,10 @@ class Node:
 
     @property
     def upstream(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(source for _, source in self.inputs if source != DATASET))
+        """The nodes it waits for: those whose models it reads (not the dataset, nor a
+        cache: launcher/study/execute.py runs a job without a cache that is not done)."""
+        return tuple(dict.fromkeys(source for field, source in self.inputs
+                                   if source != DATASET and not is_cache(field)))
 
 
 # Jobs whose model artifact is a Keras model, written with its .h5 copy beside it.
