@@ -187,9 +187,10 @@ def test_no_node_for_methods_that_do_not_apply():
     assert [n.job for n in plan.nodes] == ["decode", "train", "benchmark"]
 
 
-def test_node_upstream_excludes_the_dataset():
-    node = Node(id="x", job="benchmark", params={}, inputs=(("images", DATASET),
-                ("model", "train/a")), model="a", method="base", copy=1, role="benchmark")
+def test_node_upstream_excludes_the_dataset_and_caches():
+    node = Node(id="x", job="benchmark", params={}, inputs=(
+        ("images", DATASET), ("decoded", "decode/32px"), ("model", "train/a")),
+        model="a", method="base", copy=1, role="benchmark")
     assert node.upstream == ("train/a",)
 
 
