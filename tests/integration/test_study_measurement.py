@@ -13,7 +13,6 @@ here the jobs record the method they timed and run the code paths on the CPU.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -35,6 +34,7 @@ from launcher.schema import (
 from launcher.store import Store
 
 from ..digits import write_digits_folder
+from .in_image import python_in_image
 from .test_jobs_in_containers import assert_valid_on_disk
 
 pytestmark = pytest.mark.docker
@@ -177,13 +177,8 @@ def test_the_h5_copy_runs_the_same_graph_as_the_savedmodel(jobs, image_id):
     assert predict_few(jobs).metrics.input_format == "saved_model"
     model = jobs.model()
     assert (model.parent / "model.h5").is_file()
-    proc = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none", "--user", "1000",
-         "-v", f"{model.parent}:/m:ro", "-v", f"{jobs.digits}:/d:ro",
-         "--entrypoint", "python3", image_id, "-c", SAME_OUTPUTS], capture_output=True,
-        text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = json.loads(python_in_image(image_id, SAME_OUTPUTS,
+                                        {model.parent: "/m", jobs.digits: "/d"}))
     assert report["images"] >= MANY
     assert report["max_abs_diff"] <= 1e-5, report
 
@@ -219,13 +214,8 @@ def test_a_folder_decoded_once_gives_the_jobs_the_same_pixels(jobs, image_id, tm
         assert isinstance(outcome.result, DecodeResult)
         assert outcome.result.metrics.images == sum(1 for _ in jobs.digits.rglob("*.png"))
         decoded[size] = jobs.artifact(outcome)
-    proc = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none", "--user", "1000",
-         "-v", f"{decoded[64]}:/decoded:ro", "-v", f"{jobs.digits}:/d:ro",
-         "--entrypoint", "python3", image_id, "-c", SAME_PIXELS], capture_output=True,
-        text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    report = json.loads(python_in_image(image_id, SAME_PIXELS,
+                                        {decoded[64]: "/decoded", jobs.digits: "/d"}))
     assert report == {"compared": 200, "different": 0}, report
 
     plain = jobs.int8()
