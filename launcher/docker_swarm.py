@@ -20,11 +20,14 @@ from launcher.errors import EngineError
 
 @dataclass(frozen=True)
 class ServiceRequest:
-    """One job as a Swarm service: the container it would be locally, pinned to one node."""
+    """One job as a Swarm service: the container it would be locally, pinned to one node;
+    or, with ``node_label`` (name, value) instead of a node, one task on every node with that
+    label (a global service)."""
 
     container: ContainerRequest
-    node_id: str
+    node_id: str | None
     network: str | None = None  # the internal overlay of offline jobs; None: the default
+    node_label: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,19 +130,26 @@ class SwarmEngine(Engine):
         if job.pids_limit:
             # The SDK's Resources has no pids argument; the engine's API (1.41) has the field.
             resources.setdefault("Limits", {})["Pids"] = job.pids_limit
+        if request.node_id is not None:
+            constraint = f"node.id=={request.node_id}"
+            mode = docker.types.ServiceMode(SERVICE_MODE, replicas=1)
+        else:
+            assert request.node_label is not None, "a service needs a node or a node label"
+            name, value = request.node_label
+            constraint = f"node.labels.{name}=={value}"
+            mode = docker.types.ServiceMode("global")
         template = docker.types.TaskTemplate(
             spec, resources=resources,
             restart_policy=docker.types.RestartPolicy(condition="none"),
-            placement=docker.types.Placement(constraints=[f"node.id=={request.node_id}"]),
+            placement=docker.types.Placement(constraints=[constraint]),
             networks=[docker.types.NetworkAttachmentConfig(request.network)]
             if request.network else None,
             log_driver=docker.types.DriverConfig("json-file", {
                 "max-size": str(max(4 * job.log_bytes, 64 * 1024**2)), "max-file": "2"})
             if job.log_bytes else None)
         try:
-            created = self._api.create_service(
-                template, name=job.name, labels=dict(job.labels),
-                mode=docker.types.ServiceMode(SERVICE_MODE, replicas=1))
+            created = self._api.create_service(template, name=job.name,
+                                               labels=dict(job.labels), mode=mode)
         except docker.errors.APIError as error:
             raise EngineError(f"cannot create the job's service: {error.explanation}") from None
         except requests.exceptions.RequestException as error:

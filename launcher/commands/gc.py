@@ -24,8 +24,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--all", action="store_true",
                         help="also containers of other hosts and of unknown owners")
     parser.add_argument("--fleet", metavar="MANAGER_URL", default=None,
-                        help="instead of this engine's containers: the job services launchers "
-                        "left on this Docker Swarm (tcp://HOST:2375)")
+                        help="instead of this engine's containers: the services (jobs and "
+                        "their helpers) launchers left on this Docker Swarm (tcp://HOST:2375)")
     parser.set_defaults(handler=run)
 
 
@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
     if url:
         # A fleet's jobs are services on its manager, not containers of this engine.
         removed, kept = cleanup.sweep(manager(url), everything=args.all)
-        console.print(f"fleet {url}: removed {removed} leftover job service(s)"
+        console.print(f"fleet {url}: removed {removed} leftover service(s) (jobs, power "
+                      "companions, network keepers)"
                       + (f"; kept {kept} of live launchers or other hosts (--all removes "
                          "them)" if kept else ""), markup=False)
         return 0

@@ -12,14 +12,16 @@ from launcher.docker_swarm import SwarmEngine
 from launcher.owner import should_remove
 
 NETWORK = "edgecompress-jobs"  # the internal overlay of offline jobs
+# What a launcher runs on a fleet: jobs, power companions (fleet/power.py), network keepers
+# (fleet/keeper.py).
+KINDS = ("job", "power", "keeper")
 
 
 def sweep(engine: SwarmEngine, everything: bool = False) -> tuple[int, int]:
-    """(removed, kept) job services and their power companions."""
+    """(removed, kept) job services, their power companions and network keepers."""
     host = socket.gethostname()
     removed = kept = 0
-    services = [*engine.services({label("kind"): "job"}),
-                *engine.services({label("kind"): "power"})]
+    services = [service for kind in KINDS for service in engine.services({label("kind"): kind})]
     for service in services:
         labels = dict((service.get("Spec") or {}).get("Labels") or {})
         if should_remove(labels, "running", host, everything):

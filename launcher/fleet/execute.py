@@ -20,6 +20,7 @@ from launcher.docker_swarm import NodeInfo, SwarmEngine
 from launcher.errors import UserError
 from launcher.fleet import placement
 from launcher.fleet.backend import SwarmBackend
+from launcher.fleet.keeper import network_kept
 from launcher.runner import JobOutcome, run_job
 from launcher.schema import JobStatus
 from launcher.study.execute import (
@@ -111,8 +112,10 @@ def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
     changed = True
     no_node_since: float | None = None
     pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="edgecompress-fleet")
+    lanes = [(target.profile, fleet.image)] + (
+        [(fleet.training.target.profile, fleet.training.image)] if fleet.training else [])
     try:
-        with CtrlC() as ctrl_c:
+        with CtrlC() as ctrl_c, network_kept(fleet.engine, lanes, fleet.network):
             while True:
                 if ctrl_c.requested:
                     cancel.set()

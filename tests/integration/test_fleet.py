@@ -86,7 +86,8 @@ def fleet(lab, stand_in) -> tuple[Fleet, Target]:
     store = lab.store / "results"
     made, target = prepare(engine, Engine.connect(), job_image.TAG + ":latest", stand_in,
                            PROFILE, store, lab.registry, lab.push_registry, lambda line: None)
-    assert made.image == f"{lab.registry}/{job_image.TAG}:latest"
+    name, _, digest = made.image.partition("@")
+    assert name == f"{lab.registry}/{job_image.TAG}:latest" and digest.startswith("sha256:")
     return made, target
 
 
@@ -116,7 +117,8 @@ def leftovers(lab, kind: str = "job") -> dict[str, str]:
 
 def settle(lab, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while leftovers(lab) and time.monotonic() < deadline:
+    while (any(leftovers(lab, kind) for kind in cleanup.KINDS)
+           and time.monotonic() < deadline):
         time.sleep(0.5)
 
 
@@ -161,6 +163,7 @@ def test_jobs_spread_over_both_workers_with_results_as_a_local_run(lab, fleet, s
 
     again = run_fleet_plan(made, plan_of(sizes), target, Quiet())
     assert again.reused == len(sizes) and not again.ran, "done jobs start nothing"
+    assert not made.engine.services({label("kind"): "keeper"}), "the run took its keeper"
 
 
 def test_a_missing_image_is_not_a_success(lab, fleet, stand_in, tmp_path):
@@ -407,11 +410,21 @@ def test_a_stopped_launcher_leaves_nothing_a_killed_one_is_swept_by_gc(lab, flee
         limits = resolve(Limits(), 2 * 1024**3)  # the driver's
         assert host["Memory"] == limits.memory_bytes and host["PidsLimit"] == limits.pids
         assert list(config["NetworkSettings"]["Networks"]) == [cleanup.NETWORK]
+        # Each worker holds the network up with an idle keeper (launcher/fleet/keeper.py),
+        # hardened like a job.
+        swarm.wait_for("a keeper on every worker",
+                       lambda: len(leftovers(lab, "keeper")) == len(lab.workers), timeout=30)
+        for node, ids in leftovers(lab, "keeper").items():
+            (kept,) = [json.loads(n.docker("inspect", ids))[0] for n in lab.workers
+                       if n.name == node]
+            assert kept["HostConfig"]["ReadonlyRootfs"] and kept["HostConfig"]["CapDrop"] == ["ALL"]
+            assert list(kept["NetworkSettings"]["Networks"]) == [cleanup.NETWORK]
     finally:
         stopped.send_signal(signal.SIGTERM)
     out, err = stopped.communicate(timeout=60)
     assert "canceled" in out and stopped.returncode == 0, err
     assert not engine.services({label("kind"): "job"}), "its service went with it"
+    assert not engine.services({label("kind"): "keeper"}), "and its network keeper"
     (status_file,) = (lab.store / "interrupted").glob("jobs/make_model-*/status.json")
     assert json.loads(status_file.read_text())["status"] == "canceled"
 
@@ -419,11 +432,13 @@ def test_a_stopped_launcher_leaves_nothing_a_killed_one_is_swept_by_gc(lab, flee
     killed.kill()  # kill -9: nothing of the launcher runs after this
     killed.communicate(timeout=30)
     assert engine.services({label("kind"): "job"}), "a killed launcher leaves its service"
+    assert engine.services({label("kind"): "keeper"}), "and its network keeper"
     gc = subprocess.run([sys.executable, "-m", "launcher", "gc", "--fleet", lab.manager_url],
                         capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert gc.returncode == 0, gc.stderr
-    assert "removed 1 leftover job service" in gc.stdout, gc.stdout
+    assert "removed 2 leftover service(s)" in gc.stdout, gc.stdout
     assert not engine.services({label("kind"): "job"})
+    assert not engine.services({label("kind"): "keeper"})
 
 
 def test_a_worker_killed_mid_job_runs_it_again_on_the_other(lab, fleet):
@@ -433,7 +448,7 @@ def test_a_worker_killed_mid_job_runs_it_again_on_the_other(lab, fleet):
     # container when it comes back (Swarm's agent no longer knows the task): let the earlier
     # tests' containers go first, so what is left at the end is this test's doing.
     settle(lab)
-    assert leftovers(lab) == {} and leftovers(lab, "power") == {}
+    assert not any(leftovers(lab, kind) for kind in cleanup.KINDS)
     sizes = [60, 61]  # 60 goes first, to the first worker (by name), and sleeps
     result: dict[str, FleetSummary] = {}
     runner = threading.Thread(target=lambda: result.setdefault("summary", run_fleet_plan(
@@ -484,5 +499,6 @@ def test_nothing_is_left_on_any_node(lab, fleet):
             print("\n".join(line for line in logs.stderr.splitlines()
                             if "kernel parameter" not in line and "grpc" not in line)[-6000:])
     assert left == {}
+    assert leftovers(lab, "power") == {} and leftovers(lab, "keeper") == {}
     assert not Engine.connect().containers({label("session"): SESSION_ID}), (
         "the local run's container is removed too")

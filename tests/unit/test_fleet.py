@@ -17,7 +17,7 @@ from launcher.docker_client import ContainerRequest
 from launcher.docker_swarm import NodeInfo, TaskState
 from launcher.errors import UserError
 from launcher.fleet import placement, preflight, status, tasks
-from launcher.fleet.images import remote
+from launcher.fleet.images import pinned, remote
 from launcher.outcome import StopCause, classify
 from launcher.runner import JobRequest, run_job
 from launcher.schema import JobStatus, MakeModelSpec
@@ -187,6 +187,9 @@ def test_on_a_jetson_profile_the_preflight_checks_l4t_and_the_default_runtime():
 def test_jobs_name_the_image_in_the_fleets_registry():
     assert remote("10.0.0.2:5000", "edgecompress/jobs:x86") == "10.0.0.2:5000/edgecompress/jobs:x86"
     assert remote("reg:5000/", "127.0.0.1:41/edgecompress/jobs:x") == "reg:5000/edgecompress/jobs:x"
+    name, digest = "reg:5000/edgecompress/jobs:x", "sha256:" + "ab" * 32
+    assert pinned(name, digest) == f"{name}@{digest}"
+    assert pinned(name, None) == name
 
 
 def test_the_fleet_setting():
