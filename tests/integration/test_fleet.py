@@ -166,6 +166,62 @@ def test_jobs_spread_over_both_workers_with_results_as_a_local_run(lab, fleet, s
     assert not made.engine.services({label("kind"): "keeper"}), "the run took its keeper"
 
 
+def test_the_quick_campaign_runs_on_both_workers_as_valid_as_a_local_run(lab, fleet, profile,
+                                                                        image_id):
+    """Issue 12's test with real TensorFlow, through the command line a lab types: the quick
+    campaign with two copies over the fleet, the real job image pushed to the lab's
+    registry. To fit the CI's budget it quantizes to FP16 only (9 jobs);
+    bench/fleet.py --copies 4 runs every method of it (docs/benchmarks.md, "Fleet").
+    Both workers run jobs and every result passes a local run's validation. Then this
+    host's engine runs the same campaign on that store: every job is found done by its key,
+    and with an FP16 quantization deleted it makes it again, bit for bit the fleet's, so its
+    benchmark is found done too."""
+    assert profile.name == PROFILE, "the lab's workers carry the image's profile"
+    store = lab.store / "quick"
+    lab.pushed.append(remote(lab.push_registry, profile.image))
+
+    def campaign(*fleet_options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "launcher", "campaign", "run", "quick", "--copies", "2",
+             "--methods", "fp16", "--profile", profile.name, "--store", str(store),
+             *fleet_options], capture_output=True, text=True, cwd=ROOT, timeout=1800,
+            env={**os.environ, "EDGECOMPRESS_FLEET_PUSH": lab.push_registry,
+                 "COLUMNS": "200"})
+
+    on_fleet = campaign("--fleet", lab.manager_url, "--registry", lab.registry)
+    assert on_fleet.returncode == 0, on_fleet.stdout[-4000:] + on_fleet.stderr[-4000:]
+    assert "9 job(s) ran (9 succeeded)" in on_fleet.stdout, on_fleet.stdout[-2000:]
+    (spread,) = [line for line in on_fleet.stdout.splitlines()
+                 if line.startswith("jobs per node:")]
+    assert all(f"{worker.name} " in spread for worker in lab.workers), spread
+    folders = sorted((store / "jobs").iterdir())
+    assert len(folders) == 9
+    for folder in folders:
+        spec = json.loads((folder / "spec.json").read_text())
+        result, problem = load_result(folder / "out", spec)
+        assert problem is None and result is not None, (folder, problem)
+        status = json.loads((folder / "status.json").read_text())
+        assert status["status"] == "succeeded" and status["image_id"] == image_id
+        assert status["image"].startswith(f"{lab.registry}/{profile.image}@sha256:")
+        assert folder.name == f"{spec['job']}-{job_key(spec, image_id)[:16]}"
+    assert any(json.loads((f / "out" / "result.json").read_text())["metrics"]
+               .get("top1_accuracy", 0) > 0.3 for f in folders if f.name.startswith("bench"))
+
+    on_host = campaign()
+    assert on_host.returncode == 0, on_host.stdout[-4000:] + on_host.stderr[-4000:]
+    assert "0 job(s) ran (0 succeeded), 9 already done" in on_host.stdout, on_host.stdout
+
+    quantized = sorted(store.glob("jobs/quantize-*"))[0]
+    made = tree_digest(quantized / "out" / "model_fp16.tflite")
+    shutil.rmtree(quantized)
+    again = campaign()
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
+    assert "1 job(s) ran (1 succeeded), 8 already done" in again.stdout, again.stdout
+    assert tree_digest(quantized / "out" / "model_fp16.tflite") == made
+    status = json.loads((quantized / "status.json").read_text())
+    assert status["image"] == profile.image, "made on this host this time"
+
+
 def test_a_missing_image_is_not_a_success(lab, fleet, stand_in, tmp_path):
     made, target = fleet
     worker = eligible(made.engine.nodes(), PROFILE)[0]
