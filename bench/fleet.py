@@ -37,6 +37,7 @@ from launcher.docker_swarm import SwarmEngine  # noqa: E402
 from launcher.fleet.backend import SwarmBackend  # noqa: E402
 from launcher.fleet.connect import prepare  # noqa: E402
 from launcher.fleet.execute import run_fleet_plan  # noqa: E402
+from launcher.fleet.images import remote  # noqa: E402
 from launcher.fleet.keeper import network_kept  # noqa: E402
 from launcher.fleet.placement import eligible  # noqa: E402
 from launcher.runner import JobRequest, run_job  # noqa: E402
@@ -79,6 +80,7 @@ def main() -> None:
         fleet, target = prepare(engine, local, job_image.TAG + ":latest", stand_in, PROFILE,
                                 lab.store / "results", lab.registry, lab.push_registry,
                                 lambda line: None)
+        lab.pushed.append(remote(lab.push_registry, job_image.TAG + ":latest"))
         worker = eligible(engine.nodes(), PROFILE)[0]
         on_fleet, here = [], []
         with network_kept(engine, [(PROFILE, fleet.image)], fleet.network):
@@ -114,10 +116,20 @@ def main() -> None:
                 print(f"spread, {args.jobs} jobs of {args.wait:g} s on {workers} worker(s): "
                       f"{walls[workers]:.1f} s, jobs per node {summary.nodes_used}", flush=True)
         print(f"speed-up of two workers over one: {walls[1] / walls[2]:.2f}x", flush=True)
-        if args.copies:
-            campaign(lab, engine, local, profile.image, real_id, args.copies)
     finally:
         lab.close()
+    if args.copies:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            print("campaign: one CPU on this host, the workers share it", flush=True)
+        # A swarm of its own: each worker a board of one CPU.
+        pinned_lab = swarm.start(workers=2, profile=profile.name, worker_cpus=[
+            str(cpu) for cpu in cpus[:2]] if len(cpus) >= 2 else None)
+        try:
+            campaign(pinned_lab, SwarmEngine.connect(base_url=pinned_lab.manager_url),
+                     Engine.connect(), profile.name, profile.image, real_id, args.copies)
+        finally:
+            pinned_lab.close()
 
 
 @contextlib.contextmanager
@@ -136,20 +148,15 @@ def only(lab: swarm.LabSwarm, workers: int) -> Iterator[None]:
                          host=lab.manager_url)
 
 
-def campaign(lab: swarm.LabSwarm, engine: SwarmEngine, local: Engine, image: str,
-             image_id: str, copies: int) -> None:
-    """The quick campaign in the real job image on one worker, then on two, each worker on a
-    CPU of its own; every result checked as a local run's."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) >= 2:
-        for node, cpu in zip(lab.workers, cpus[:len(lab.workers)], strict=False):
-            swarm.docker("update", "--cpuset-cpus", str(cpu), node.name)
-    else:
-        print("campaign: one CPU on this host, the workers share it", flush=True)
+def campaign(lab: swarm.LabSwarm, engine: SwarmEngine, local: Engine, profile: str,
+             image: str, image_id: str, copies: int) -> None:
+    """The quick campaign in the real job image on one worker, then on two; every result
+    checked as a local run's."""
+    lab.pushed.append(remote(lab.push_registry, image))
     started = time.perf_counter()
     # Pushing the image and pulling it on every worker (the preflight) is the fleet's
     # one-off cost, outside the campaigns' wall times.
-    fleet, target = prepare(engine, local, image, image_id, PROFILE, lab.store / "campaign-1",
+    fleet, target = prepare(engine, local, image, image_id, profile, lab.store / "campaign-1",
                             lab.registry, lab.push_registry, lambda line: None)
     print(f"campaign: image pushed and pulled on {len(lab.workers)} workers in "
           f"{time.perf_counter() - started:.0f} s", flush=True)

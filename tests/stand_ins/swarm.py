@@ -123,9 +123,12 @@ def _registry_config(path: Path, storage: Path, address: str) -> None:
                     f"http:\n  addr: {address}\n")
 
 
-def start(workers: int = 2, profile: str = "x86-tf2.12") -> LabSwarm:
+def start(workers: int = 2, profile: str = "x86-tf2.12",
+          worker_cpus: list[str] | None = None) -> LabSwarm:
     """A manager (drained: it runs no jobs, like a lab's workstation-side manager) and
-    ``workers`` labelled ``edgecompress.profile=profile``."""
+    ``workers`` labelled ``edgecompress.profile=profile``; ``worker_cpus``: each worker's
+    cpuset (e.g. ["0", "1"]: boards of one CPU each). It is set when the node starts: cgroup
+    v1 refuses to shrink a cpuset once the node's engine has made cgroups inside it."""
     binary = shutil.which("docker-registry")
     if binary is None:
         raise RuntimeError("docker-registry is not installed: apt-get install docker-registry "
@@ -164,7 +167,9 @@ def start(workers: int = 2, profile: str = "x86-tf2.12") -> LabSwarm:
                       "-v", f"{storage}:{storage}"] if is_manager else [])
             daemon = (["-H", "unix:///var/run/docker.sock", "-H", "tcp://0.0.0.0:2375",
                        "--tls=false"] if is_manager else [])
-            docker("run", "-d", *NODE_FLAGS, "--name", node.name, "--hostname", node.name,
+            cpus = (["--cpuset-cpus", worker_cpus[lab.workers.index(node)]]
+                    if worker_cpus and not is_manager else [])
+            docker("run", "-d", *NODE_FLAGS, *cpus, "--name", node.name, "--hostname", node.name,
                    "--network", network, "--ip", node.ip,
                    "--label", f"{TEST_LABEL}={network}",
                    "-v", f"{node_data}:/var/lib/docker", "-v", f"{store}:{store}", *extra,
