@@ -468,11 +468,16 @@ def test_a_stopped_launcher_leaves_nothing_a_killed_one_is_swept_by_gc(lab, flee
         assert list(config["NetworkSettings"]["Networks"]) == [cleanup.NETWORK]
         # Each worker holds the network up with an idle keeper (launcher/fleet/keeper.py),
         # hardened like a job.
+        # (An earlier run's keeper may still be on its way out: the running ones count.)
+        def keepers() -> dict[str, list[str]]:
+            return {n.name: n.docker("ps", "-q", "--filter", f"label={label('kind')}=keeper",
+                                     "--filter", "status=running").split()
+                    for n in lab.workers}
+
         swarm.wait_for("a keeper on every worker",
-                       lambda: len(leftovers(lab, "keeper")) == len(lab.workers), timeout=30)
-        for node, ids in leftovers(lab, "keeper").items():
-            (kept,) = [json.loads(n.docker("inspect", ids))[0] for n in lab.workers
-                       if n.name == node]
+                       lambda: all(len(ids) == 1 for ids in keepers().values()), timeout=30)
+        for node in lab.workers:
+            (kept,) = json.loads(node.docker("inspect", *keepers()[node.name]))
             assert kept["HostConfig"]["ReadonlyRootfs"] and kept["HostConfig"]["CapDrop"] == ["ALL"]
             assert list(kept["NetworkSettings"]["Networks"]) == [cleanup.NETWORK]
     finally:
