@@ -92,6 +92,14 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
+def session_labels(kind: str, **more: str) -> dict[str, str]:
+    """The labels by which gc and the next run tell what this launcher started: its session,
+    the kind of thing (job, power, keeper), its owner (host and pid), and ``more``."""
+    return {label("session"): SESSION_ID, label("kind"): kind,
+            label("owner"): str(launcher_owner()),
+            **{label(name): value for name, value in more.items()}}
+
+
 def container_user() -> str:
     uid = os.getuid()
     return f"{UNPRIVILEGED_UID}:{UNPRIVILEGED_UID}" if uid == 0 else f"{uid}:{os.getgid()}"
@@ -165,13 +173,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         command=["--spec", CONTAINER_SPEC_PATH, "--out", CONTAINER_OUT_DIR],
         name=f"edgecompress-{request.job}-{key[:12]}-{uuid.uuid4().hex[:6]}",
         mounts=tuple(mounts),
-        labels={
-            label("session"): SESSION_ID,
-            label("kind"): "job",
-            label("job"): request.job,
-            label("key"): key,
-            label("owner"): str(launcher_owner()),
-        },
+        labels=session_labels("job", job=request.job, key=key),
         environment={**request.environment, ENV_IMAGE_ID: request.image_id,
                      **({ENV_SAVE_APART: "1"} if save_apart(limits) else {})},
         user=container_user(),

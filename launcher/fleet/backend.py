@@ -19,14 +19,14 @@ from pathlib import Path
 
 from launcher.backend import LINE_MAX, WATCH_S, Ended, Watch
 from launcher.device.power import PowerSampler, Sampling
-from launcher.docker_client import ContainerRequest, label
+from launcher.docker_client import ContainerRequest
 from launcher.docker_swarm import NodeInfo, ServiceRequest, SwarmEngine, TaskState
 from launcher.errors import EngineError
 from launcher.fleet import tasks
 from launcher.fleet.power import CompanionSampler
 from launcher.joblog import JobLog
 from launcher.outcome import StopCause
-from launcher.runner import SESSION_ID, container_user, launcher_owner
+from launcher.runner import container_user, session_labels
 
 # How often the task and its node are read: each read is one call to the manager. Often at
 # first, where a short job ends and its board waits for the next, then every POLL_S.
@@ -50,10 +50,8 @@ class SwarmBackend:
 
     def power_sampler(self, sampling: Sampling, log_path: Path) -> PowerSampler:
         """tegrastats on the job's board, as a companion service (launcher/fleet/power.py)."""
-        labels = {label("session"): SESSION_ID, label("kind"): "power",
-                  label("owner"): str(launcher_owner())}
         return CompanionSampler(self.engine, self.node, self.image, sampling, log_path,
-                                labels, container_user(), self.network)
+                                session_labels("power"), container_user(), self.network)
 
     def execute(self, request: ContainerRequest, watch: Watch) -> Ended:
         service = ServiceRequest(

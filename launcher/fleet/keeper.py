@@ -19,21 +19,20 @@ import contextlib
 import uuid
 from collections.abc import Iterator, Sequence
 
-from launcher.docker_client import ContainerRequest, label
+from launcher.docker_client import ContainerRequest
 from launcher.docker_swarm import ServiceRequest, SwarmEngine
 from launcher.fleet.placement import PROFILE_LABEL
-from launcher.runner import SESSION_ID, container_user, launcher_owner
+from launcher.runner import container_user, session_labels
 
 KIND = "keeper"
 MEMORY_BYTES = 16 * 1024**2
 
 
 def keeper_request(image: str, profile: str, network: str) -> ServiceRequest:
-    labels = {label("session"): SESSION_ID, label("kind"): KIND,
-              label("owner"): str(launcher_owner())}
     container = ContainerRequest(
         image=image, entrypoint=["sleep", "infinity"], command=[],
-        name=f"edgecompress-keeper-{uuid.uuid4().hex[:12]}", mounts=(), labels=labels,
+        name=f"edgecompress-keeper-{uuid.uuid4().hex[:12]}", mounts=(),
+        labels=session_labels(KIND),
         user=container_user(), mem_limit=MEMORY_BYTES, pids_limit=64,
         tmp_bytes=1024**2, log_bytes=1024**2)
     return ServiceRequest(container, None, network, node_label=(PROFILE_LABEL, profile))

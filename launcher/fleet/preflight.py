@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.device.jetson import L4tRelease, parse_l4t_release
-from launcher.docker_client import ContainerRequest, Mount, label
+from launcher.docker_client import ContainerRequest, Mount
 from launcher.docker_swarm import NodeInfo, ServiceRequest, SwarmEngine, TaskState
 from launcher.fleet import tasks
-from launcher.runner import SESSION_ID, container_user, launcher_owner
+from launcher.runner import container_user, session_labels
 
 PROBE_DIR = ".fleet-preflight"
 L4T_FILE = "/etc/nv_tegra_release"
@@ -64,8 +64,7 @@ def probe_request(image: str, node: NodeInfo, folder: Path, token: str,
             image=image, entrypoint=["sh", "-c", PROBE], command=[],
             name=f"edgecompress-preflight-{node.id[:12]}-{token[:6]}",
             mounts=tuple(mounts),
-            labels={label("session"): SESSION_ID, label("kind"): "job",
-                    label("job"): "preflight", label("owner"): str(launcher_owner())},
+            labels=session_labels("job", job="preflight"),
             environment={"TOKEN": token, "TARGET": str(target)}, user=container_user(),
             working_dir="/", pids_limit=64, mem_limit=64 * 1024**2),
         node_id=node.id)
