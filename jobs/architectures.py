@@ -7,6 +7,11 @@ job and every exported model (SavedModel, TFLite) is fed the same way. The model
 flat (the backbone's layers, not a nested model) because tfmot's clone-based pruning only
 sees top-level layers.
 """
+import contextlib
+import hashlib
+import json
+
+from jobs import compat, pretrained
 from jobs._contract import ARCHITECTURES, TRAINING_REGIMES
 from jobs.errors import JobInputError
 
@@ -29,8 +34,11 @@ def needs_imagenet_normalisation(name):
     return name.startswith(NORMALISED_FAMILIES)
 
 
-def build_classifier(keras, name, input_size, num_classes, weights, logits=False):
-    """Backbone (no top, global average pooling) plus a new head named 'head'."""
+def build_classifier(keras, name, input_size, num_classes, weights, logits=False,
+                     weights_file=None):
+    """Backbone (no top, global average pooling) plus a new head named 'head'. With
+    ``weights="imagenet"`` the backbone is the network that Keras builds for ImageNet weights,
+    loaded from ``weights_file`` (jobs/pretrained.py)."""
     check_name(name)
     inputs = keras.Input(shape=(input_size, input_size, 3), name="image")
     x = inputs
@@ -41,11 +49,53 @@ def build_classifier(keras, name, input_size, num_classes, weights, logits=False
             scale=[1.0 / (255.0 * s) for s in IMAGENET_STD],
             offset=[-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)],
             name="imagenet_norm")(x)
-    backbone = getattr(keras.applications, name)(
-        include_top=False, weights=weights, input_tensor=x, pooling="avg")
+    with (pretrained.from_file(keras, name, weights_file) if weights == "imagenet"
+          else _nothing()):
+        backbone = getattr(keras.applications, name)(
+            include_top=False, weights=weights, input_tensor=x, pooling="avg")
     outputs = keras.layers.Dense(num_classes, activation=None if logits else "softmax",
                                  name=HEAD)(backbone.output)
-    return keras.Model(inputs, outputs, name="{}_{}".format(name, num_classes))
+    model = keras.Model(inputs, outputs, name="{}_{}".format(name, num_classes))
+    compat.make_serializable(keras, model)
+    return model
+
+
+@contextlib.contextmanager
+def _nothing():  # contextlib.nullcontext is Python 3.7+
+    yield
+
+
+def fingerprint(model):
+    """What identifies a network across TensorFlow stacks: its parameter count, layer count,
+    and a sha256 over every layer's class and output shape, in order. Two stacks that build
+    different networks under one name (Keras 2.7's MobileNetV3 keeps Conv_2; its EfficientNet
+    lacks the ImageNet input correction) get different fingerprints."""
+    layers = []
+    for layer in model.layers:
+        shape = layer.output_shape
+        layers.append([type(layer).__name__, json.loads(json.dumps(shape))])
+    text = json.dumps(layers, sort_keys=True, separators=(",", ":"))
+    return {"parameters": int(model.count_params()), "layers": len(model.layers),
+            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+
+
+@contextlib.contextmanager
+def frozen_in_inference_mode(keras, model):
+    """Within: the frozen layers' Dropout (EfficientNet's stochastic depth) drops nothing, as a
+    backbone called with ``training=False`` would (the Keras transfer-learning guide). The
+    model is built flat for tfmot, so there is no nested backbone to call that way; frozen
+    BatchNormalization already runs in inference mode (Keras 2). The rates come back on exit,
+    so the saved model is the one Keras builds. Yields how many layers were quieted."""
+    quieted = []
+    for layer in model.layers:
+        if not layer.trainable and isinstance(layer, keras.layers.Dropout) and layer.rate:
+            quieted.append((layer, layer.rate))
+            layer.rate = 0.0
+    try:
+        yield len(quieted)
+    finally:
+        for layer, rate in quieted:
+            layer.rate = rate
 
 
 def check_regime(regime, field="regime"):

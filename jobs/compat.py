@@ -68,3 +68,37 @@ def import_tfmot():
     import tensorflow_model_optimization as tfmot
 
     return tfmot
+
+
+def keras_downloads(keras, architecture):
+    """The module whose ``get_file`` keras.applications' ``architecture`` calls to download its
+    weights: every Keras 2 line (keras 2.7, keras 2.12, tf_keras 2.21) imports
+    ``<keras>.utils.data_utils`` into the application's module and calls it through that."""
+    import inspect
+
+    module = inspect.getmodule(getattr(keras.applications, architecture))
+    downloads = getattr(module, "data_utils", None)
+    if downloads is None or not hasattr(downloads, "get_file"):
+        raise RuntimeError("keras.applications.{} downloads through no data_utils.get_file "
+                           "in this Keras ({})".format(architecture, keras_version(keras)))
+    return downloads
+
+
+def make_serializable(keras, model):
+    """Keras 2.12 builds EfficientNet's ImageNet input correction as
+    ``Rescaling(1 / tf.math.sqrt(IMAGENET_STDDEV_RGB))``: an EagerTensor scale, which neither
+    the .h5 nor the SavedModel config can hold ("Unable to serialize [2.0896919 ...] to JSON",
+    keras-team/keras#17199). Keras 2.13 stores a plain list (#17498): do the same here. The
+    layer computes ``inputs * scale`` either way. Returns the names of the layers changed."""
+    changed = []
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.Rescaling):
+            continue
+        for name in ("scale", "offset"):
+            value = getattr(layer, name)
+            if hasattr(value, "numpy"):
+                number = value.numpy()
+                setattr(layer, name, number.tolist() if getattr(number, "ndim", 0)
+                        else float(number))
+                changed.append(layer.name)
+    return changed

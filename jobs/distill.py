@@ -112,8 +112,9 @@ def run(spec, context):
     teacher.trainable = False
     size = int(teacher.input_shape[1])
     classes = int(teacher.output_shape[-1])
-    student = architectures.build_classifier(keras, spec["student"], size, classes,
-                                             spec["student_weights"], logits=True)
+    student = architectures.build_classifier(
+        keras, spec["student"], size, classes, spec["student_weights"], logits=True,
+        weights_file=(spec.get("student_weights_file") or {}).get("path"))
     architectures.apply_regime(keras, student, spec["student_regime"])
     if spec.get("bn_momentum"):
         architectures.set_bn_momentum(keras, student, spec["bn_momentum"])
@@ -157,20 +158,21 @@ def run(spec, context):
 
     samples = {"loss": [], "accuracy": [], "val_accuracy": []}
     started = time.time()
-    for epoch in range(spec["epochs"]):
-        train_accuracy.reset_states()
-        losses = [float(train_step(images, labels)) for images, labels in train]
-        samples["loss"].append(sum(losses) / len(losses))
-        samples["accuracy"].append(float(train_accuracy.result()))
-        line = "epoch {}/{} loss {:.4f} accuracy {:.4f}".format(
-            epoch + 1, spec["epochs"], samples["loss"][-1], samples["accuracy"][-1])
-        if has_validation:
-            val_accuracy.reset_states()
-            for images, labels in validation:
-                eval_step(images, labels)
-            samples["val_accuracy"].append(float(val_accuracy.result()))
-            line += " val_accuracy {:.4f}".format(samples["val_accuracy"][-1])
-        print(line, flush=True)
+    with architectures.frozen_in_inference_mode(keras, student) as quieted:
+        for epoch in range(spec["epochs"]):
+            train_accuracy.reset_states()
+            losses = [float(train_step(images, labels)) for images, labels in train]
+            samples["loss"].append(sum(losses) / len(losses))
+            samples["accuracy"].append(float(train_accuracy.result()))
+            line = "epoch {}/{} loss {:.4f} accuracy {:.4f}".format(
+                epoch + 1, spec["epochs"], samples["loss"][-1], samples["accuracy"][-1])
+            if has_validation:
+                val_accuracy.reset_states()
+                for images, labels in validation:
+                    eval_step(images, labels)
+                samples["val_accuracy"].append(float(val_accuracy.result()))
+                line += " val_accuracy {:.4f}".format(samples["val_accuracy"][-1])
+            print(line, flush=True)
     distill_s = time.time() - started
     if not has_validation:
         del samples["val_accuracy"]
@@ -187,6 +189,8 @@ def run(spec, context):
             "input_load_s": input_load_s,
             "student_regime": spec["student_regime"],
             "trainable_parameters": architectures.trainable_parameters(student),
+            "frozen_dropout_quieted": quieted,
+            "fingerprint": architectures.fingerprint(final),
             "teacher_logits": logits_kind,
             "epochs": spec["epochs"],
             "teacher_parameters": int(teacher.count_params()),
@@ -198,6 +202,7 @@ def run(spec, context):
         artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR), handoff],
         samples=samples,
     )
+
 
 
 def saved(spec, metrics, path, save_s, keras):

@@ -1,6 +1,7 @@
 """make_model: a keras.applications classifier with a new head, saved as a SavedModel.
 
-With ``weights: null`` nothing is downloaded: the demo and the tests use it.
+With ``weights: null`` nothing is loaded: the demo and the tests use it; ``imagenet`` loads
+the ``weights_file`` the launcher mounted (jobs/pretrained.py).
 """
 import time
 
@@ -24,11 +25,13 @@ def run(spec, context):
     tf.random.set_seed(spec.get("seed", 0))
     started = time.time()
     model = architectures.build_classifier(
-        keras, spec["architecture"], spec["input_size"], spec["num_classes"], spec.get("weights"))
+        keras, spec["architecture"], spec["input_size"], spec["num_classes"], spec.get("weights"),
+        weights_file=(spec.get("weights_file") or {}).get("path"))
     build_s = time.time() - started
     handoff = models.save_handoff(model, context.out_dir)
     return Outcome(
-        metrics={"parameters": int(model.count_params()), "build_s": build_s},
+        metrics={"parameters": int(model.count_params()), "build_s": build_s,
+                 "fingerprint": architectures.fingerprint(model)},
         saved_model=model,
         artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR), handoff],
     )

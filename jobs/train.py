@@ -14,6 +14,10 @@ from jobs.contract import Outcome
 from jobs.errors import JobInputError
 
 
+def input_path(spec, field):
+    return (spec.get(field) or {}).get("path")
+
+
 def check(spec):
     architectures.check_name(spec.get("architecture"))
     architectures.check_regime(spec.get("regime"))
@@ -38,15 +42,17 @@ def run(spec, context):
         raise JobInputError("the training split is empty")
 
     model = architectures.build_classifier(keras, spec["architecture"], size,
-                                           splits.num_classes, spec["weights"])
+                                           splits.num_classes, spec["weights"],
+                                           weights_file=input_path(spec, "weights_file"))
     architectures.apply_regime(keras, model, spec["regime"])
     if spec.get("bn_momentum"):
         architectures.set_bn_momentum(keras, model, spec["bn_momentum"])
     compile_for_labels(keras, model, spec["learning_rate"])
 
     started = time.time()
-    history = model.fit(train, validation_data=validation if n_validation else None,
-                        epochs=spec["epochs"], verbose=2)
+    with architectures.frozen_in_inference_mode(keras, model) as quieted:
+        history = model.fit(train, validation_data=validation if n_validation else None,
+                            epochs=spec["epochs"], verbose=2)
     train_s = time.time() - started
     handoff = models.save_handoff(model, context.out_dir)
 
@@ -63,6 +69,10 @@ def run(spec, context):
             "parameters": int(model.count_params()),
             "regime": spec["regime"],
             "trainable_parameters": architectures.trainable_parameters(model),
+            # Frozen layers ran in inference mode: no dropout, no stochastic depth (the
+            # number of Dropout layers quieted while the rest trained).
+            "frozen_dropout_quieted": quieted,
+            "fingerprint": architectures.fingerprint(model),
             "final_train_accuracy": float(metrics["accuracy"][-1]),
             "final_validation_accuracy": (float(metrics["val_accuracy"][-1])
                                           if "val_accuracy" in metrics else None),

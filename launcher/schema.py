@@ -133,6 +133,17 @@ class InputRef(Strict):
         return value
 
 
+WEIGHTS_FILE_DESCRIPTION = (
+    "the architecture's notop ImageNet weights file, mounted read-only (weights imagenet); "
+    "left out, the launcher fetches Keras's own file into its cache and passes that")
+
+
+def _weights_file_needs_imagenet(data: Any, weights: str, weights_file: str) -> None:
+    if isinstance(data, dict) and data.get(weights_file) is not None \
+            and data.get(weights) != "imagenet":
+        raise ValueError(f"{weights_file} is given but {weights} is not 'imagenet'")
+
+
 class SpecBase(Strict):
     schema_version: Literal[1] = SCHEMA_VERSION
 
@@ -152,7 +163,13 @@ class MakeModelSpec(SpecBase):
     input_size: int = Field(default=224, ge=32, le=1024)
     num_classes: int = Field(default=102, ge=2, le=100_000)
     weights: Literal["imagenet"] | None = None
+    weights_file: InputRef | None = Field(default=None, description=WEIGHTS_FILE_DESCRIPTION)
     seed: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _weights_file(self) -> MakeModelSpec:
+        _weights_file_needs_imagenet(self.__dict__, "weights", "weights_file")
+        return self
 
 
 class DataSpec(SpecBase):
@@ -189,6 +206,7 @@ class DecodeSpec(SpecBase):
 class TrainingSpec(DataSpec):
     architecture: Architecture = "MobileNetV3Small"
     weights: Literal["imagenet"] | None = "imagenet"
+    weights_file: InputRef | None = Field(default=None, description=WEIGHTS_FILE_DESCRIPTION)
     epochs: int = Field(default=10, ge=1, le=10_000)
     learning_rate: float = Field(default=1e-3, gt=0, lt=10)
     copy_label: int = Field(default=1, ge=1, le=1000,
@@ -204,6 +222,11 @@ class TrainingSpec(DataSpec):
     @classmethod
     def _default_regime(cls, data: Any) -> Any:
         return _fill_regime(cls, data, "regime", "weights")
+
+    @model_validator(mode="after")
+    def _weights_file(self) -> TrainingSpec:
+        _weights_file_needs_imagenet(self.__dict__, "weights", "weights_file")
+        return self
 
 
 class TrainSpec(TrainingSpec):
@@ -252,6 +275,8 @@ class DistillSpec(DataSpec):
     teacher_h5: InputRef | None = None  # as PruneSpec.model_h5
     student: Architecture = "MobileNetV3Small"
     student_weights: Literal["imagenet"] | None = "imagenet"
+    student_weights_file: InputRef | None = Field(default=None,
+                                                  description=WEIGHTS_FILE_DESCRIPTION)
     temperature: float = Field(default=10.0, gt=0, le=1000)
     alpha: float = Field(default=0.1, ge=0, le=1)
     epochs: int = Field(default=5, ge=1, le=10_000)
@@ -266,6 +291,11 @@ class DistillSpec(DataSpec):
     @classmethod
     def _default_regime(cls, data: Any) -> Any:
         return _fill_regime(cls, data, "student_regime", "student_weights")
+
+    @model_validator(mode="after")
+    def _weights_file(self) -> DistillSpec:
+        _weights_file_needs_imagenet(self.__dict__, "student_weights", "student_weights_file")
+        return self
 
 
 class BenchmarkSettings(Strict):
@@ -401,10 +431,21 @@ class ProbeResult(ResultBase):
     metrics: ProbeMetrics
 
 
+class Fingerprint(Strict):
+    """What identifies a network across TensorFlow stacks (jobs/architectures.py): the same
+    name can build different networks (Keras 2.7's MobileNetV3 keeps Conv_2; its EfficientNet
+    lacks the ImageNet input correction), and then the fingerprints differ."""
+
+    parameters: int = Field(ge=1)
+    layers: int = Field(ge=1)
+    sha256: Sha256  # over every layer's class and output shape, in order
+
+
 class MakeModelMetrics(Strict):
     parameters: int = Field(ge=1)
     saved_model_bytes: int = Field(ge=1)
     build_s: NonNegFloat
+    fingerprint: Fingerprint | None = None  # None: recorded before fingerprints existed
 
 
 class MakeModelResult(ResultBase):
@@ -450,6 +491,10 @@ class TrainMetrics(Strict):
     # always writes them; None only in results recorded before they existed.
     regime: TrainingRegime | None = None
     trainable_parameters: NonNegInt | None = None
+    # Dropout layers (EfficientNet's stochastic depth) of the frozen part kept from firing
+    # while the rest trained: frozen means inference mode. None: recorded before.
+    frozen_dropout_quieted: NonNegInt | None = None
+    fingerprint: Fingerprint | None = None
     final_train_accuracy: Fraction
     final_validation_accuracy: Fraction | None = None
 
@@ -566,6 +611,8 @@ class DistillMetrics(Strict):
     compression_total_s: NonNegFloat | None = None
     student_regime: TrainingRegime | None = None
     trainable_parameters: NonNegInt | None = None
+    frozen_dropout_quieted: NonNegInt | None = None  # as TrainMetrics'
+    fingerprint: Fingerprint | None = None  # the student's, softmax included
     teacher_logits: Literal["head", "softmax_input", "output"] | None = None
     epochs: int = Field(ge=1)
     teacher_parameters: int = Field(ge=1)

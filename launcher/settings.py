@@ -28,6 +28,16 @@ class Setting:
 STORE = Setting("EDGECOMPRESS_STORE", "results", "the results store")
 TFDS_DIR = Setting("EDGECOMPRESS_TFDS_DIR", "~/.cache/edgecompress/tfds",
                    "tfds download cache, mounted into jobs that read a real tfds dataset")
+WEIGHTS_DIR = Setting("EDGECOMPRESS_WEIGHTS_DIR", "~/.cache/edgecompress/weights",
+                      "the ImageNet weights cache: each file fetched once, mounted read-only "
+                      "into the jobs that load it")
+WEIGHTS_URL = Setting("EDGECOMPRESS_WEIGHTS_URL", "Keras's own location",
+                      "a mirror of Keras's weights files: a URL base (the file name is "
+                      "appended) or a local folder")
+WEIGHTS_HASHES = Setting("EDGECOMPRESS_WEIGHTS_HASHES", "Keras's published hashes",
+                         "a JSON file of {file name: md5} checked instead of Keras's hashes, "
+                         "for files that are not Keras's (tests' stub weights); said on every "
+                         "use")
 DEBUG = Setting("EDGECOMPRESS_DEBUG", "0", "1: show tracebacks instead of one-line errors")
 EXTRA_CA = Setting("EDGECOMPRESS_EXTRA_CA", "", "a CA bundle pip may use during image builds "
                    "(never kept in the image)")
@@ -44,8 +54,8 @@ FLEET_PUSH = Setting("EDGECOMPRESS_FLEET_PUSH", "the fleet's registry",
 BASE_IMAGE = Setting("EDGECOMPRESS_BASE_<PROFILE>", "the profile's public base",
                      "the base image of a profile's build, e.g. EDGECOMPRESS_BASE_X86_TF2_12")
 
-SETTINGS = (STORE, TFDS_DIR, DEBUG, EXTRA_CA, REGISTRY, TEGRASTATS, POWER_INTERVAL_MS,
-            FLEET, FLEET_PUSH, BASE_IMAGE)
+SETTINGS = (STORE, TFDS_DIR, WEIGHTS_DIR, WEIGHTS_URL, WEIGHTS_HASHES, DEBUG, EXTRA_CA,
+            REGISTRY, TEGRASTATS, POWER_INTERVAL_MS, FLEET, FLEET_PUSH, BASE_IMAGE)
 
 
 def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -59,6 +69,20 @@ def store(environ: Mapping[str, str] | None = None) -> Path:
 def tfds_dir(environ: Mapping[str, str] | None = None) -> Path:
     value = _env(environ).get(TFDS_DIR.name)
     return Path(value) if value else Path.home() / ".cache" / "edgecompress" / "tfds"
+
+
+def weights_dir(environ: Mapping[str, str] | None = None) -> Path:
+    value = _env(environ).get(WEIGHTS_DIR.name)
+    return Path(value) if value else Path.home() / ".cache" / "edgecompress" / "weights"
+
+
+def weights_url(environ: Mapping[str, str] | None = None) -> str | None:
+    return (_env(environ).get(WEIGHTS_URL.name) or "").strip() or None
+
+
+def weights_hashes(environ: Mapping[str, str] | None = None) -> Path | None:
+    value = (_env(environ).get(WEIGHTS_HASHES.name) or "").strip()
+    return Path(value) if value else None
 
 
 def debug(environ: Mapping[str, str] | None = None) -> bool:

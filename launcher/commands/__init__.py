@@ -6,6 +6,7 @@ from launcher.commands import (
     build,
     campaign,
     doctor,
+    fetch,
     fleet,
     gc,
     merge,
@@ -17,5 +18,5 @@ from launcher.commands import (
     transfer,
 )
 
-COMMANDS = (build, run, campaign, fleet, status, results, report, merge, transfer, doctor,
+COMMANDS = (build, run, fetch, campaign, fleet, status, results, report, merge, transfer, doctor,
             gc, schema)

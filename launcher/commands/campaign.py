@@ -27,12 +27,14 @@ from launcher.limits import Limits
 from launcher.schema import JOB_NAMES, JobStatus
 from launcher.study import placement
 from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides
-from launcher.study.execute import Summary, Training, run_plan
+from launcher.study.execute import Summary, Training, WeightsLookup, run_plan
+from launcher.study.fetch import fetch_weights, weights_needed
 from launcher.study.manifest import find_manifests
-from launcher.study.plan import expand
+from launcher.study.plan import Plan, expand
 from launcher.study.progress import CampaignProgress
 from launcher.target import Target, connect, job_limits
 from launcher.views import counts_table, escape
+from launcher.weights_cache import WeightsCache
 
 
 def add_campaign_arguments(parser: argparse.ArgumentParser) -> None:
@@ -148,6 +150,24 @@ def warn(line: str) -> None:
     errors.print(line, markup=False, soft_wrap=True)
 
 
+def campaign_weights(plan: Plan, profile: str, train_profile: str | None,
+                     fleet_store: Path | None = None) -> WeightsLookup:
+    """The ImageNet weights the campaign's jobs load, fetched into the cache first (one line
+    per file fetched). A fleet's boards read them from the shared store instead."""
+    needed = weights_needed(plan, get_profile(profile).tensorflow,
+                            get_profile(train_profile).tensorflow if train_profile else None)
+    cache = WeightsCache.from_settings(warn)
+    for need in needed:
+        if cache.cached(need.file) is None:
+            console.print(escape(f"fetching ImageNet weights {need.file.name}"), soft_wrap=True)
+    weights = fetch_weights(needed, cache)
+    if fleet_store is None:
+        return weights
+    shared = WeightsCache(fleet_store / "weights", mirror=str(cache.root), hashes=cache.hashes,
+                          hashes_from=cache.hashes_from, say=warn)
+    return fetch_weights(needed, shared)
+
+
 def run(args: argparse.Namespace) -> int:
     config = campaign_config(args)
     expanded = expand(config)
@@ -156,6 +176,9 @@ def run(args: argparse.Namespace) -> int:
                                          get_profile(config.train_profile))
     limits = limits_from(args).over(config.limits)
     url = fleet_url(args)
+    # Before the engine or the fleet is asked: a missing file is one line and nothing starts.
+    weights = campaign_weights(expanded, campaign_profile(args, config), config.train_profile,
+                               fleet_store=Path(args.store) if url else None)
     fleet: Fleet | None = None
     if url:
         with console.status(escape(f"fleet {url}: preflight")) as shown:
@@ -175,11 +198,13 @@ def run(args: argparse.Namespace) -> int:
         if fleet is not None:
             summary: Summary = run_fleet_plan(fleet, expanded, target, progress,
                                               retry_failed=args.retry_failed,
-                                              deadline_s=args.timeout or config.timeout_s)
+                                              deadline_s=args.timeout or config.timeout_s,
+                                              weights=weights)
         else:
             summary = run_plan(engine, expanded, target, progress,
                                retry_failed=args.retry_failed,
-                               deadline_s=args.timeout or config.timeout_s, training=training)
+                               deadline_s=args.timeout or config.timeout_s, training=training,
+                               weights=weights)
     ran_ok = sum(1 for o in summary.ran if o.record.status is JobStatus.succeeded)
     console.print(
         f"{config.name}: {len(summary.ran)} job(s) ran ({ran_ok} succeeded), "

@@ -15,12 +15,14 @@ from launcher.commands._options import (
     positive_float,
 )
 from launcher.console import console, errors
+from launcher.device.profiles import get_profile
 from launcher.errors import UserError
 from launcher.files import tree_digest
 from launcher.runner import run_job
 from launcher.schema import JobStatus
 from launcher.target import connect, request_for
 from launcher.views import escape, outcome_table
+from launcher.weights_cache import WeightsCache, give_weights
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -70,6 +72,8 @@ def warn(line: str) -> None:
 def run(args: argparse.Namespace) -> int:
     spec, inputs = jobspecs.build_spec(args.job, job_params(args), tree_digest)
     engine, target = connect(args.profile, args.store, warn, limits_from(args))
+    spec, inputs = give_weights(spec, inputs, get_profile(args.profile).tensorflow,
+                                WeightsCache.from_settings(warn), tree_digest)
     request = request_for(target, spec, inputs, args.timeout, args.force)
     with console.status(f"[bold]{args.job}[/] starting") as status:
         def show(line: str) -> None:

@@ -12,9 +12,11 @@ from launcher.errors import EngineError, UserError
 from launcher.store import Store
 from launcher.study import placement
 from launcher.study.execute import Resolver, State, dataset_folder
+from launcher.study.fetch import cached_weights, weights_needed
 from launcher.study.manifest import find_manifests
 from launcher.study.plan import expand
 from launcher.views import status_tables
+from launcher.weights_cache import WeightsCache
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,8 +50,11 @@ def run(args: argparse.Namespace) -> int:
         training = get_profile(str(config.train_profile))
         recorded_ids = placement.recorded_image_ids(store, training.image)
         train_image_id = current_image_id(training) or next(iter(recorded_ids), None)
+    needed = weights_needed(plan, profile.tensorflow,
+                            get_profile(str(config.train_profile)).tensorflow
+                            if config.train_profile else None)
     resolver = Resolver(plan, store, image_id, dataset_folder(plan, store, create=False),
-                        train_image_id)
+                        train_image_id, cached_weights(needed, WeightsCache.from_settings()))
     assessments = resolver.assess_all()
     title = f"campaign {config.name} on {profile.name} ({store.root})"
     for table in status_tables(title, assessments, show_done=args.all):

@@ -29,8 +29,10 @@ from launcher.study.execute import (
     Resolver,
     State,
     Summary,
+    WeightsLookup,
     dataset_folder,
     manifest_entry,
+    no_weights,
 )
 from launcher.study.manifest import Manifest, load_manifest, manifest_path, write_manifest
 from launcher.study.plan import Node, Plan
@@ -86,7 +88,8 @@ class FleetSummary(Summary):
 def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
                    retry_failed: bool = False, deadline_s: float | None = None,
                    max_attempts: int = placement.MAX_ATTEMPTS, no_node_s: float = NO_NODE_S,
-                   clock: Callable[[], float] = time.monotonic) -> FleetSummary:
+                   clock: Callable[[], float] = time.monotonic,
+                   weights: WeightsLookup = no_weights) -> FleetSummary:
     started = clock()
     summary = FleetSummary()
     profiles = [target.profile] + ([fleet.training.target.profile] if fleet.training else [])
@@ -95,7 +98,7 @@ def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
         if line is not None:
             raise UserError(line)  # before anything starts: no folder, no service
     resolver = Resolver(plan, target.store, target.image_id, dataset_folder(plan, target.store),
-                        fleet.training.target.image_id if fleet.training else None)
+                        fleet.training.target.image_id if fleet.training else None, weights)
     earlier = load_manifest(manifest_path(target.store.root, plan.config.name, target.profile))
     manifest = Manifest(name=plan.config.name, profile=target.profile, image=target.image,
                         image_id=target.image_id, config=plan.config,

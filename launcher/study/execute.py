@@ -38,8 +38,25 @@ from launcher.study.manifest import (
     manifest_path,
     write_manifest,
 )
-from launcher.study.plan import DATASET, Node, Plan, is_cache, is_handoff, resolve_spec
+from launcher.study.plan import (
+    DATASET,
+    Node,
+    Plan,
+    is_cache,
+    is_handoff,
+    is_weights,
+    resolve_spec,
+    weights_architecture,
+)
 from launcher.target import Target, request_for
+
+# (architecture, whether the job is a training job) -> the checked weights file, or None when
+# it is not in the cache (launcher/weights_cache.py): training may run on another profile.
+WeightsLookup = Callable[[str, bool], "Path | None"]
+
+
+def no_weights(architecture: str, training: bool) -> Path | None:
+    return None
 
 
 class State(str, Enum):
@@ -83,8 +100,10 @@ class Resolver:
     per run: a model artifact is immutable once its job succeeded."""
 
     def __init__(self, plan: Plan, store: Store, image_id: str, dataset: Path | None,
-                 train_image_id: str | None = None) -> None:
+                 train_image_id: str | None = None, weights: WeightsLookup = no_weights
+                 ) -> None:
         self.plan, self.store, self.image_id, self.dataset = plan, store, image_id, dataset
+        self.weights = weights
         # Training placed on another profile (launcher/study/placement.py): its image's id
         # keys the train and scratch jobs.
         self.train_image_id = train_image_id or image_id
@@ -115,6 +134,12 @@ class Resolver:
         a cache whose job is not done."""
         paths: dict[str, Path] = {}
         for name, source in node.inputs:
+            if is_weights(source):
+                weights = self.weights(weights_architecture(source), node.role == "train")
+                if weights is None:
+                    return None
+                paths[name] = weights
+                continue
             if is_cache(name):
                 # Given when its job is done, left out (the job does the work) when not.
                 cached = self.artifact(source, name)
@@ -140,9 +165,10 @@ class Resolver:
     def assess(self, node: Node) -> Assessment:
         inputs = self.inputs(node)
         if inputs is None:
-            missing = next((up for up in node.upstream if up not in self.done),
-                           "the dataset is written")
-            return Assessment(node, State.waiting, f"after {missing}")
+            missing = next((up for up in node.upstream if up not in self.done), None)
+            if missing is None and any(is_weights(source) for _, source in node.inputs):
+                missing = "its ImageNet weights are fetched (edgecompress fetch)"
+            return Assessment(node, State.waiting, f"after {missing or 'the dataset is written'}")
         spec = self.spec(node, inputs)
         folder = self.store.job_folder(node.job, job_key(spec, self.image_for(node)))
         stored = self.store.load(folder)
@@ -216,13 +242,13 @@ def manifest_entry(node: Node, folder: Path) -> ManifestNode:
 def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
              retry_failed: bool = False, deadline_s: float | None = None,
              clock: Callable[[], float] = time.monotonic,
-             training: Training | None = None) -> Summary:
+             training: Training | None = None, weights: WeightsLookup = no_weights) -> Summary:
     """``training``: where the train and scratch jobs are keyed and run, when the campaign
     places them on another profile (None: on ``target``, like everything else)."""
     started = clock()
     summary = Summary()
     resolver = Resolver(plan, target.store, target.image_id, dataset_folder(plan, target.store),
-                        training.image_id if training else None)
+                        training.image_id if training else None, weights)
     # Nodes of earlier runs under this name stay: a campaign run model by model (--models)
     # keeps every model's results in the report; a node run again points at its new folder.
     earlier = load_manifest(manifest_path(target.store.root, plan.config.name, target.profile))

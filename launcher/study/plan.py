@@ -33,6 +33,9 @@ from launcher.schema import CONTAINER_INPUTS_DIR, AnySpec
 from launcher.study.campaign import QUANTIZE_MODES, CampaignConfig, prune_sparsity
 
 DATASET = "dataset"  # an input's source: the campaign's image folder
+# An input's source: the ImageNet weights file of an architecture ("imagenet:DenseNet169"),
+# from the weights cache for the profile that runs the job (launcher/pretrained.py).
+WEIGHTS = "imagenet:"
 Role = Literal["prepare", "train", "compress", "benchmark"]
 # Benchmarks of copies other than 1 measure accuracy; latency is one image timed once.
 ACCURACY_ONLY = {"latency_images": 1, "latency_runs": 2, "warmup_runs": 1}
@@ -54,7 +57,8 @@ class Node:
         """The nodes it waits for: those whose models it reads (not the dataset, nor a
         cache: launcher/study/execute.py runs a job without a cache that is not done)."""
         return tuple(dict.fromkeys(source for field, source in self.inputs
-                                   if source != DATASET and not is_cache(field)))
+                                   if source != DATASET and not is_cache(field)
+                                   and not is_weights(source)))
 
 
 # Jobs whose model artifact is a Keras model, written with its .h5 copy beside it.
@@ -81,6 +85,20 @@ DECODED = "decoded"  # the campaign's image folder decoded once at its input siz
 
 def is_cache(field: str) -> bool:
     return field == DECODED
+
+
+def is_weights(source: str) -> bool:
+    return source.startswith(WEIGHTS)
+
+
+def weights_architecture(source: str) -> str:
+    return source[len(WEIGHTS):]
+
+
+def weights_inputs(weights: str | None, field: str, architecture: str
+                   ) -> tuple[tuple[str, str], ...]:
+    """The weights file input of a job whose backbone starts from ImageNet weights."""
+    return ((field, WEIGHTS + architecture),) if weights == "imagenet" else ()
 
 
 @dataclass(frozen=True)
@@ -151,7 +169,8 @@ def expand(config: CampaignConfig) -> Plan:
                     **data, "architecture": model, "weights": config.weights,
                     "epochs": config.epochs, "copy_label": copy, "regime": base_regime,
                     "bn_momentum": config.bn_momentum},
-                inputs=data_in, model=model, method="base", copy=copy, role="train")
+                inputs=(*data_in, *weights_inputs(config.weights, "weights_file", model)),
+                model=model, method="base", copy=copy, role="train")
             add(train)
             for method in config.methods:
                 node = compression_node(config, method, train, data, data_in)
@@ -164,7 +183,8 @@ def expand(config: CampaignConfig) -> Plan:
                     **data, "architecture": student, "weights": config.weights,
                     "epochs": config.compress_epochs, "copy_label": copy,
                     "regime": student_regime, "bn_momentum": config.bn_momentum},
-                inputs=data_in, model=student, method="scratch", copy=copy, role="train"))
+                inputs=(*data_in, *weights_inputs(config.weights, "weights_file", student)),
+                model=student, method="scratch", copy=copy, role="train"))
     return Plan(config, tuple(nodes))
 
 
@@ -195,7 +215,9 @@ def compression_node(config: CampaignConfig, method: str, train: Node,
         return None
     return Node(id=f"{method}/{model}/copy{copy}", job=job, params={**data, **params},
                 inputs=(*data_in, *(model_inputs(model_field, train) if job != "quantize"
-                                    else ((model_field, train.id),))),
+                                    else ((model_field, train.id),)),
+                        *(weights_inputs(config.weights, "student_weights_file",
+                                         config.distill.student) if job == "distill" else ())),
                 model=model, method=method,
                 copy=copy, role="compress")
 

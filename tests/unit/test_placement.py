@@ -60,10 +60,17 @@ def test_placed_training_is_keyed_as_a_run_on_the_training_profile(tmp_path):
     every other job with the device's image."""
     plan = expand(with_overrides(load_campaign("paper"), models=["MobileNetV3Small"],
                                  methods=["fp16", "scratch"], copies=1))
-    store = Store(tmp_path)
-    device = Resolver(plan, store, DEVICE_ID, None, TRAINING_ID)
-    workstation = Resolver(plan, store, TRAINING_ID, None)
-    unplaced = Resolver(plan, store, DEVICE_ID, None)
+    store = Store(tmp_path / "store")
+    # The paper starts from ImageNet weights: a file stands for the cached one.
+    stub = tmp_path / "weights.h5"
+    stub.write_bytes(b"weights")
+
+    def weights(architecture: str, training: bool) -> Path:
+        return stub
+
+    device = Resolver(plan, store, DEVICE_ID, None, TRAINING_ID, weights)
+    workstation = Resolver(plan, store, TRAINING_ID, None, weights=weights)
+    unplaced = Resolver(plan, store, DEVICE_ID, None, weights=weights)
     roles = {node.role for node in plan.nodes}
     assert roles == {"train", "compress", "benchmark"}
     for node in plan.nodes:

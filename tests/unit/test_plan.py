@@ -10,7 +10,7 @@ from launcher.errors import UserError
 from launcher.keys import job_key
 from launcher.schema import BenchmarkSpec, DistillSpec, PruneSpec, QuantizeSpec, TrainSpec
 from launcher.study.campaign import load_campaign, parse_config, with_overrides
-from launcher.study.plan import DATASET, Node, Plan, expand, resolve_spec
+from launcher.study.plan import DATASET, Node, Plan, expand, is_weights, resolve_spec
 
 IMAGE_ID = "sha256:" + "1" * 64
 
@@ -32,7 +32,8 @@ def resolve_all(plan: Plan, salt: str = "") -> dict[str, str]:
     differ whenever the job that made it differs."""
     keys: dict[str, str] = {}
     for node in plan.nodes:
-        digests = {field: fake_digest(salt + "dataset" if source == DATASET else keys[source])
+        digests = {field: fake_digest(salt + "dataset" if source == DATASET
+                                      else source if is_weights(source) else keys[source])
                    for field, source in node.inputs}
         keys[node.id] = job_key(resolve_spec(node, digests), IMAGE_ID)
     return keys
@@ -50,7 +51,8 @@ def test_paper_preset_job_counts(paper):
 
 def test_paper_specs_follow_the_paper(paper):
     digests = {"model": "a" * 64, "teacher": "b" * 64, "images": "c" * 64,
-               "model_h5": "d" * 64, "teacher_h5": "e" * 64}
+               "model_h5": "d" * 64, "teacher_h5": "e" * 64, "weights_file": "f" * 64,
+               "student_weights_file": "f" * 64}
     for node in paper.nodes:
         spec = resolve_spec(node, {f: digests[f] for f, _ in node.inputs})
         assert spec.images is None and spec.tfds_name == "oxford_flowers102"
@@ -239,7 +241,8 @@ def test_a_folder_is_decoded_once_for_every_job_that_reads_it():
             assert fields["decoded"] == decode.id
     keys = resolve_all(plan)
     for node in plan.nodes[1:]:
-        digests = {field: fake_digest("dataset" if source == DATASET else keys[source])
+        digests = {field: fake_digest("dataset" if source == DATASET
+                                      else source if is_weights(source) else keys[source])
                    for field, source in node.inputs}
         without = {field: digest for field, digest in digests.items() if field != "decoded"}
         spec = resolve_spec(node, digests)

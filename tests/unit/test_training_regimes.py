@@ -24,7 +24,7 @@ from launcher.study.plan import expand, resolve_spec
 
 TEACHER = {"path": "/inputs/teacher", "sha256": "b" * 64}
 DIGESTS = {"model": "a" * 64, "teacher": "b" * 64, "images": "c" * 64, "model_h5": "d" * 64,
-           "teacher_h5": "e" * 64}
+           "teacher_h5": "e" * 64, "weights_file": "f" * 64, "student_weights_file": "f" * 64}
 MINIMAL = ('name = "mine"\nmodels = ["MobileNetV3Small", "DenseNet169"]\n'
            'methods = ["distill", "scratch", "prune50"]\ncopies = 2\n')
 

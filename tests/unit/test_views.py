@@ -70,9 +70,13 @@ def test_a_job_that_lost_its_engine_runs_again_on_resume(tmp_path):
                                  methods=["fp16"], copies=1))
     store = Store(tmp_path)
     image_id = "sha256:" + "1" * 64
-    resolver = Resolver(plan, store, image_id, None)
+    stub = tmp_path / "weights.h5"  # the paper starts from ImageNet weights: a cached file
+    stub.write_bytes(b"weights")
+    resolver = Resolver(plan, store, image_id, None, weights=lambda arch, training: stub)
     train = plan.nodes[0]
-    spec = resolver.spec(train, {})
+    inputs = resolver.inputs(train)
+    assert inputs is not None
+    spec = resolver.spec(train, inputs)
     folder = store.job_folder(train.job, job_key(spec, image_id))
     store.prepare(folder, "{}\n")
     lost = record(JobStatus.lost).model_copy(update={"job": "train"})
