@@ -103,13 +103,16 @@ unit: venv ## the unit tests (no Docker, no network)
 
 # The integration tests in one twin: PROFILE picks it, TESTS narrows them.
 TESTS ?= tests/integration
-# What must hold under every TensorFlow version: the stack the image reports, pruning and
+# What must hold under every TensorFlow version: the stack the image reports, the ImageNet
+# branch of the six architectures (weights file, build, a training step, .h5), pruning and
 # distillation (where tfmot and Keras differ most between versions) and bad input. Training, quantization
 # and benchmarks (STUDY_TESTS) run in the Nano's twin too, the stack the most constrained
 # device runs (and the whole budget of `make test` allows no more). The
 # launcher-side tests (registry, campaigns, measurement, the trust boundary) and the network
 # test of the Jetson pins (test_jetson_pins.py) run once, in the first of TEST_PROFILES.
 JOB_TESTS := tests/integration/test_jobs_in_containers.py::test_probe_reports_the_profiles_stack \
+             tests/integration/test_pretrained.py::test_the_table_names_what_this_twins_keras_asks_for \
+             tests/integration/test_pretrained.py::test_the_six_build_from_their_files_train_and_save_on_this_twin \
              tests/integration/test_study_compression.py tests/integration/test_study_bad_input.py
 STUDY_TESTS := $(addprefix tests/integration/test_study_jobs.py::,test_train_learns_far_above_chance \
                test_quantized_sizes_against_the_float_tflite test_int8_model_runs_and_keeps_working \
@@ -138,6 +141,7 @@ bench: image ## the benchmarks of docs/benchmarks.md
 # runs the Jetson preflight before any job; then the report.
 nano xavier: venv engine ## the paper's study on the device (pull or build, preflight, report)
 	@$(FLEET_CHECK)
+	$(EDGECOMPRESS) fetch paper --profile $@ $(CAMPAIGN_OPTS)
 	@if [ -n "$(REGISTRY)" ] && $(EDGECOMPRESS) pull $@ --registry "$(REGISTRY)"; then :; \
 	  else $(EDGECOMPRESS) build $@; fi
 	$(EDGECOMPRESS) campaign run paper --profile $@ $(FLEET_OPTS) $(CAMPAIGN_OPTS)
@@ -147,6 +151,7 @@ nano xavier: venv engine ## the paper's study on the device (pull or build, pref
 # The whole study on a workstation, in the x86 twin of PROFILE.
 x86: image ## the paper's study on a workstation, in PROFILE's image
 	@$(FLEET_CHECK)
+	$(EDGECOMPRESS) fetch paper --profile $(PROFILE) $(CAMPAIGN_OPTS)
 	$(EDGECOMPRESS) campaign run paper --profile $(PROFILE) $(FLEET_OPTS) $(CAMPAIGN_OPTS)
 	$(EDGECOMPRESS) report
 

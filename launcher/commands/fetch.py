@@ -43,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
     for need in needed:
         path = cache.ensure(need.file)
         how = "fetched" if need.file.name in cache.fetched else "in the cache"
-        console.print(escape(f"{need.architecture} ({'training' if need.training else profile}"
-                             f"): {need.file.name} {how}: {path}"), soft_wrap=True)
+        lane = (f" (training on {config.train_profile})"
+                if need.training and config.train_profile else "")
+        console.print(escape(f"{need.architecture}{lane}: {need.file.name} {how}: {path}"),
+                      soft_wrap=True)
     files = {need.file.name for need in needed}
     console.print(escape(f"{len(cache.fetched)} fetched, {len(files) - len(cache.fetched)} "
                          f"already in {cache.root}"), soft_wrap=True)

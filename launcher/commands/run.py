@@ -71,9 +71,10 @@ def warn(line: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     spec, inputs = jobspecs.build_spec(args.job, job_params(args), tree_digest)
-    engine, target = connect(args.profile, args.store, warn, limits_from(args))
+    # Before the engine is asked: a weights file that cannot be had is one line, nothing starts.
     spec, inputs = give_weights(spec, inputs, get_profile(args.profile).tensorflow,
                                 WeightsCache.from_settings(warn), tree_digest)
+    engine, target = connect(args.profile, args.store, warn, limits_from(args))
     request = request_for(target, spec, inputs, args.timeout, args.force)
     with console.status(f"[bold]{args.job}[/] starting") as status:
         def show(line: str) -> None:

@@ -1,0 +1,222 @@
+"""The ImageNet branch of keras.applications, offline, on every twin.
+
+Stub weight files of each architecture's exact topology and file name are made in the twin's
+image (tests/stand_ins/imagenet_stubs.py), served by an HTTP server on loopback acting as the
+mirror, and fetched through the launcher's real path (launcher/weights_cache.py) with the test
+hash table (EDGECOMPRESS_WEIGHTS_HASHES; Keras's own hashes refuse them, also tested). Then:
+- the launcher's table names the file, origin and hash this twin's Keras asks for;
+- in one container, each of the six builds with ``weights="imagenet"`` from its file (the
+  loaded weights are the file's), carries its input correction where its Keras has one, trains
+  its head a step with the backbone unchanged, and saves and reloads as .h5 to the same outputs;
+- in the first twin, a campaign on an image folder trains EfficientNetB1 (whose Keras 2.12
+  ImageNet branch could not be saved), quantizes it to FP16 and benchmarks both, no job with a
+  network; run again, it fetches nothing and starts nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from launcher.pretrained import weights_file
+from launcher.schema import ARCHITECTURES
+from launcher.weights_cache import WeightsCache, load_hashes
+
+from .in_image import python_in_image
+
+pytestmark = pytest.mark.docker
+REPO = Path(__file__).resolve().parents[2]
+STUBS_SCRIPT = REPO / "tests" / "stand_ins" / "imagenet_stubs.py"
+
+
+class Counted(http.server.SimpleHTTPRequestHandler):
+    served: list[str] = []
+
+    def log_message(self, *args: object) -> None:
+        Counted.served.append(self.path)
+
+
+@dataclass(frozen=True)
+class Mirror:
+    url: str
+    folder: Path
+    requested: dict[str, dict[str, str]]  # architecture -> what this twin's Keras asks for
+    hashes: Path  # the stubs' md5s: EDGECOMPRESS_WEIGHTS_HASHES
+
+    def env(self, cache: Path) -> dict[str, str]:
+        return {**os.environ, "EDGECOMPRESS_WEIGHTS_URL": self.url,
+                "EDGECOMPRESS_WEIGHTS_DIR": str(cache),
+                "EDGECOMPRESS_WEIGHTS_HASHES": str(self.hashes)}
+
+
+@pytest.fixture(scope="module")
+def mirror(image_id, tmp_path_factory) -> Iterator[Mirror]:
+    folder = tmp_path_factory.mktemp("mirror")
+    folder.chmod(0o777)
+    table = python_in_image(
+        image_id, STUBS_SCRIPT.read_text() + "\nmain('/out', [])\n", {}, {folder: "/out"})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Counted, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield Mirror(f"http://127.0.0.1:{server.server_address[1]}", folder, json.loads(table),
+                     folder / "hashes.json")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_table_names_what_this_twins_keras_asks_for(mirror, profile):
+    for architecture in ARCHITECTURES:
+        ours, keras = weights_file(architecture, profile.tensorflow), mirror.requested[architecture]
+        assert (ours.name, ours.origin, ours.md5) == (
+            keras["fname"], keras["origin"], keras["file_hash"]), architecture
+
+
+CHECK_SIX = r"""
+import json, sys
+import numpy as np
+from jobs import architectures, compat
+tf = compat.import_tensorflow(); keras = compat.keras_module(tf)
+files = json.loads(sys.argv[1]) if len(sys.argv) > 1 else json.loads(open('/files.json').read())
+report = {}
+rng = np.random.RandomState(0)
+images = rng.randint(0, 256, size=(4, 32, 32, 3)).astype('float32')
+labels = np.arange(4) % 10
+for name, path in sorted(files.items()):
+    model = architectures.build_classifier(keras, name, 32, 10, 'imagenet', weights_file=path)
+    plain = keras.applications.__dict__[name](include_top=False, weights=None, pooling='avg',
+                                              input_shape=(32, 32, 3))
+    plain.load_weights(path)
+    loaded = {w.name.split('/')[-2] + '/' + w.name.split('/')[-1]: w.numpy()
+              for w in model.weights}
+    same = all(np.array_equal(loaded[w.name.split('/')[-2] + '/' + w.name.split('/')[-1]],
+                              w.numpy()) for w in plain.weights)
+    corrections = [l.name for l in model.layers if isinstance(l, keras.layers.Rescaling)
+                   and isinstance(l.scale, list) and abs(l.scale[0] - 1 / 0.229 ** 0.5) < 1e-4]
+    architectures.apply_regime(keras, model, 'head')
+    model.compile(optimizer=keras.optimizers.Adam(1e-2),
+                  loss=keras.losses.SparseCategoricalCrossentropy())
+    backbone_before = [w.numpy().copy() for w in model.non_trainable_weights]
+    head_before = model.get_layer('head').kernel.numpy().copy()
+    with architectures.frozen_in_inference_mode(keras, model) as quieted:
+        model.train_on_batch(images, labels)
+    backbone_same = all(np.array_equal(a, w.numpy())
+                        for a, w in zip(backbone_before, model.non_trainable_weights))
+    head_moved = not np.array_equal(head_before, model.get_layer('head').kernel.numpy())
+    json.loads(model.to_json())  # Keras 2.12's EagerTensor scale failed right here
+    model.save('/tmp/m.h5', include_optimizer=False)
+    back = keras.models.load_model('/tmp/m.h5', compile=False)
+    outputs_equal = float(np.max(np.abs(back.predict(images, verbose=0)
+                                        - model.predict(images, verbose=0))))
+    report[name] = {'weights_are_the_files': same, 'corrections': corrections,
+                    'backbone_unchanged': backbone_same, 'head_moved': head_moved,
+                    'dropout_quieted': quieted, 'h5_max_difference': outputs_equal,
+                    'fingerprint': architectures.fingerprint(model)}
+    keras.backend.clear_session()
+print(json.dumps(report))
+"""
+
+
+def test_the_six_build_from_their_files_train_and_save_on_this_twin(mirror, image_id, profile,
+                                                                     tmp_path):
+    cache = WeightsCache(tmp_path / "cache", mirror=mirror.url,
+                         hashes=load_hashes(mirror.hashes), hashes_from=mirror.hashes)
+    files = {arch: cache.ensure(weights_file(arch, profile.tensorflow)) for arch in ARCHITECTURES}
+    (tmp_path / "files.json").write_text(json.dumps(
+        {arch: f"/weights/{path.name}" for arch, path in files.items()}))
+    report = json.loads(python_in_image(
+        image_id, CHECK_SIX, {tmp_path / "cache": "/weights", tmp_path / "files.json":
+                              "/files.json"}, timeout_s=900))
+    corrected = profile.tensorflow.startswith("2.7") is False  # Keras >= 2.10 corrects inputs
+    for arch in ARCHITECTURES:
+        got = report[arch]
+        assert got["weights_are_the_files"] and got["backbone_unchanged"] and got["head_moved"]
+        assert got["h5_max_difference"] < 1e-5, (arch, got)
+        is_efficientnet = arch.startswith("EfficientNet")
+        assert bool(got["corrections"]) is (is_efficientnet and corrected), (arch, got)
+        assert (got["dropout_quieted"] > 0) is is_efficientnet, (arch, got)
+
+
+def test_keras_hashes_refuse_a_file_that_is_not_kerass(mirror, tmp_path):
+    env = mirror.env(tmp_path / "cache")
+    del env["EDGECOMPRESS_WEIGHTS_HASHES"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "launcher", "fetch", "quick", "--store", str(tmp_path / "s")],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0 and "needs nothing" in proc.stdout  # weights = "none"
+    campaign = tmp_path / "b1.toml"
+    campaign.write_text(CAMPAIGN)
+    proc = subprocess.run(
+        [sys.executable, "-m", "launcher", "fetch", str(campaign), "--store",
+         str(tmp_path / "s")], capture_output=True, text=True, env=env, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert "efficientnetb1_notop.h5" in lines[0] and mirror.url in lines[0]
+    assert "EDGECOMPRESS_WEIGHTS_URL" in lines[0] and "md5" in lines[0]
+    assert not list((tmp_path / "cache").glob("*.h5"))
+
+
+CAMPAIGN = """
+name = "imagenet-offline"
+models = ["EfficientNetB1"]
+methods = ["fp16"]
+copies = 1
+input_size = 32
+batch_size = 32
+weights = "imagenet"
+epochs = 1
+timeout_s = 900
+[dataset]
+source = "digits"
+[benchmark]
+latency_images = 8
+latency_runs = 2
+warmup_runs = 1
+"""
+
+
+def test_a_folder_campaign_from_imagenet_weights_runs_with_no_download_in_any_job(
+        mirror, profile, tmp_path):
+    from launcher.files import tree_digest
+    from launcher.store import Store
+
+    campaign = tmp_path / "b1.toml"
+    campaign.write_text(CAMPAIGN)
+    store, cache = tmp_path / "store", tmp_path / "cache"
+    env = mirror.env(cache)
+    served_before = len(Counted.served)
+    command = [sys.executable, "-m", "launcher", "campaign", "run", str(campaign), "--profile",
+               profile.name, "--store", str(store)]
+    first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "fetching ImageNet weights efficientnetb1_notop.h5" in first.stdout
+    assert Counted.served[served_before:] == ["/efficientnetb1_notop.h5"]  # once, by the host
+
+    loaded = [Store(store).load(folder) for folder in sorted((store / "jobs").iterdir())]
+    results = {s.result.job: s.result for s in loaded if s.result is not None}
+    assert len([s for s in loaded if s.result is not None]) == len(loaded) == 5
+    assert set(results) == {"decode", "train", "quantize", "benchmark"}
+    train = results["train"]
+    digest = tree_digest(cache / "efficientnetb1_notop.h5")
+    assert train.spec.weights == "imagenet" and train.spec.weights_file is not None
+    assert train.spec.weights_file.sha256 == digest  # the weights are part of the key
+    assert train.spec.regime == "head"
+    assert train.metrics.frozen_dropout_quieted and train.metrics.frozen_dropout_quieted > 0
+    assert train.metrics.fingerprint is not None
+    assert train.metrics.fingerprint.parameters == train.metrics.parameters
+
+    again = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0 and "0 job(s) ran" in again.stdout, again.stdout[-2000:]
+    assert "fetching" not in again.stdout
+    assert Counted.served[served_before:] == ["/efficientnetb1_notop.h5"]

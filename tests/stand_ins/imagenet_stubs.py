@@ -1,0 +1,45 @@
+"""Stub ImageNet weights, run inside a job image: for each architecture, the notop file its
+Keras asks for (jobs/pretrained.requested_file), with that file name and the exact topology
+(built with weights=None and saved with save_weights), holding random weights. Writes the
+files and a hashes.json ({file name: md5}) into the folder given, and prints the table as JSON:
+what the tests serve from a local mirror through the launcher's real fetch path.
+
+    python3 tests/stand_ins/imagenet_stubs.py OUT_DIR [ARCHITECTURE ...]
+"""
+import hashlib
+import json
+import os
+import sys
+
+
+def md5_of(path):
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def main(out_dir, names):
+    from jobs import compat, pretrained
+    from jobs._contract import ARCHITECTURES
+
+    tf = compat.import_tensorflow()
+    keras = compat.keras_module(tf)
+    tf.random.set_seed(0)
+    table = {}
+    for name in names or ARCHITECTURES:
+        requested = pretrained.requested_file(keras, name)
+        backbone = getattr(keras.applications, name)(
+            include_top=False, weights=None, pooling="avg", input_shape=(32, 32, 3))
+        path = os.path.join(out_dir, requested["fname"])
+        backbone.save_weights(path)
+        keras.backend.clear_session()
+        table[name] = dict(requested, md5=md5_of(path))
+    with open(os.path.join(out_dir, "hashes.json"), "w") as handle:
+        json.dump({entry["fname"]: entry["md5"] for entry in table.values()}, handle)
+    print(json.dumps(table, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2:])
