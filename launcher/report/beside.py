@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from launcher.report.cells import Cells, latency_backend, latency_timing, metric
+from launcher.report.networks import differs_from_papers
 from launcher.report.paper import (
     DEVICE_DEPENDENT,
     METRICS,
@@ -104,6 +105,9 @@ def paper_table(device: Device, cells: Cells) -> Table:
                 "no ratio: these results do not record load and save times, so the total "
                 f"the paper's time is held against is n/a (the compression alone: "
                 f"{proper:.2f} s)"))
+        other_network = differs_from_papers(cells, value.model, value.device or paper_device)
+        if other_network is not None:
+            judged = Comparability(False, judged.backends, f"no ratio: {other_network}")
         ratio = (ours / value.value if ours is not None and value.value and judged.comparable
                  else None)
         where = PAPER_DEVICE_NAMES[value.device] if value.device else "device not stated"
@@ -125,4 +129,6 @@ def paper_table(device: Device, cells: Cells) -> Table:
         "paper's device with the paper's backends (TensorFlow on the Jetson's GPU, TFLite on "
         "its ARM CPU); elsewhere both numbers stand side by side without one. The paper's "
         "compression times are held against our total (load + compression + save). "
-        "'ambiguous' marks a reading the paper's text does not settle." + twin)
+        "'ambiguous' marks a reading the paper's text does not settle. No ratio either where "
+        "our network is not the one the paper's stack builds (its fingerprint: launcher/"
+        "report/networks.py)." + twin)

@@ -20,6 +20,7 @@ from launcher.schema import (
     BenchmarkMetrics,
     BenchmarkResult,
     DistillResult,
+    Fingerprint,
     PowerMeasurement,
     PruneResult,
     QuantizeResult,
@@ -70,6 +71,9 @@ class Cell:
     # job -> (peak RSS, container cgroup peak) of each run that recorded them
     memory: dict[str, list[tuple[int | None, int | None]]] = field(default_factory=dict)
     power: dict[int, PowerMeasurement] = field(default_factory=dict)  # by copy, where sampled
+    # The networks its jobs built (launcher/schema.py Fingerprint), by sha256: a base's from
+    # its train jobs, distill's and scratch's from their students. Empty: not recorded.
+    networks: dict[str, Fingerprint] = field(default_factory=dict)
 
     @property
     def first(self) -> BenchmarkMetrics | None:
@@ -152,7 +156,9 @@ def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
                 cell.power[item.copy] = item.record.power
             if metrics.top1_accuracy is not None:
                 cell.accuracy[item.copy] = metrics.top1_accuracy
-        elif item.role == "compress":
+        elif (fingerprint := getattr(item.result.metrics, "fingerprint", None)) is not None:
+            cell.networks[fingerprint.sha256] = fingerprint
+        if item.role == "compress":
             timed = compression_time(item, loads.get((item.device, item.model, item.copy)))
             if timed is not None:
                 add_compression_time(cell, timed)

@@ -32,6 +32,7 @@ from launcher.report.cells import (
     size_bytes,
     size_reduction_x,
 )
+from launcher.report.networks import network_table
 from launcher.report.ranking import ranking_tables
 from launcher.report.results import Device, Measured
 from launcher.report.table import Column, Table
@@ -240,12 +241,15 @@ class DeviceReport:
 
 def device_reports(measured: Iterable[Measured]) -> list[DeviceReport]:
     reports = []
-    for device, cells in build_cells(measured).items():
+    everywhere = build_cells(measured)
+    for device, cells in everywhere.items():
         # The energy table only where something sampled power (a Jetson): elsewhere it
         # would be empty by design, not "no results yet".
         energy = energy_table(cells)
         pruning = pruning_size_table(cells)
-        tables = (accuracy_table(cells), latency_table(cells), size_table(cells),
+        networks = network_table(device, cells, everywhere)
+        tables = (*((networks,) if networks.rows else ()), accuracy_table(cells),
+                  latency_table(cells), size_table(cells),
                   *((pruning,) if pruning.rows else ()),
                   *((energy,) if energy.rows else ()),
                   compression_table(cells), memory_table(cells), tradeoff_table(cells),

@@ -102,8 +102,15 @@ for name, path in sorted(files.items()):
               for w in model.weights}
     same = all(np.array_equal(loaded[w.name.split('/')[-2] + '/' + w.name.split('/')[-1]],
                               w.numpy()) for w in plain.weights)
-    corrections = [l.name for l in model.layers if isinstance(l, keras.layers.Rescaling)
-                   and isinstance(l.scale, list) and abs(l.scale[0] - 1 / 0.229 ** 0.5) < 1e-4]
+    # The ImageNet input correction sits between EfficientNet's Normalization and its stem:
+    # a Rescaling on Keras 2.12 (its scale now a list), a multiply on tf_keras 2.21, nothing on
+    # Keras 2.7.
+    names = [l.name for l in model.layers]
+    corrections = (names[names.index('normalization') + 1:names.index('stem_conv_pad')]
+                   if 'normalization' in names else [])
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Rescaling):
+            assert not hasattr(layer.scale, 'numpy'), (name, layer.name)
     architectures.apply_regime(keras, model, 'head')
     model.compile(optimizer=keras.optimizers.Adam(1e-2),
                   loss=keras.losses.SparseCategoricalCrossentropy())
