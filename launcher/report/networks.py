@@ -88,14 +88,16 @@ def network_table(device: Device, cells: Cells, everywhere: dict[Device, Cells])
     for (model, method), cell in sorted(cells.items()):
         if method != "base" or not cell.networks:
             continue
+        compared = {other: theirs for other, their in everywhere.items() if other != device
+                    and (theirs := base_networks(their, model))}
         others = sorted(other.label if other.profile == device.profile else other.profile
-                        for other, their in everywhere.items() if other != device
-                        and (theirs := base_networks(their, model))
-                        and not set(theirs) & set(cell.networks))
+                        for other, theirs in compared.items()
+                        if not set(theirs) & set(cell.networks))
         papers = [d for d, table in PAPER_NETWORKS.items() if table.get(model) in cell.networks]
         rows.append((model, "; ".join(short(f) for f in cell.networks.values()),
                      ", ".join(PAPER_DEVICE_NAMES[d] for d in papers) or "neither",
-                     ("another network on " + ", ".join(others)) if others else "the same"))
+                     ("another network on " + ", ".join(others)) if others
+                     else "the same" if compared else "no other device ran it"))
     return Table("networks", "The networks that ran", (
         Column("model"), Column("network (parameters, layers, fingerprint)"),
         Column("the paper's stack that builds it"), Column("on the other devices here")),

@@ -98,10 +98,11 @@ for name, path in sorted(files.items()):
     plain = keras.applications.__dict__[name](include_top=False, weights=None, pooling='avg',
                                               input_shape=(32, 32, 3))
     plain.load_weights(path)
-    loaded = {w.name.split('/')[-2] + '/' + w.name.split('/')[-1]: w.numpy()
-              for w in model.weights}
-    same = all(np.array_equal(loaded[w.name.split('/')[-2] + '/' + w.name.split('/')[-1]],
-                              w.numpy()) for w in plain.weights)
+    # Layer names are made unique per session: compare the backbone's weights in order (the
+    # head's two come last).
+    same = (len(model.weights) == len(plain.weights) + 2
+            and all(np.array_equal(a.numpy(), b.numpy())
+                    for a, b in zip(model.weights, plain.weights)))
     # The ImageNet input correction sits between EfficientNet's Normalization and its stem:
     # a Rescaling on Keras 2.12 (its scale now a list), a multiply on tf_keras 2.21, nothing on
     # Keras 2.7.

@@ -41,5 +41,5 @@ def main(out_dir, names):
     print(json.dumps(table, sort_keys=True))
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1:]:  # python3 -c passes no arguments
     main(sys.argv[1], sys.argv[2:])

@@ -65,6 +65,8 @@ def test_devices_that_ran_different_networks_under_one_name_are_named():
     assert row["model"] == MOB_S and row["the paper's stack that builds it"] == (
         "Jetson Xavier NX")
     assert row["on the other devices here"] == "another network on nano"
+    alone = rows(network_table(XAVIER, xavier, {XAVIER: xavier}))
+    assert alone[0]["on the other devices here"] == "no other device ran it"
     same = {NANO: xavier, XAVIER: xavier}
     assert rows(network_table(XAVIER, xavier, same))[0]["on the other devices here"] == (
         "the same")
