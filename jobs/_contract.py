@@ -47,6 +47,12 @@ TRAINING_REGIMES = (
     "full_bn_frozen",
 )
 
+PRUNE_REGIMES = (
+    "pruned_layers",
+    "all",
+    "as_restored",
+)
+
 LATENCY_METHODS = (
     "call",
     "predict",

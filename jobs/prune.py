@@ -6,20 +6,39 @@ cloned layer by layer instead of pruned whole. The clone reuses the loaded layer
 from the trained weights; that is checked before any pruning step, because a clone that lost
 its weights looks exactly like a pruning loss.
 
-The pruning fit fine-tunes what it prunes: every pruned layer (Conv2D, Dense) trains, whatever
-flag the loaded SavedModel restored (a base trained with a frozen backbone restores frozen
-layers, and pruning those would zero weights that nothing retrains). Every other layer stays as
-trained, BatchNormalization in inference mode: at the paper's batch of 4, batch statistics are
-noise. The result records that (``regime``), the parameters trained, and how many surviving
-backbone weights moved (``backbone_survivors_changed``).
+What trains while the model is pruned is the spec's ``regime``:
+- ``pruned_layers`` (the default): every pruned layer (Conv2D, Dense) trains, whatever flag the
+  loaded model restored (a base trained with a frozen backbone restores frozen layers, and
+  pruning those would zero weights that nothing retrains); every other layer stays as trained,
+  BatchNormalization in inference mode: at the paper's batch of 4, batch statistics are noise;
+- ``all``: every layer, BatchNormalization in training mode (its statistics follow the pruned
+  convolutions; sensible at larger batches and for bases that trained their BatchNormalization);
+- ``as_restored``: the flags the loaded model restored, as ``prune_low_magnitude`` on a
+  restored transfer-learned model does (the paper's likely procedure): a frozen backbone is
+  pruned and never retrained.
+The result records the regime, the parameters trained, and how many surviving backbone weights
+moved (``backbone_survivors_changed``).
 
-Compression time: ``load_s`` (the base model), ``prune_s`` (wrapping, the pruning fit with its
-per-epoch validation, strip_pruning), ``save_s`` (the SavedModel) and their sum; counting the
-data and checking the clone stay outside every timer.
+When the masks change (``mask_plan``): tfmot counts the first training step as 1 (the wrapper
+adds one before it asks the schedule), so a schedule that begins at step 0 with a frequency of
+an epoch's steps puts the first mask at the last step of the first epoch: that epoch trains the
+dense network (its accuracy is the dense network's) and only the remaining epochs recover from
+the mask. The schedule here begins at step 1 and makes its last change at least one epoch
+before the fit ends (tfmot's guide: a schedule that ends before training does). The first mask
+is applied before the fit, at step 1's sparsity, so that the network right after it can be
+measured; the fit's step 1 finds the same mask. The result records the validation accuracy
+before pruning, right after the first mask and after each epoch, and the steps at which the
+masks changed, seen by a callback.
+
+Compression time: ``load_s`` (the base model), ``prune_s`` (wrapping, the first mask, the
+pruning fit with its per-epoch validation, strip_pruning), ``save_s`` (the SavedModel) and
+their sum; counting the data, checking the clone and the extra validation passes stay outside
+every timer.
 """
 import time
 
 from jobs import architectures, compat, data, models
+from jobs._contract import PRUNE_REGIMES
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
 
@@ -40,30 +59,95 @@ def is_prunable(keras, layer):
     return isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
 
 
-def schedule(tfmot, spec, total_steps, frequency):
+FIRST_STEP = 1  # tfmot's count of the first training step (the wrapper adds 1, then asks)
+
+
+def mask_plan(total_steps, steps_per_epoch, frequency):
+    """(begin_step, end_step, the steps at which the masks may change) for a fit of
+    ``total_steps`` in epochs of ``steps_per_epoch``: from the first step, every ``frequency``
+    steps, the last at least one epoch before the end (or at the first step, for a fit of one
+    epoch), so the network always has an epoch or more to recover from the last change."""
+    begin = FIRST_STEP
+    end = max(begin, total_steps - steps_per_epoch)
+    return begin, end, list(range(begin, end + 1, frequency))
+
+
+def schedule(tfmot, spec, total_steps, steps_per_epoch, frequency):
     sparsity = tfmot.sparsity.keras
-    if spec["schedule"] == "polynomial":
-        end_step = max(frequency, (total_steps - 1) // frequency * frequency)
+    begin, end, _ = mask_plan(total_steps, steps_per_epoch, frequency)
+    if spec["schedule"] == "polynomial" and end > begin:
         return sparsity.PolynomialDecay(initial_sparsity=0.0,
                                         final_sparsity=spec["target_sparsity"],
-                                        begin_step=0, end_step=end_step, frequency=frequency)
-    return sparsity.ConstantSparsity(spec["target_sparsity"], begin_step=0,
+                                        begin_step=begin, end_step=end, frequency=frequency)
+    # Constant, or a polynomial with a single change (a fit of one epoch): the target at once.
+    return sparsity.ConstantSparsity(spec["target_sparsity"], begin_step=begin, end_step=end,
                                      frequency=frequency)
 
 
-REGIME = "pruned_layers"  # launcher/schema.py's PruneRegime
+def apply_regime(keras, model, regime):
+    """Set what trains while pruning (see the module's docstring). Returns the names of the
+    prunable layers that train."""
+    if regime not in PRUNE_REGIMES:
+        raise JobInputError("regime {!r} is not one of {}".format(
+            regime, ", ".join(PRUNE_REGIMES)))
+    if regime == "pruned_layers":
+        model.trainable = True
+        for layer in model.layers:
+            layer.trainable = is_prunable(keras, layer)
+    elif regime == "all":
+        model.trainable = True
+        for layer in model.layers:
+            layer.trainable = True
+    return [layer.name for layer in model.layers
+            if layer.trainable and model.trainable and is_prunable(keras, layer)]
 
 
-def fine_tune_pruned_layers(keras, model):
-    """The pruning regime: the prunable layers train, every other layer is frozen (a frozen
-    BatchNormalization runs in inference mode). Returns the prunable layers' names."""
-    model.trainable = True
-    names = []
-    for layer in model.layers:
-        layer.trainable = is_prunable(keras, layer)
-        if layer.trainable:
-            names.append(layer.name)
-    return names
+def apply_first_mask(wrappers):
+    """Each wrapper's mask at the schedule's first step, applied to its weights, eagerly and
+    through tfmot's own update (the one its callback uses at each epoch's end); the step is
+    set back so the fit counts from the start."""
+    for wrapper in wrappers:
+        wrapper.pruning_step.assign(FIRST_STEP)
+        wrapper.pruning_obj.conditional_mask_update()
+        wrapper.pruning_obj.weight_mask_op()
+        wrapper.pruning_step.assign(0)
+
+
+def thresholds(wrappers):
+    """Every pruned weight's current threshold: it moves whenever tfmot recomputes a mask."""
+    return [float(threshold.numpy()) for wrapper in wrappers
+            for _, _, threshold in wrapper.pruning_vars]
+
+
+def mask_watch(keras, wrappers, steps_per_epoch, changed):
+    """A callback appending to ``changed`` each training step (tfmot's count) after which any
+    mask's threshold moved. Reads one scalar per pruned layer per step."""
+    class MaskWatch(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.last = thresholds(wrappers)
+            self.epoch = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = thresholds(wrappers)
+            if now != self.last:
+                changed.append(self.epoch * steps_per_epoch + batch + 1)
+                self.last = now
+    return MaskWatch()
+
+
+def accuracy_of(model, batches):
+    """Top-1 of ``model`` in inference mode over (images, labels) batches, or None for none."""
+    import numpy as np
+
+    right = seen = 0
+    for images, labels in batches:
+        predicted = np.argmax(model(images, training=False).numpy(), axis=-1)
+        right += int(np.sum(predicted == labels.numpy()))
+        seen += int(predicted.shape[0])
+    return float(right) / seen if seen else None
 
 
 def survivors_changed(pairs):
@@ -105,25 +189,32 @@ def run(spec, context):
     validation = data.batches(tf, splits.validation, size, batch)
     n_train = data.count(splits.train)
     has_validation = data.count(splits.validation) > 0
+    # The extra validation passes (before pruning, after the first mask) at a larger batch.
+    measured = data.batches(tf, splits.validation, size, max(batch, 32)) if has_validation \
+        else None
     steps_per_epoch = -(-n_train // batch)
     total_steps = steps_per_epoch * spec["epochs"]
     frequency = max(1, min(100, steps_per_epoch))
-    pruning_schedule = schedule(tfmot, spec, total_steps, frequency)
+    pruning_schedule = schedule(tfmot, spec, total_steps, steps_per_epoch, frequency)
+    planned = mask_plan(total_steps, steps_per_epoch, frequency)[2]
 
     probe_batch = next(iter(validation if has_validation else train))[0]
     dense_out = dense(probe_batch, training=False).numpy()
-    fine_tuned = fine_tune_pruned_layers(keras, dense)
+    before = accuracy_of(dense, measured) if measured is not None else None
+    apply_regime(keras, dense, spec.get("regime") or "pruned_layers")
     # The clone shares the loaded layers' weights: copy the backbone's kernels before the fit.
     base_kernels = dict((layer.name, layer.kernel.numpy()) for layer in dense.layers
-                        if layer.name in fine_tuned and layer.name != architectures.HEAD)
+                        if is_prunable(keras, layer) and layer.name != architectures.HEAD)
 
     wrapped = []
+    wrappers = []
 
     def wrap(layer):
         if is_prunable(keras, layer):
             wrapped.append(layer.name)
-            return tfmot.sparsity.keras.prune_low_magnitude(
-                layer, pruning_schedule=pruning_schedule)
+            wrappers.append(tfmot.sparsity.keras.prune_low_magnitude(
+                layer, pruning_schedule=pruning_schedule))
+            return wrappers[-1]
         return layer
 
     started = time.time()
@@ -138,13 +229,20 @@ def run(spec, context):
                            "pruning: the clone lost the trained weights")
 
     started = time.time()
+    apply_first_mask(wrappers)
+    mask_s = time.time() - started
+    after_first_mask = accuracy_of(model, measured) if measured is not None else None
+
+    changed = []
+    started = time.time()
     model.compile(optimizer=keras.optimizers.Adam(spec["learning_rate"]),
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     history = model.fit(train, validation_data=validation if has_validation else None,
                         epochs=spec["epochs"], verbose=2,
-                        callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
+                        callbacks=[tfmot.sparsity.keras.UpdatePruningStep(),
+                                   mask_watch(keras, wrappers, steps_per_epoch, changed)])
     stripped = tfmot.sparsity.keras.strip_pruning(model)
-    prune_s = wrap_s + time.time() - started
+    prune_s = wrap_s + mask_s + time.time() - started
 
     handoff = models.save_handoff(stripped, context.out_dir)
 
@@ -160,7 +258,7 @@ def run(spec, context):
             "prune_s": prune_s,
             "input_format": input_format,
             "input_load_s": load_s,
-            "regime": REGIME,
+            "regime": spec.get("regime") or "pruned_layers",
             "trainable_parameters": architectures.trainable_parameters(model),
             "backbone_survivors_changed": changed,
             "target_sparsity": spec["target_sparsity"],
@@ -173,6 +271,13 @@ def run(spec, context):
             "base_gzip_bytes": models.gzip_bytes(source),
             "final_validation_accuracy": (float(metrics["val_accuracy"][-1])
                                           if "val_accuracy" in metrics else None),
+            "validation_accuracy_before": before,
+            "validation_accuracy_first_mask": after_first_mask,
+            "steps_per_epoch": steps_per_epoch,
+            "total_steps": total_steps,
+            "mask_steps_planned": planned,
+            # The first mask is applied before the fit (step 1's); the fit's own changes after.
+            "mask_steps": [FIRST_STEP] + [step for step in changed if step != FIRST_STEP],
         },
         saved_model=stripped,
         artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR), handoff],

@@ -65,9 +65,13 @@ CALIBRATED_QUANTIZE_MODES: tuple[str, ...] = get_args(CalibratedMode)
 # starts from pretrained weights, full when it does not (there is nothing to keep).
 TrainingRegime = Literal["head", "full", "full_bn_frozen"]
 TRAINING_REGIMES: tuple[str, ...] = get_args(TrainingRegime)
-# What trains while a model is pruned: the pruned layers (Conv2D, Dense: kernels and biases);
-# every other layer frozen, BatchNormalization in inference mode.
-PruneRegime = Literal["pruned_layers"]
+# What trains while a model is pruned (jobs/prune.py): pruned_layers: the pruned layers (Conv2D,
+# Dense: kernels and biases), every other layer frozen, BatchNormalization in inference mode;
+# all: every layer, BatchNormalization in training mode; as_restored: the trainable flags the
+# loaded model restored (a transfer-learned base: its backbone pruned and never retrained, the
+# paper's likely procedure).
+PruneRegime = Literal["pruned_layers", "all", "as_restored"]
+PRUNE_REGIMES: tuple[str, ...] = get_args(PruneRegime)
 
 
 def default_regime(weights: str | None) -> TrainingRegime:
@@ -264,7 +268,13 @@ class PruneSpec(DataSpec):
     target_sparsity: float = Field(default=0.5, gt=0, lt=1)
     schedule: Literal["constant", "polynomial"] = "constant"
     epochs: int = Field(default=5, ge=1, le=10_000)
-    learning_rate: float = Field(default=1e-4, gt=0, lt=10)
+    # Adam's default, as tfmot's pruning guide fine-tunes: at 1e-4 a 50 % mask on the quick
+    # preset's base did not recover in its two epochs (docs/methodology.md, "Pruning").
+    learning_rate: float = Field(default=1e-3, gt=0, lt=10)
+    regime: PruneRegime = Field(
+        default="pruned_layers", description="what trains while pruning: pruned_layers (the "
+        "pruned Conv2D/Dense layers; BatchNormalization frozen), all (every layer, "
+        "BatchNormalization in training mode), as_restored (the loaded model's own flags)")
 
 
 class DistillSpec(DataSpec):
@@ -579,6 +589,19 @@ class PruneMetrics(Strict):
     base_saved_model_bytes: int = Field(ge=1)
     base_gzip_bytes: int = Field(ge=1)
     final_validation_accuracy: Fraction | None = None
+    # The evidence of how it got there (None: recorded before it existed, or no validation
+    # split): validation accuracy of the base, and right after the first mask (before any
+    # fine-tuning); the fit's per-epoch figures are the result's samples. tfmot's step count
+    # (the first training step is 1) at which the masks were planned to change (mask_plan in
+    # jobs/prune.py) and at which their thresholds did move.
+    validation_accuracy_before: Fraction | None = None
+    validation_accuracy_first_mask: Fraction | None = None
+    steps_per_epoch: int | None = Field(default=None, ge=1)
+    total_steps: int | None = Field(default=None, ge=1)
+    mask_steps_planned: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None, max_length=100_000)
+    mask_steps: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None, max_length=100_000)
 
     @model_validator(mode="after")
     def _total_is_the_sum(self) -> PruneMetrics:

@@ -22,6 +22,7 @@ from launcher.schema import (
     DistillResult,
     Fingerprint,
     PowerMeasurement,
+    PruneMetrics,
     PruneResult,
     QuantizeResult,
     TrainResult,
@@ -74,6 +75,7 @@ class Cell:
     # The networks its jobs built (launcher/schema.py Fingerprint), by sha256: a base's from
     # its train jobs, distill's and scratch's from their students. Empty: not recorded.
     networks: dict[str, Fingerprint] = field(default_factory=dict)
+    prunes: list[PruneMetrics] = field(default_factory=list)  # each pruning run's own record
 
     @property
     def first(self) -> BenchmarkMetrics | None:
@@ -163,6 +165,7 @@ def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
             if timed is not None:
                 add_compression_time(cell, timed)
             if isinstance(item.result, PruneResult):
+                cell.prunes.append(item.result.metrics)
                 cell.sparsity.append((item.result.metrics.achieved_sparsity,
                                       item.result.metrics.overall_sparsity))
     return dict(sorted(devices.items()))

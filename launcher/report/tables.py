@@ -33,6 +33,7 @@ from launcher.report.cells import (
     size_reduction_x,
 )
 from launcher.report.networks import network_table
+from launcher.report.pruning import pruning_flags_table
 from launcher.report.ranking import ranking_tables
 from launcher.report.results import Device, Measured
 from launcher.report.table import Column, Table
@@ -247,10 +248,11 @@ def device_reports(measured: Iterable[Measured]) -> list[DeviceReport]:
         # would be empty by design, not "no results yet".
         energy = energy_table(cells)
         pruning = pruning_size_table(cells)
+        flags = pruning_flags_table(cells)
         networks = network_table(device, cells, everywhere)
         tables = (*((networks,) if networks.rows else ()), accuracy_table(cells),
                   latency_table(cells), size_table(cells),
-                  *((pruning,) if pruning.rows else ()),
+                  *((pruning,) if pruning.rows else ()), *((flags,) if flags.rows else ()),
                   *((energy,) if energy.rows else ()),
                   compression_table(cells), memory_table(cells), tradeoff_table(cells),
                   *ranking_tables(cells), paper_table(device, cells))

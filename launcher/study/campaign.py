@@ -25,6 +25,7 @@ from launcher.schema import (
     ARCHITECTURES,
     Architecture,
     BenchmarkSettings,
+    PruneRegime,
     TrainingRegime,
     default_regime,
 )
@@ -108,6 +109,17 @@ class TrainingConfig(Config):
         return base, self.students or base
 
 
+class PruningConfig(Config):
+    """How the pruning jobs fine-tune (jobs/prune.py; launcher/schema.py's PruneRegime)."""
+
+    regime: PruneRegime = Field(
+        default="pruned_layers", description="what trains while pruning: pruned_layers (the "
+        "default: the pruned layers, BatchNormalization frozen), all (every layer, "
+        "BatchNormalization in training mode), as_restored (the restored model's own flags: "
+        "a frozen backbone pruned without retraining, the paper's likely procedure)")
+    learning_rate: float = Field(default=1e-3, gt=0, lt=10)
+
+
 # The same fields and checks as the benchmark job's spec: one definition.
 BenchmarkConfig = BenchmarkSettings
 
@@ -135,6 +147,7 @@ class CampaignConfig(Config):
     calibration_images: int = Field(default=128, ge=1, le=100_000)
     training: TrainingConfig = TrainingConfig()
     distill: DistillConfig = DistillConfig()
+    pruning: PruningConfig = PruningConfig()
     benchmark: BenchmarkConfig = BenchmarkConfig()
     timeout_s: float | None = Field(default=None, gt=0, description="per-job deadline; "
                                     "default: generous per job kind")

@@ -201,7 +201,8 @@ def compression_node(config: CampaignConfig, method: str, train: Node,
     elif (sparsity := prune_sparsity(method)) is not None:
         job, params, model_field = "prune", {
             "target_sparsity": sparsity, "schedule": "constant",
-            "epochs": config.compress_epochs}, "model"
+            "epochs": config.compress_epochs, "regime": config.pruning.regime,
+            "learning_rate": config.pruning.learning_rate}, "model"
     elif method == "distill":
         if model == config.distill.student and not config.distill.self_distill:
             return None

@@ -239,3 +239,53 @@ def test_failed_jobs_wait_for_retry_failed(engine, image_id, tmp_path):
     assert retried.returncode == 1 and "2 job(s) ran" in retried.stdout  # decode and train
     assert [p.name for p in (folder / "attempts").iterdir()] == ["1"]
     assert our_containers(engine, store) == []
+
+
+INDEPENDENT_VALIDATION = """
+import json
+import numpy as np
+from jobs import compat, data, models
+tf = compat.import_tensorflow(); keras = compat.keras_module(tf)
+spec = json.load(open('/job/spec.json'))
+splits = data.load_splits(tf, spec)
+model = models.load_keras(keras, '/pruned')
+right = seen = 0
+for images, labels in data.batches(tf, splits.validation, spec['input_size'], 64):
+    predicted = np.argmax(model(images, training=False).numpy(), axis=-1)
+    right += int(np.sum(predicted == labels.numpy())); seen += len(predicted)
+print(json.dumps({'accuracy': right / seen, 'examples': seen}))
+"""
+
+
+def test_pruning_at_half_keeps_the_bases_accuracy_and_records_how(runs, image_id):
+    """Issue 24: the quick preset's prune50 within 2 points of its base on the test split;
+    its record shows the first mask at tfmot's step 1 and the fit's recovery, and its final
+    validation accuracy is what the saved model scores when evaluated apart."""
+    from .in_image import python_in_image
+
+    manifest = json.loads(next((runs.store / "campaigns").glob("quick@*.json")).read_text())
+
+    def folder(node: str) -> Path:
+        return runs.store / "jobs" / manifest["nodes"][node]["folder"]
+
+    def top1(node: str) -> float:
+        return json.loads((folder(node) / "out" / "result.json").read_text())[
+            "metrics"]["top1_accuracy"]
+
+    base, pruned = (top1(f"benchmark/{n}/MobileNetV3Small/copy1") for n in ("train", "prune50"))
+    assert 100 * (base - pruned) <= 2.0, (base, pruned)
+    prune = folder("prune50/MobileNetV3Small/copy1")
+    result = json.loads((prune / "out" / "result.json").read_text())
+    metrics, samples = result["metrics"], result["samples"]
+    assert metrics["regime"] == "pruned_layers" and result["spec"]["learning_rate"] == 1e-3
+    assert metrics["mask_steps"][0] == 1 and metrics["mask_steps_planned"] == [1]
+    assert metrics["mask_steps"] == [1]  # two epochs: one mask, both epochs to recover
+    assert metrics["validation_accuracy_first_mask"] < metrics["validation_accuracy_before"]
+    assert samples["val_accuracy"][-1] == metrics["final_validation_accuracy"]
+    spec = json.loads((prune / "spec.json").read_text())
+    inputs = json.loads((prune / "status.json").read_text())["inputs"]
+    mounts = {Path(host): spec[name]["path"] for name, host in inputs.items()}
+    mounts[prune / "spec.json"] = "/job/spec.json"
+    mounts[prune / "out" / "model.h5"] = "/pruned"
+    seen = json.loads(python_in_image(image_id, INDEPENDENT_VALIDATION, mounts))
+    assert abs(seen["accuracy"] - metrics["final_validation_accuracy"]) <= 1 / seen["examples"]

@@ -43,7 +43,8 @@ def calls(statements: list[ast.stmt]) -> set[str]:
 @pytest.mark.parametrize(("module", "parts", "proper"), [
     # prune's load_s is timed inside models.load_input: the model's load alone; save_s, the
     # SavedModel's save alone, by jobs/contract.py's save_model for every job that makes one.
-    (prune, {"wrap_s", "prune_s"}, {"model.fit", "keras.models.clone_model"}),
+    (prune, {"wrap_s", "mask_s", "prune_s"},
+         {"model.fit", "keras.models.clone_model", "apply_first_mask"}),
     (distill, {"load_s", "distill_s"}, {"train_step", "eval_step"}),
 ])
 def test_no_data_is_read_or_counted_inside_a_timer(module, parts, proper):
