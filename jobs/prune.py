@@ -233,14 +233,15 @@ def run(spec, context):
     mask_s = time.time() - started
     after_first_mask = accuracy_of(model, measured) if measured is not None else None
 
-    changed = []
+    mask_changes = []
     started = time.time()
     model.compile(optimizer=keras.optimizers.Adam(spec["learning_rate"]),
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     history = model.fit(train, validation_data=validation if has_validation else None,
                         epochs=spec["epochs"], verbose=2,
                         callbacks=[tfmot.sparsity.keras.UpdatePruningStep(),
-                                   mask_watch(keras, wrappers, steps_per_epoch, changed)])
+                                   mask_watch(keras, wrappers, steps_per_epoch,
+                                              mask_changes)])
     stripped = tfmot.sparsity.keras.strip_pruning(model)
     prune_s = wrap_s + mask_s + time.time() - started
 
@@ -277,7 +278,8 @@ def run(spec, context):
             "total_steps": total_steps,
             "mask_steps_planned": planned,
             # The first mask is applied before the fit (step 1's); the fit's own changes after.
-            "mask_steps": [FIRST_STEP] + [step for step in changed if step != FIRST_STEP],
+            "mask_steps": [FIRST_STEP] + [step for step in mask_changes
+                                         if step != FIRST_STEP],
         },
         saved_model=stripped,
         artifacts=[("model", "saved_model", models.SAVED_MODEL_DIR), handoff],
