@@ -163,6 +163,14 @@ def test_pruning_fine_tunes_the_frozen_backbone_it_prunes(jobs):
     assert metrics.backbone_survivors_changed is not None
     assert metrics.backbone_survivors_changed > 0.5
     assert_compression_time(metrics, metrics.prune_s, result.timings.job_s)
+    # Issue 24, on every twin: the first mask at tfmot's step 1, one epoch to recover from it,
+    # and validation back within 2 points of the frozen-backbone base's.
+    assert metrics.mask_steps == metrics.mask_steps_planned == [1]
+    assert metrics.validation_accuracy_before is not None
+    assert metrics.final_validation_accuracy is not None
+    assert metrics.final_validation_accuracy >= metrics.validation_accuracy_before - 0.02, (
+        metrics.validation_accuracy_before, metrics.validation_accuracy_first_mask,
+        metrics.final_validation_accuracy)
 
     # Read back from both SavedModels' variables, apart from the job's own bookkeeping: the
     # backbone's Conv2D kernels (4-D "kernel"; depthwise kernels are named otherwise).
