@@ -121,7 +121,7 @@ def main() -> None:
             'base = "full"', 'base = "head"')
         found = campaign(store, f"transfer-{regime}", text, args.profile, env)
         lines += rows_of("transfer-learned (frozen backbone, head trained)", found)
-    print(f"profile {args.profile}; quick preset: digits at 32 px, batch 32, 2 pruning epochs, "
+    print(f"profile {args.profile}; quick preset: digits at 32 px, batch 32, 3 pruning epochs, "
           "learning rate 1e-3")
     print("| base | regime | method | base top-1 % | pruned top-1 % | drop (points) | "
           "achieved sparsity % | validation % before / first mask / end | mask steps | "
