@@ -17,7 +17,7 @@ order), ``distill_s`` (the distillation loop: every epoch's training and validat
 """
 import time
 
-from jobs import architectures, data, models
+from jobs import architectures, data, models, pretrained
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
 
@@ -28,6 +28,7 @@ def check(spec):
     models.check_saved_model("teacher", spec.get("teacher"))
     models.check_handoff(spec, "teacher")
     architectures.check_name(spec.get("student"))
+    pretrained.check_spec(spec, "student_weights", "student_weights_file")
     architectures.check_regime(spec.get("student_regime"), "student_regime")
     temperature = spec.get("temperature")
     if not isinstance(temperature, (int, float)) or temperature <= 0:

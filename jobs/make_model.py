@@ -5,13 +5,14 @@ the ``weights_file`` the launcher mounted (jobs/pretrained.py).
 """
 import time
 
-from jobs import architectures, models
+from jobs import architectures, models, pretrained
 from jobs.contract import Outcome, path_bytes
 from jobs.errors import JobInputError
 
 
 def check(spec):
     architectures.check_name(spec.get("architecture"))
+    pretrained.check_spec(spec)
     size = spec.get("input_size")
     if not isinstance(size, int) or not 32 <= size <= 1024:
         raise JobInputError("input_size {!r} must be an integer in 32..1024".format(size))

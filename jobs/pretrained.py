@@ -41,6 +41,17 @@ def answering(keras, architecture, answer):
         module.get_file = original
 
 
+def check_spec(spec, weights="weights", weights_file="weights_file"):
+    """Before any slow import: ImageNet weights need their file, a file needs ImageNet."""
+    path = (spec.get(weights_file) or {}).get("path")
+    if spec.get(weights) == "imagenet" and not path:
+        raise JobInputError(
+            "{} 'imagenet' needs the {} input (the launcher fetches it: edgecompress fetch); "
+            "jobs have no network to download it".format(weights, weights_file))
+    if path and spec.get(weights) != "imagenet":
+        raise JobInputError("{} is given but {} is not 'imagenet'".format(weights_file, weights))
+
+
 def from_file(keras, architecture, path):
     """A context in which ``weights="imagenet"`` loads ``path`` instead of downloading."""
     if not path:

@@ -9,7 +9,7 @@ the distillation student's regime.
 """
 import time
 
-from jobs import architectures, data, models
+from jobs import architectures, data, models, pretrained
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
 
@@ -20,6 +20,7 @@ def input_path(spec, field):
 
 def check(spec):
     architectures.check_name(spec.get("architecture"))
+    pretrained.check_spec(spec)
     architectures.check_regime(spec.get("regime"))
     data.check(spec)
 

@@ -79,3 +79,17 @@ def test_a_campaign_starting_from_imagenet_needs_one_file_per_architecture_and_s
         assert not any(is_weights(up) for up in node.upstream)
     quick = expand(load_campaign("quick"))  # weights = "none": nothing from outside
     assert weights_needed(quick, "2.12.1") == []
+
+
+def test_a_job_refuses_imagenet_without_its_file_before_any_import():
+    from jobs import pretrained
+    from jobs.errors import JobInputError
+
+    with pytest.raises(JobInputError, match="needs the weights_file input"):
+        pretrained.check_spec({"weights": "imagenet"})
+    with pytest.raises(JobInputError, match="student_weights_file is given but"):
+        pretrained.check_spec({"student_weights": None,
+                               "student_weights_file": {"path": "/inputs/w"}},
+                              "student_weights", "student_weights_file")
+    pretrained.check_spec({"weights": "imagenet", "weights_file": {"path": "/inputs/w"}})
+    pretrained.check_spec({"weights": None})
