@@ -21,6 +21,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from launcher import settings
 from launcher.errors import UserError
@@ -135,16 +136,16 @@ class WeightsCache:
         self.fetched.append(file.name)
         return self.path(file)
 
-    def _copy(self, source: str, out: object, file: WeightsFile) -> None:
+    def _copy(self, source: str, out: BinaryIO, file: WeightsFile) -> None:
         where = (f"set {settings.WEIGHTS_URL.name} to a mirror (a URL base or a folder) that "
                  f"has it, or copy it into {self.root}")
         try:
             if "://" not in source:
                 with open(source, "rb") as handle:
-                    shutil.copyfileobj(handle, out)  # type: ignore[arg-type]
+                    shutil.copyfileobj(handle, out)
                 return
             with urllib.request.urlopen(source, timeout=FETCH_TIMEOUT_S) as response:
-                shutil.copyfileobj(response, out)  # type: ignore[arg-type]
+                shutil.copyfileobj(response, out)
         except FileNotFoundError:
             raise UserError(f"ImageNet weights {file.name}: no such file {source}; {where}"
                             ) from None
