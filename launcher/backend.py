@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from launcher.device.power import PowerSampler, Sampling
 from launcher.docker_client import ContainerRequest, Engine
 from launcher.errors import EngineError
+from launcher.files import unique_temp
 from launcher.joblog import JobLog
 from launcher.outcome import StopCause
 
@@ -165,7 +166,7 @@ def _engine_stays(engine: Engine) -> bool:
 def _reread_log(engine: Engine, container_id: str, path: Path, cap_bytes: int) -> None:
     """Replace the streamed log with the engine's whole copy, capped; if the engine fails
     half-way, the streamed log stays and no temp file is left."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = unique_temp(path)
     fresh = JobLog(tmp, cap_bytes)
     try:
         for chunk in engine.stream_logs(container_id, follow=False):

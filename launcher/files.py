@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import stat
+import uuid
 from pathlib import Path
 
 from launcher.errors import UserError, storage_error
@@ -16,19 +17,45 @@ SKIPPED_NAMES = {"__pycache__", ".DS_Store", ".ruff_cache", ".mypy_cache", ".pyt
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Temp file, fsync, rename: readers see the old or the new file, never a torn one."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Temp file, fsync, rename, fsync the folder: readers see the old or the new file, never
+    a torn one, and the rename survives a power cut. The temp name is unique: two writers of
+    one file (two launchers, two threads) each rename a whole file of their own; the last
+    rename wins."""
+    tmp = unique_temp(path)
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                     0o644)
+        with open(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+        sync_folder(path.parent)
     except OSError as error:
         # A full or read-only disk: no temp file left behind, the old file untouched.
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise storage_error(error, path) from None
+
+
+def unique_temp(path: Path) -> Path:
+    """A temp name beside ``path`` that no other writer (process or thread) will pick."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def sync_folder(folder: Path) -> None:
+    """fsync a folder, so the renames and creations in it are on disk. Best effort: some
+    file systems (and every folder on some platforms) refuse to open a folder for it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def tree_files(root: Path) -> list[Path]:

@@ -13,12 +13,15 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 MiB = 1024**2
+# The longest deadline a job may be given: a DenseNet201 transfer fit on a Nano takes hours,
+# not weeks, and a record must hold a finite number (an 'inf' deadline never ends).
+MAX_DEADLINE_S = 30 * 86400.0
 
 
 class Limits(BaseModel):
     """Every field None means: the profile's default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     memory_mb: int | None = Field(default=None, ge=64, le=1_048_576,
                                   description="memory of the job container, MB")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from launcher.backend import Backend, CtrlC, LocalBackend, Watch
+from launcher.backend import Backend, CtrlC, Ended, LocalBackend, Watch
 from launcher.device.power import POWER_LOG, Sampling
 from launcher.docker_client import ContainerRequest, Engine, Mount, label
 from launcher.errors import UserError
@@ -40,7 +40,7 @@ from launcher.schema import (
     RunRecord,
 )
 from launcher.store import RESULT_NAME, Store, load_result
-from launcher.untrusted import disk_usage, give_back
+from launcher.untrusted import MAX_TREE_ENTRIES, MiB, Usage, disk_usage, give_back, read_json
 
 # Jobs run as this user when the launcher runs as root: never root inside the container.
 UNPRIVILEGED_UID = 1000
@@ -137,6 +137,9 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
         stored = store.load(folder)
         if stored.result is not None and stored.record is not None:
             return JobOutcome(folder, stored.record, stored.result, reused=True)
+        adopted = _adopt(store, folder, request)
+        if adopted is not None:
+            return adopted
     for name, path in request.inputs.items():
         if not path.exists():
             raise UserError(f"input {name} {path} does not exist: check the path")
@@ -202,49 +205,122 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
             ended = backend.execute(container_request, watch)
         finally:
             log.close()
-    cause, exit_code, oom_killed = ended.cause, ended.exit_code, ended.oom_killed
-
-    if os.getuid() == 0:
-        # Back to root before anything reads it: uid 1000 on the host may be anybody.
-        give_back(out_dir, 0, 0)
-    log_text = _log_tail(folder / "log.txt")
-
-    result: JobResult | None = None
-    problem: str | None = None
-    if exit_code == 0 and cause is StopCause.none:
-        result, problem = load_result(out_dir, json.loads(spec_json))
-    # stderr last: a job's own 'error:' line or a traceback's last line is found there first.
-    status, reason = classify(exit_code, oom_killed, cause, problem,
-                              log_text[-4000:] + "\n" + ended.error_tail,
-                              request.deadline_s, ctrl_c.signal_name or "SIGINT", ended.detail)
+    # From here to the record nothing the job left may stop a status.json being filed: a
+    # planted folder, a tree too deep to walk, a result that breaks a check. Otherwise the
+    # job has no status, and every re-run runs it (and fails here) again.
+    try:
+        status, reason, result = _judge(request, out_dir, folder, spec_json, ended,
+                                        ctrl_c.signal_name or "SIGINT", limits)
+    except Exception as error:  # noqa: BLE001 - whatever went wrong, it is named, not raised
+        status, reason, result = (JobStatus.invalid_result,
+                                  f"what the job left could not be checked: {_one_line(error)}",
+                                  None)
     if status is not JobStatus.succeeded:
-        _set_aside_result(out_dir)
-        if ended.note and reason:
-            reason = f"{reason}; {ended.note}"
+        try:
+            _set_aside_result(out_dir)
+        except OSError as error:  # the record below still says it is no success
+            reason = f"{reason}; result.json could not be set aside: {_one_line(error)}"
+    power = None
+    if sampler and status is JobStatus.succeeded:
+        try:
+            power = sampler.measure(result)
+        except Exception as error:  # noqa: BLE001 - a bad power log costs the power, not the run
+            reason = f"power not measured: {_one_line(error)}"
     record = RunRecord(
-        key=key, job=request.job, status=status, reason=reason, exit_code=exit_code,
-        oom_killed=oom_killed, image=request.image, image_id=request.image_id,
+        key=key, job=request.job, status=status, reason=reason, exit_code=ended.exit_code,
+        oom_killed=ended.oom_killed, image=request.image, image_id=request.image_id,
         started_at=started_at, finished_at=_now(), wall_s=time.monotonic() - t0,
         deadline_s=request.deadline_s,
         inputs={name: str(path.resolve()) for name, path in request.inputs.items()},
-        power=sampler.measure(result) if sampler and status is JobStatus.succeeded else None,
+        power=power,
     )
     store.write_record(folder, record)
     return JobOutcome(folder, record, result if status is JobStatus.succeeded else None)
 
 
+def _judge(request: JobRequest, out_dir: Path, folder: Path, spec_json: str, ended: Ended,
+           cancel_signal: str, limits: Resolved | None,
+           ) -> tuple[JobStatus, str | None, JobResult | None]:
+    """The status of an ended container, its reason, and its valid result if it succeeded."""
+    if os.getuid() == 0:
+        # Back to root before anything reads it: uid 1000 on the host may be anybody.
+        give_back(out_dir, 0, 0)
+    log_text = _log_tail(folder / "log.txt")
+    result: JobResult | None = None
+    problem: str | None = None
+    if ended.exit_code == 0 and ended.cause is StopCause.none:
+        result, problem = load_result(out_dir, json.loads(spec_json))
+    # stderr last: a job's own 'error:' line or a traceback's last line is found there first.
+    status, reason = classify(ended.exit_code, ended.oom_killed, ended.cause, problem,
+                              log_text[-4000:] + "\n" + ended.error_tail,
+                              request.deadline_s, cancel_signal, ended.detail)
+    if status is JobStatus.output_limit and limits is not None:
+        reason = f"{reason}: {_out_overrun(disk_usage(out_dir), limits.out_bytes)}"
+    if status is not JobStatus.succeeded and ended.note and reason:
+        reason = f"{reason}; {ended.note}"
+    return status, reason, result if status is JobStatus.succeeded else None
+
+
+def _out_overrun(usage: Usage, cap_bytes: int) -> str:
+    if not usage.complete or usage.entries > MAX_TREE_ENTRIES:
+        return f"more than {MAX_TREE_ENTRIES:,} files and folders"
+    return f"{usage.bytes / MiB:,.1f} MB, over its {cap_bytes / MiB:,.1f} MB cap"
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"{type(error).__name__}: {text[:200]}"
+
+
+def _adopt(store: Store, folder: Path, request: JobRequest) -> JobOutcome | None:
+    """A job whose container finished but whose launcher died before filing it (kill -9,
+    a lost session) left out/result.json and no status.json: if that result validates
+    against the folder's own spec and was made by this image, it is filed, not redone."""
+    out_dir = folder / "out"
+    if os.path.lexists(folder / "status.json") or not os.path.lexists(out_dir / RESULT_NAME):
+        return None
+    try:
+        spec = read_json(folder / "spec.json")
+        if spec != json.loads(canonical_json(request.spec)):
+            return None
+        if os.getuid() == 0:
+            give_back(out_dir, 0, 0)
+        result, problem = load_result(out_dir, spec)
+    except Exception:  # noqa: BLE001 - anything odd: run the job again, as before
+        return None
+    if result is None or problem or result.environment.image_id != request.image_id:
+        return None
+    record = RunRecord(
+        key=request.key, job=request.job, status=JobStatus.succeeded,
+        reason="adopted: the job had finished, its launcher stopped before filing it",
+        exit_code=0, image=request.image, image_id=request.image_id,
+        started_at=result.timings.started_at, finished_at=_now(),
+        wall_s=result.timings.total_s, deadline_s=request.deadline_s,
+        inputs={name: str(path.resolve()) for name, path in request.inputs.items()},
+    )
+    store.write_record(folder, record)
+    return JobOutcome(folder, record, result)
+
+
 def _set_aside_result(out_dir: Path) -> None:
-    """A result that is not a success must never be read as one."""
+    """A result that is not a success must never be read as one. Under a fresh name: the
+    job may have planted anything (a folder, a link) at result.rejected.json."""
     result = out_dir / RESULT_NAME
     if os.path.lexists(result):  # a link or a FIFO too: rename it, never open it
-        os.replace(result, out_dir / "result.rejected.json")
+        target = out_dir / "result.rejected.json"
+        if os.path.lexists(target):
+            target = out_dir / f"result.rejected.{uuid.uuid4().hex[:8]}.json"
+        os.rename(result, target)
 
 
 DEFAULT_LOG_BYTES = 16 * 1024**2
 
 
 def _out_watch(out_dir: Path, cap_bytes: int) -> Callable[[], bool]:
-    return lambda: disk_usage(out_dir) > cap_bytes
+    def over() -> bool:
+        usage = disk_usage(out_dir)
+        return not usage.complete or usage.bytes > cap_bytes
+    return over
 
 
 def _log_tail(path: Path, size: int = 4000) -> str:

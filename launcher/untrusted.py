@@ -20,6 +20,7 @@ import errno
 import json
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ MAX_LOG_BYTES = 64 * MiB  # what the launcher keeps of a job's log
 MAX_JSON_DEPTH = 64  # results nest about 4 deep
 MAX_TREE_ENTRIES = 100_000
 MAX_TREE_BYTES = 64 * GiB  # a DenseNet201 SavedModel plus its copies is well under 1 GiB
+# A SavedModel nests 3 deep; a tree of more, or with longer relative paths, is refused before
+# anything copies it by path (PATH_MAX is 4096 on Linux).
+MAX_TREE_DEPTH = 32
+MAX_RELATIVE_PATH = 1024
 
 
 class Untrusted(Exception):
@@ -143,7 +148,8 @@ class TreeSummary:
 def check_tree(root: Path, max_bytes: int = MAX_TREE_BYTES,
                max_entries: int = MAX_TREE_ENTRIES) -> TreeSummary:
     """A folder (or a file) holding only regular files and folders with UTF-8 names, within
-    the budget; never follows a link."""
+    the budget (bytes by apparent size, entries, depth, path length); never follows a
+    link. Iterative: no depth of folders can exhaust the stack."""
     try:
         top = os.lstat(root)
     except OSError as error:
@@ -155,9 +161,9 @@ def check_tree(root: Path, max_bytes: int = MAX_TREE_BYTES,
     if not stat.S_ISDIR(top.st_mode):
         raise Untrusted(f"{root.name} is {_kind(top.st_mode)}")
     files = folders = size = 0
-    pending = [root]
+    pending = [(root, 0)]
     while pending:
-        folder = pending.pop()
+        folder, depth = pending.pop()
         folders += 1
         try:
             entries = list(os.scandir(folder))
@@ -171,9 +177,14 @@ def check_tree(root: Path, max_bytes: int = MAX_TREE_BYTES,
                 entry.name.encode("utf-8")
             except UnicodeEncodeError:
                 raise Untrusted(f"{where!r} is not a UTF-8 name") from None
+            if len(os.fsencode(where)) > MAX_RELATIVE_PATH:
+                raise Untrusted(f"a path longer than {MAX_RELATIVE_PATH:,} bytes "
+                                f"({where[:60]}...)")
             mode = entry.stat(follow_symlinks=False).st_mode
             if stat.S_ISDIR(mode):
-                pending.append(Path(entry.path))
+                if depth + 1 >= MAX_TREE_DEPTH:
+                    raise Untrusted(f"folders nested deeper than {MAX_TREE_DEPTH} levels")
+                pending.append((Path(entry.path), depth + 1))
             elif stat.S_ISREG(mode):
                 files += 1
                 size += entry.stat(follow_symlinks=False).st_size
@@ -211,70 +222,158 @@ def inside_without_links(root: Path, relative: str) -> Path:
     return path
 
 
+_DIR_FLAGS = (os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_NOFOLLOW
+              | getattr(os, "O_CLOEXEC", 0))
+
+
+def walk_entries(root: Path) -> Iterator[tuple[int, str, os.stat_result]]:
+    """Every entry under the folder ``root`` as (folder fd, name, lstat), depth first, for
+    fd-relative calls (``dir_fd=``) valid until the next item. Iterative, and one folder fd
+    open at a time (the way back up is ``..``, checked against the inode it came from), so
+    neither depth nor PATH_MAX nor the fd limit can break it; a folder swapped for a link
+    under us is refused, never followed."""
+    fd = os.open(root, _DIR_FLAGS)
+    try:
+        here = os.fstat(fd)
+        stack = [((here.st_dev, here.st_ino), iter(sorted(os.listdir(fd))))]
+        while stack:
+            name = next(stack[-1][1], None)
+            if name is None:
+                stack.pop()
+                if stack:
+                    fd = _step(fd, "..", stack[-1][0])
+                continue
+            try:
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            yield fd, name, info
+            if stat.S_ISDIR(info.st_mode):
+                fd = _step(fd, name, (info.st_dev, info.st_ino))
+                stack.append(((info.st_dev, info.st_ino), iter(sorted(os.listdir(fd)))))
+    finally:
+        os.close(fd)
+
+
+def _step(fd: int, name: str, expected: tuple[int, int]) -> int:
+    """Move from the folder ``fd`` to its entry ``name`` (or ``..``), which must be the folder
+    ``expected`` (device, inode); the old fd is closed either way."""
+    try:
+        moved = os.open(name, _DIR_FLAGS, dir_fd=fd)
+    finally:
+        os.close(fd)
+    info = os.fstat(moved)
+    if (info.st_dev, info.st_ino) != expected:
+        os.close(moved)
+        raise Untrusted("the tree changed while it was walked")
+    return moved
+
+
 def give_back(root: Path, uid: int, gid: int) -> None:
     """Hand a tree a container wrote back to the launcher's user, never following links: a
-    host account that happens to share the container's uid cannot alter it afterwards."""
+    host account that happens to share the container's uid cannot alter it afterwards.
+    fd-relative (fchownat), so no depth or path length leaves a file behind."""
     os.chown(root, uid, gid, follow_symlinks=False)
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
+    if not stat.S_ISDIR(os.lstat(root).st_mode):
+        return
+    for fd, name, _ in walk_entries(root):
+        os.chown(name, uid, gid, dir_fd=fd, follow_symlinks=False)
 
 
 def copy_plain_tree(source: Path, target: Path, max_bytes: int = MAX_TREE_BYTES) -> int:
     """Copy a tree that may only hold regular files and folders: each file is opened with
     O_NOFOLLOW and checked again as it is copied, so a tree changed under us (a link swapped
-    in after ``check_tree``) is refused, never followed. ``target`` must not exist. Returns
-    the bytes copied."""
+    in after ``check_tree``) is refused, never followed. ``target`` must not exist. Sparse
+    files stay sparse (holes are skipped, not written), and the cap counts apparent bytes.
+    Iterative; ``check_tree`` has bounded the depth and path lengths. Returns the bytes
+    copied."""
     copied = 0
     target.mkdir()
-    for entry in sorted(os.scandir(source), key=lambda e: e.name):
-        mode = entry.stat(follow_symlinks=False).st_mode
-        where = target / entry.name
-        if stat.S_ISDIR(mode):
-            copied += copy_plain_tree(Path(entry.path), where, max_bytes - copied)
-            continue
-        if not stat.S_ISREG(mode):
-            raise Untrusted(f"{entry.name} is {_kind(mode)}")
-        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-        try:
-            fd = os.open(entry.path, flags)
-        except OSError as error:
-            raise Untrusted(f"cannot open {entry.name}: {error.strerror}") from None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise Untrusted(f"{entry.name} is {_kind(info.st_mode)}")
-            with open(where, "xb") as out:
-                while chunk := os.read(fd, 1 << 20):
-                    copied += len(chunk)
-                    if copied > max_bytes:
-                        raise Untrusted(f"over the {max_bytes:,}-byte cap")
-                    out.write(chunk)
-            os.chmod(where, stat.S_IMODE(info.st_mode) & 0o755)
-        finally:
-            os.close(fd)
+    pending = [(source, target)]
+    while pending:
+        source_folder, target_folder = pending.pop()
+        for entry in sorted(os.scandir(source_folder), key=lambda e: e.name):
+            mode = entry.stat(follow_symlinks=False).st_mode
+            where = target_folder / entry.name
+            if stat.S_ISDIR(mode):
+                where.mkdir()
+                pending.append((Path(entry.path), where))
+            elif stat.S_ISREG(mode):
+                copied += _copy_file(Path(entry.path), where, max_bytes - copied)
+            else:
+                raise Untrusted(f"{entry.name} is {_kind(mode)}")
     return copied
 
 
-def disk_usage(root: Path, max_entries: int = MAX_TREE_ENTRIES) -> int:
-    """Bytes a tree takes on disk (allocated blocks: a sparse file counts what it uses),
-    never following a link; a tree of more than ``max_entries`` counts as unbounded."""
-    total, entries = 0, 0
-    pending = [root]
-    while pending:
+def _copy_file(source: Path, target: Path, max_bytes: int) -> int:
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(source, flags)
+    except OSError as error:
+        raise Untrusted(f"cannot open {source.name}: {error.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Untrusted(f"{source.name} is {_kind(info.st_mode)}")
+        if info.st_size > max_bytes:
+            raise Untrusted(f"over the {max_bytes:,}-byte cap")
+        with open(target, "xb") as out:
+            for offset, length in _data_extents(fd, info.st_size):
+                os.lseek(fd, offset, os.SEEK_SET)
+                out.seek(offset)
+                while length > 0:
+                    chunk = os.read(fd, min(1 << 20, length))
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    length -= len(chunk)
+            out.truncate(info.st_size)  # a trailing hole
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(target, stat.S_IMODE(info.st_mode) & 0o755)
+        return info.st_size
+    finally:
+        os.close(fd)
+
+
+def _data_extents(fd: int, size: int) -> Iterator[tuple[int, int]]:
+    """(offset, length) of the parts of a file that hold data: SEEK_DATA/SEEK_HOLE where the
+    file system has them, else the whole file."""
+    if not hasattr(os, "SEEK_DATA"):
+        yield 0, size
+        return
+    offset = 0
+    while offset < size:
         try:
-            scanned = list(os.scandir(pending.pop()))
-        except OSError:
-            continue  # removed or made unreadable under us: what is left is still counted
-        for entry in scanned:
+            start = os.lseek(fd, offset, os.SEEK_DATA)
+        except OSError as error:
+            if error.errno == errno.ENXIO:  # only a hole from here to the end
+                return
+            yield offset, size - offset  # no SEEK_DATA on this file system
+            return
+        end = os.lseek(fd, start, os.SEEK_HOLE)
+        yield start, min(end, size) - start
+        offset = end
+
+
+@dataclass(frozen=True)
+class Usage:
+    bytes: int  # apparent: a sparse file counts its whole length, as a copy would write it
+    entries: int
+    complete: bool  # False: stopped counting past the entry budget
+
+
+def disk_usage(root: Path, max_entries: int = MAX_TREE_ENTRIES) -> Usage:
+    """What a tree a job writes takes, never following a link, fd-relative (depth and path
+    length cannot hide anything). Counting stops past ``max_entries``."""
+    total = entries = 0
+    try:
+        for _, _, info in walk_entries(root):
             entries += 1
             if entries > max_entries:
-                return 2**62
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            total += info.st_blocks * 512
-            if stat.S_ISDIR(info.st_mode):
-                pending.append(Path(entry.path))
-    return total
+                return Usage(total, entries, complete=False)
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+    except (OSError, Untrusted):
+        pass  # removed or changed under us: what was counted still counts
+    return Usage(total, entries, complete=True)

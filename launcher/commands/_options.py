@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from launcher import settings
 from launcher.device.profiles import DEFAULT_PROFILE, PROFILES
 from launcher.errors import UserError
-from launcher.limits import Limits
+from launcher.limits import MAX_DEADLINE_S, Limits
 
 
 def positive_float(text: str) -> float:
@@ -18,8 +19,20 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):  # 'inf' and 'nan' parse as floats
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def deadline_seconds(text: str) -> float:
+    """--timeout: finite, and at most MAX_DEADLINE_S (a record must hold it)."""
+    value = positive_float(text)
+    if value > MAX_DEADLINE_S:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} s is over the {MAX_DEADLINE_S:,.0f} s ({MAX_DEADLINE_S / 86400:g} days) "
+            "a job may be given")
     return value
 
 
@@ -35,6 +48,12 @@ def flatten(groups: list[list[str]] | None) -> list[str] | None:
 def add_store(parser: argparse.ArgumentParser, help: str = "the results store (default: "
               f"./{settings.STORE.default} or ${settings.STORE.name})") -> None:
     parser.add_argument("--store", type=Path, default=settings.store(), help=help)
+
+
+def add_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", action="store_true",
+                        help="if another launcher is writing the store, wait for it to finish "
+                        "instead of stopping")
 
 
 def add_profile(parser: argparse.ArgumentParser, positional: bool = False) -> None:

@@ -11,10 +11,11 @@ from launcher import settings
 from launcher.commands._options import (
     add_limits,
     add_store,
+    add_wait,
+    deadline_seconds,
     flatten,
     limits_from,
     names,
-    positive_float,
 )
 from launcher.commands.fleet import add_fleet_option, fleet_url
 from launcher.console import console, errors
@@ -25,6 +26,7 @@ from launcher.fleet.connect import connect_fleet
 from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.limits import Limits
 from launcher.schema import JOB_NAMES, JobStatus
+from launcher.store_lock import command_line, store_lock
 from launcher.study import placement
 from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides
 from launcher.study.execute import Summary, Training, WeightsLookup, run_plan
@@ -64,9 +66,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "run", help="run what is not done yet: done jobs are reused, an interrupted campaign "
         "resumes, failed jobs are left failed unless --retry-failed")
     add_campaign_arguments(run_parser)
+    add_wait(run_parser)
     run_parser.add_argument("--retry-failed", action="store_true",
                             help="run the jobs whose last attempt failed again")
-    run_parser.add_argument("--timeout", type=positive_float,
+    run_parser.add_argument("--timeout", type=deadline_seconds,
                             help="per-job deadline in seconds (default: the campaign's, "
                             "else generous per job kind)")
     run_parser.add_argument("--verbose", "-v", action="store_true",
@@ -190,21 +193,24 @@ def run(args: argparse.Namespace) -> int:
     else:
         engine, target = connect(campaign_profile(args, config), args.store, warn, limits)
         training = training_for(engine, config, target, limits)
-    console.print("[bold]campaign[/] " + escape(
-        f"{config.name}: {len(expanded.nodes)} jobs on {target.image}"
-        + (f" over the fleet {url}" if url else "") + f", results in {args.store}"),
-        soft_wrap=True)
-    with CampaignProgress(console, verbose=args.verbose) as progress:
-        if fleet is not None:
-            summary: Summary = run_fleet_plan(fleet, expanded, target, progress,
-                                              retry_failed=args.retry_failed,
-                                              deadline_s=args.timeout or config.timeout_s,
-                                              weights=weights)
-        else:
-            summary = run_plan(engine, expanded, target, progress,
-                               retry_failed=args.retry_failed,
-                               deadline_s=args.timeout or config.timeout_s, training=training,
-                               weights=weights)
+    # After the engine (or fleet) answers: nothing is written to a store when nothing can
+    # run.
+    with store_lock(Path(args.store), command_line(), args.wait, warn):
+        console.print("[bold]campaign[/] " + escape(
+            f"{config.name}: {len(expanded.nodes)} jobs on {target.image}"
+            + (f" over the fleet {url}" if url else "") + f", results in {args.store}"),
+            soft_wrap=True)
+        with CampaignProgress(console, verbose=args.verbose) as progress:
+            if fleet is not None:
+                summary: Summary = run_fleet_plan(fleet, expanded, target, progress,
+                                                  retry_failed=args.retry_failed,
+                                                  deadline_s=args.timeout or config.timeout_s,
+                                                  weights=weights)
+            else:
+                summary = run_plan(engine, expanded, target, progress,
+                                   retry_failed=args.retry_failed,
+                                   deadline_s=args.timeout or config.timeout_s, training=training,
+                                   weights=weights)
     ran_ok = sum(1 for o in summary.ran if o.record.status is JobStatus.succeeded)
     console.print(
         f"{config.name}: {len(summary.ran)} job(s) ran ({ran_ok} succeeded), "

@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 
 from launcher import settings
+from launcher.commands._options import add_wait
 from launcher.console import console, errors
 from launcher.merge import merge
+from launcher.store_lock import command_line, store_lock
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -17,11 +19,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--into", type=Path, default=settings.store(), metavar="DST_STORE",
                         help="the store to merge into (default: ./results or "
                         f"${settings.STORE.name})")
+    add_wait(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = merge(args.source, args.into)
+    with store_lock(args.into, command_line(), args.wait,
+                    lambda line: errors.print(line, markup=False, soft_wrap=True)):
+        report = merge(args.source, args.into)
     console.print(
         f"merged {args.source} into {args.into}: {len(report.copied)} copied, "
         f"{len(report.updated)} updated (done there, not here), {len(report.same)} already "

@@ -11,8 +11,9 @@ from launcher.commands._options import (
     add_limits,
     add_profile,
     add_store,
+    add_wait,
+    deadline_seconds,
     limits_from,
-    positive_float,
 )
 from launcher.console import console, errors
 from launcher.device.profiles import get_profile
@@ -20,6 +21,7 @@ from launcher.errors import UserError
 from launcher.files import tree_digest
 from launcher.runner import run_job
 from launcher.schema import JobStatus
+from launcher.store_lock import command_line, store_lock
 from launcher.target import connect, request_for
 from launcher.views import escape, outcome_table
 from launcher.weights_cache import WeightsCache, give_weights
@@ -38,8 +40,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         sub.add_argument("--spec-file", type=Path,
                          help="JSON file of parameters (inputs as host paths); options win")
         add_profile(sub)
-        sub.add_argument("--timeout", type=positive_float, help="deadline in seconds")
+        sub.add_argument("--timeout", type=deadline_seconds, help="deadline in seconds")
         add_store(sub)
+        add_wait(sub)
         sub.add_argument("--force", action="store_true", help="run even if a valid result exists")
         sub.add_argument("--verbose", "-v", action="store_true", help="print the job's log")
         add_limits(sub)
@@ -76,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
                                 WeightsCache.from_settings(warn), tree_digest)
     engine, target = connect(args.profile, args.store, warn, limits_from(args))
     request = request_for(target, spec, inputs, args.timeout, args.force)
-    with console.status(f"[bold]{args.job}[/] starting") as status:
+    # After the engine answers: nothing is written to a store when nothing can run.
+    with (store_lock(args.store, command_line(), args.wait, warn),
+          console.status(f"[bold]{args.job}[/] starting") as status):
         def show(line: str) -> None:
             if args.verbose:
                 console.print(line, style="dim", markup=False, soft_wrap=True)

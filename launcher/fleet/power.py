@@ -25,6 +25,7 @@ from types import TracebackType
 from launcher.device.power import IDLE_SAMPLES, PowerSampler, Sampling
 from launcher.docker_client import ContainerRequest, Mount
 from launcher.docker_swarm import NodeInfo, ServiceRequest, SwarmEngine
+from launcher.files import unique_temp
 
 # Every line stamped with the board's clock: "<unix seconds> <line>", power.log's format ($1:
 # the sampler's command line).
@@ -79,7 +80,7 @@ class CompanionSampler(PowerSampler):
             text = self._text().replace("\r", "")  # the terminal's line ends
             if not text:
                 text = f"# the companion on {self.node.hostname} wrote nothing\n"
-            tmp = self.log_path.with_name(self.log_path.name + ".tmp")
+            tmp = unique_temp(self.log_path)
             tmp.write_text(text)
             os.replace(tmp, self.log_path)
         finally:

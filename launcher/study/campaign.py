@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from launcher.device.profiles import PROFILES
 from launcher.errors import UserError, describe_validation_error
-from launcher.limits import Limits
+from launcher.limits import MAX_DEADLINE_S, Limits
 from launcher.schema import (
     ARCHITECTURES,
     Architecture,
@@ -53,7 +53,8 @@ def prune_sparsity(method: str) -> float | None:
 class Config(BaseModel):
     """Unknown keys are errors: a misspelt setting must not silently fall back to a default."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Every number here comes from a user's file: 'inf' and 'nan' are refused, not run.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DatasetConfig(Config):
@@ -149,8 +150,9 @@ class CampaignConfig(Config):
     distill: DistillConfig = DistillConfig()
     pruning: PruningConfig = PruningConfig()
     benchmark: BenchmarkConfig = BenchmarkConfig()
-    timeout_s: float | None = Field(default=None, gt=0, description="per-job deadline; "
-                                    "default: generous per job kind")
+    timeout_s: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_S,
+                                    description="per-job deadline; default: generous per job "
+                                                "kind")
     limits: Limits = Field(default=Limits(), description="what each job container may use; "
                            "unset fields: the profile's (launcher/limits.py)")
 
