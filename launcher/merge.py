@@ -29,7 +29,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from launcher.errors import UserError, describe_validation_error
+from launcher.errors import STORAGE_FIXES, UserError, describe_validation_error, storage_error
+from launcher.files import sync_folder
 from launcher.keys import job_key
 from launcher.schema import JOB_NAMES, JOB_SPEC, RunRecord
 from launcher.store import ATTEMPT_PARTS, RESULT_NAME, Store
@@ -138,7 +139,10 @@ def merge_jobs(source: Store, target: Store, report: MergeReport) -> None:
     (target.root / "jobs").mkdir(parents=True, exist_ok=True)
     for theirs_folder in foreign_job_folders(source, report):
         name = theirs_folder.name
-        problem = foreign_job_problem(theirs_folder)
+        try:
+            problem = foreign_job_problem(theirs_folder)
+        except OSError as error:
+            problem = f"cannot read it: {error.strerror or error}"
         if problem is not None:
             report.skipped.append((f"jobs/{name!r}", problem))
             continue
@@ -147,7 +151,15 @@ def merge_jobs(source: Store, target: Store, report: MergeReport) -> None:
             _merge_one(source, target, theirs_folder, ours_folder, staging_root, report)
         except Untrusted as error:  # changed under us since it was checked
             report.skipped.append((f"jobs/{name}", str(error)))
+        except (OSError, ValueError, ValidationError) as error:
+            # One folder that cannot be copied (unreadable, a name the file system refuses)
+            # costs that folder, not the merge; a full or read-only disk here stops it.
+            if isinstance(error, OSError) and error.errno in STORAGE_FIXES:
+                raise storage_error(error) from None
+            report.skipped.append((f"jobs/{name}", f"{type(error).__name__}: "
+                                   + " ".join(str(error).split())[:200]))
     shutil.rmtree(staging_root, ignore_errors=True)
+    sync_folder(target.root / "jobs")
 
 
 def _merge_one(source: Store, target: Store, theirs_folder: Path, ours_folder: Path,

@@ -58,6 +58,9 @@ class Runs:
     rerun: subprocess.CompletedProcess[str]
     rerun_s: float
     mtimes_before_rerun: dict[str, float]
+    holder: dict  # the lock file's text while the resume ran
+    refused: subprocess.CompletedProcess[str]  # a second launcher meanwhile
+    waited: subprocess.CompletedProcess[str]  # a third, with --wait
 
 
 def run_interrupted(store: Path, engine: Engine) -> subprocess.CompletedProcess[str]:
@@ -92,12 +95,38 @@ def runs(engine, image_id, tmp_path_factory) -> Runs:
     containers = our_containers(engine, store)
     command = edgecompress("campaign", "run", "quick", "--profile", TEST_PROFILE, "--store",
                            str(store))
-    resumed = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    # A second launcher while the resume runs: one without --wait is refused at once, one
+    # with it waits for the store and then finds every job done (launcher/store_lock.py).
+    resuming = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    holder = wait_for_holder(store, resuming)
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    waiting = subprocess.Popen([*command, "--wait"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    out, err = resuming.communicate(timeout=900)
+    resumed = subprocess.CompletedProcess(command, resuming.returncode, out, err)
+    out, err = waiting.communicate(timeout=300)
+    waited = subprocess.CompletedProcess(command, waiting.returncode, out, err)
     mtimes = {f.name: (f / "status.json").stat().st_mtime for f in job_folders(store)}
     started = time.monotonic()
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     return Runs(store, interrupted, after, results, containers, resumed, rerun,
-                time.monotonic() - started, mtimes)
+                time.monotonic() - started, mtimes, holder, refused, waited)
+
+
+def wait_for_holder(store: Path, proc: subprocess.Popen[str]) -> dict:
+    """What the store's lock file says once ``proc`` holds it."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            holder = json.loads((store / ".lock").read_text() or "{}")
+        except (OSError, ValueError):
+            holder = {}
+        if holder.get("pid") == proc.pid:
+            return holder
+        time.sleep(0.2)
+    raise AssertionError("the resumed campaign never took the store's lock")
 
 
 def test_first_ctrl_c_stops_the_campaign_cleanly(runs):
@@ -129,6 +158,24 @@ def test_resume_finishes_and_redoes_only_the_interrupted_job(runs):
         assert (runs.store / "jobs" / name / "out" / "result.json").read_bytes() == result
         assert record(runs.store / "jobs" / name) == runs.after_interrupt[name]
     assert our_containers(Engine.connect(), runs.store) == []
+
+
+def test_a_second_launcher_is_refused_in_one_line_naming_the_holder(runs):
+    assert runs.refused.returncode == 2, runs.refused.stdout + runs.refused.stderr
+    lines = runs.refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), runs.refused.stderr
+    assert f"pid {runs.holder['pid']}" in lines[0] and "--wait" in lines[0]
+    assert "campaign run quick" in lines[0]
+    assert "Traceback" not in runs.refused.stderr
+
+
+def test_a_waiting_launcher_finds_everything_done(runs):
+    assert runs.waited.returncode == 0, runs.waited.stdout + runs.waited.stderr
+    assert "waiting for" in runs.waited.stderr
+    assert "0 job(s) ran" in runs.waited.stdout, runs.waited.stdout
+    # No job ran twice: only the interrupted one has an earlier attempt.
+    attempts = [f for f in job_folders(runs.store) if (f / "attempts").exists()]
+    assert len(attempts) == 1, attempts
 
 
 def test_a_finished_campaign_starts_no_container(runs):

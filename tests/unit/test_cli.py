@@ -36,6 +36,10 @@ def assert_one_line_error(proc, code, fragment):
         (["run", "quantize", "--model", "/no/such/dir"], 2, "no such file or folder"),
         (["run", "quantize", "--mode", "int4", "--model", "."], 2, "invalid --mode 'int4'"),
         (["run", "probe", "--timeout", "-3"], 2, "must be greater than 0"),
+        (["run", "probe", "--timeout", "inf"], 2, "'inf' is not a finite number"),
+        (["run", "probe", "--timeout", "nan"], 2, "'nan' is not a finite number"),
+        (["run", "probe", "--timeout", "1e9"], 2, "is over the 2,592,000 s (30 days)"),
+        (["campaign", "run", "quick", "--timeout", "inf"], 2, "not a finite number"),
         (["run", "probe", "--profile", "commodore64"], 2, "invalid choice"),
         (["build", "commodore64"], 2, "invalid choice"),
         (["frobnicate"], 2, "invalid choice"),
@@ -88,3 +92,38 @@ def test_results_show_the_power_a_benchmark_recorded(tmp_path):
     assert proc.returncode == 0, proc.stderr
     (line,) = [line for line in proc.stdout.splitlines() if "e2e576bcda63d1a5" in line]
     assert "power_w=6.12" in line and "energy_mj=24.48" in line
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e12"])
+def test_a_campaign_file_with_an_endless_deadline_is_refused_in_one_line(tmp_path, value):
+    campaign = tmp_path / "endless.toml"
+    campaign.write_text(f'name = "endless"\nmodels = ["MobileNetV3Small"]\nmethods = ["fp16"]\n'
+                        f'timeout_s = {value}\n')
+    proc = edgecompress("campaign", "plan", str(campaign), cwd=tmp_path)
+    assert_one_line_error(proc, 2, "timeout_s: Input should be")
+    assert "models" not in proc.stderr, "only the deadline is wrong"
+
+
+def test_results_print_job_text_inert(tmp_path):
+    """A reason and a metric holding terminal sequences (clipboard, clear screen, link) and a
+    bidi override print as visible escapes, also into a pipe."""
+    hostile = ("\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\x1b]8;;http://x/\x1b\\link\x1b]8;;\x1b\\"
+               "\x9b2J txt.\u202eexe")
+    store = tmp_path / "store"
+    shutil.copytree(RECORDED, store)
+    failed = store / "jobs" / "train-8dc00ef0f4dee621"
+    status = json.loads((failed / "status.json").read_text())
+    status.update(status="failed", exit_code=2, reason=f"exit 2: {hostile}")
+    (failed / "status.json").write_text(json.dumps(status))
+    benchmark = store / "jobs" / "benchmark-e2e576bcda63d1a5" / "out" / "result.json"
+    result = json.loads(benchmark.read_text())
+    result["metrics"]["backend"] = f"tf-cpu {hostile}"
+    benchmark.write_text(json.dumps(result))
+    proc = edgecompress("results", "--store", str(store), env={"COLUMNS": "3000"})
+    assert proc.returncode == 0, proc.stderr
+    for stream in (proc.stdout, proc.stderr):
+        assert not any(c in stream for c in "\x1b\x07\x9b\u202e"), repr(stream)
+    (reason,) = [line for line in proc.stdout.splitlines() if "8dc00ef0f4dee621" in line]
+    (backend,) = [line for line in proc.stdout.splitlines() if "e2e576bcda63d1a5" in line]
+    for line in (reason, backend):
+        assert "\\x1b]52;c;" in line and "txt.\\u202eexe" in line, line

@@ -17,12 +17,16 @@ from launcher.merge import merge
 from launcher.store import Store, load_result
 from launcher.untrusted import (
     Untrusted,
+    Usage,
     check_tree,
     copy_plain_tree,
+    disk_usage,
+    give_back,
     inside_without_links,
     json_depth,
     parse_json,
     read_regular_file,
+    walk_entries,
 )
 
 from .test_cli import assert_one_line_error, edgecompress
@@ -272,3 +276,89 @@ def test_a_hostile_input_folder_is_one_line_and_starts_nothing(tmp_path, make, f
                         env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
     assert_one_line_error(proc, 2, fragment)
     assert not (tmp_path / "store").exists()
+
+
+# --- trees no path can name: depth, PATH_MAX, sparse files ------------------------------------
+
+
+def deep_tree(root: Path, depth: int, name: str = "d") -> None:
+    """``depth`` nested folders made fd-relative (the full path may pass PATH_MAX), a 3-byte
+    file at the bottom."""
+    root.mkdir()
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir(name, dir_fd=fd)
+            child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        bottom = os.open("bottom", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(bottom, b"end")
+        os.close(bottom)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize(("depth", "name"), [(1500, "d"), (40, "n" * 200)])
+def test_a_tree_deeper_or_longer_than_any_path_is_walked_whole(tmp_path, depth, name):
+    root = tmp_path / "out"
+    deep_tree(root, depth, name)  # 40 x 201 bytes: past PATH_MAX (4096)
+    entries = list(walk_entries(root))
+    assert len(entries) == depth + 1 and entries[-1][1] == "bottom"
+    usage = disk_usage(root)
+    assert usage == Usage(bytes=3, entries=depth + 1, complete=True)
+    give_back(root, os.getuid(), os.getgid())  # fd-relative: nothing too deep to reach
+    with pytest.raises(Untrusted, match="nested deeper than 32 levels|longer than 1,024"):
+        check_tree(root)
+
+
+def test_a_deep_tree_in_a_foreign_store_skips_that_folder_only(hostile_store, tmp_path):
+    deep = recorded_job("quantize")
+    deep_tree(hostile_store / "jobs" / deep.name / "out" / "nest", 1500)
+    report = merge(hostile_store, tmp_path / "ours")
+    skipped = dict(report.skipped)
+    assert skipped[f"jobs/{deep.name!r}"] == "folders nested deeper than 32 levels"
+    assert len(report.copied) == 24 - 3 and report.manifests_copied
+
+
+def test_a_sparse_file_counts_and_copies_by_its_length_and_stays_sparse(tmp_path):
+    root = tmp_path / "out"
+    root.mkdir()
+    with open(root / "sparse", "wb") as handle:
+        handle.seek(512 * 1024**2)
+        handle.write(b"middle")
+        handle.truncate(1024**3)
+    assert os.stat(root / "sparse").st_blocks * 512 < 1024**2  # the file system made a hole
+    assert disk_usage(root).bytes == 1024**3  # what a copy or a digest would have to read
+    with pytest.raises(Untrusted, match="over the 1,000-byte cap"):
+        check_tree(root, max_bytes=1000)
+    copied = copy_plain_tree(root, tmp_path / "copy")
+    assert copied == 1024**3
+    info = os.stat(tmp_path / "copy" / "sparse")
+    assert info.st_size == 1024**3 and info.st_blocks * 512 < 1024**2
+    with open(tmp_path / "copy" / "sparse", "rb") as handle:
+        handle.seek(512 * 1024**2 - 2)
+        assert handle.read(10) == b"\0\0middle\0\0"
+
+
+def test_counting_stops_past_the_entry_budget(tmp_path):
+    root = tmp_path / "out"
+    root.mkdir()
+    for index in range(12):
+        (root / str(index)).write_bytes(b"")
+    assert disk_usage(root, max_entries=10) == Usage(bytes=0, entries=11, complete=False)
+    assert disk_usage(root, max_entries=12).complete
+
+
+def test_a_folder_swapped_for_a_link_while_walked_is_refused(tmp_path):
+    root = tmp_path / "out"
+    (root / "a" / "b").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "secret").write_text("x")
+    walked = walk_entries(root)
+    fd, name, _ = next(walked)
+    assert name == "a"
+    shutil.rmtree(root / "a")
+    (root / "a").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OSError):  # O_NOFOLLOW: ELOOP, never the link's target
+        list(walked)
