@@ -85,9 +85,10 @@ def test_wait_queues_behind_the_holder(tmp_path, source):
 
 
 def test_the_lock_is_exclusive_within_one_process_too(tmp_path):
-    with store_lock(tmp_path, "first"), pytest.raises(UserError, match="in use by 'first'"):
-        with store_lock(tmp_path, "second"):
-            pass
+    with (store_lock(tmp_path, "first"),
+          pytest.raises(UserError, match="in use by 'first'"),
+          store_lock(tmp_path, "second")):
+        pass
     with store_lock(tmp_path, "third"):  # released when the block ended
         assert parse_holder((tmp_path / LOCK_NAME).read_text()).command == "third"
 
