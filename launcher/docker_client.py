@@ -98,19 +98,29 @@ class Engine:
         self._api = client.api
 
     @classmethod
-    def connect(cls: type[EngineT], timeout: int = 60, base_url: str | None = None) -> EngineT:
-        """The engine of DOCKER_HOST, or the one at ``base_url`` (a fleet's manager)."""
+    def connect(cls: type[EngineT], timeout: int = 60, base_url: str | None = None,
+                answer_s: float | None = None) -> EngineT:
+        """The engine of DOCKER_HOST, or the one at ``base_url`` (a fleet's manager).
+        ``answer_s``: how long the engine has to answer the first requests (its API version,
+        a ping); the calls after them have ``timeout``."""
+        first = answer_s or timeout
         try:
-            client = (docker.DockerClient(base_url=base_url, timeout=timeout) if base_url
-                      else docker.from_env(timeout=timeout))
+            client = (docker.DockerClient(base_url=base_url, timeout=first) if base_url
+                      else docker.from_env(timeout=first))
             client.ping()
         except (docker.errors.DockerException, requests.exceptions.RequestException,
                 OSError) as error:
+            if base_url and _is_timeout(error):
+                raise EngineError(f"the fleet's manager at {base_url} did not answer within "
+                                  f"{first:g} s: check that the URL is its Docker engine's "
+                                  "API (tcp://HOST:2375, not another service) and that the "
+                                  "engine is not hung") from None
             if base_url:
                 raise EngineError(f"cannot reach the fleet's manager at {base_url}: check the "
                                   "URL (tcp://HOST:2375) and that its engine listens "
                                   "there") from None
             raise _engine_down(error) from None
+        client.api.timeout = timeout
         return cls(client)
 
     # --- engine ---------------------------------------------------------------------------

@@ -13,6 +13,10 @@ from launcher.schema import ERROR_PREFIX, JobStatus
 GUARD_GRACE_S = 30.0
 GUARD_KILL_AFTER_S = 15
 GUARD_EXIT_CODES = (124,)
+# A job may exit 124 itself: the exit is the guard's only when the container ran until the
+# guard's time (deadline + grace), within this much (the guard's time is rounded to whole
+# seconds, and the launcher's clock starts before the container's).
+GUARD_WALL_TOLERANCE_S = 2.0
 
 
 def guard_command(deadline_s: float) -> list[str]:
@@ -44,6 +48,8 @@ def classify(
     deadline_s: float = 0.0,
     cancel_signal: str = "SIGINT",
     detail: str = "",
+    *,
+    wall_s: float | None = None,
 ) -> tuple[JobStatus, str | None]:
     """``result_problem`` is None when result.json exists and validates, else what is wrong.
 
@@ -51,6 +57,12 @@ def classify(
     than the exit code; OOM is read from State.OOMKilled, never guessed from exit 137; a zero
     exit is only a success when the result validates. ``detail`` is what the backend knows of
     a node lost or a rejected task.
+
+    ``wall_s``: how long the container ran, as the launcher timed it (from before it started).
+    Exit 124 is the in-container guard's timeout only when that reached the guard's time
+    (``guard_reached``); before it, 124 is the job's own exit, a failure like any other. None
+    (not known) takes 124 for the guard's, as every exit 124 was before the wall time was
+    passed: a caller that timed the container passes it.
     """
     if stop_cause is StopCause.cancel:
         if cancel_signal == "SIGINT":
@@ -74,7 +86,7 @@ def classify(
         return JobStatus.invalid_result, result_problem
     if oom_killed:
         return JobStatus.oom, "out of memory: the kernel killed the job (State.OOMKilled)"
-    if exit_code in GUARD_EXIT_CODES:
+    if exit_code in GUARD_EXIT_CODES and (wall_s is None or guard_reached(wall_s, deadline_s)):
         return JobStatus.timeout, (f"stopped by the in-container guard {GUARD_GRACE_S:g} s "
                                    f"after its {deadline_s:g} s deadline (exit {exit_code}): "
                                    "its launcher was gone or late")
@@ -82,6 +94,11 @@ def classify(
         return JobStatus.killed, f"killed by signal {exit_code - 128} (exit {exit_code})"
     reason = last_meaningful_line(log_tail) or "no output"
     return JobStatus.failed, f"exit {exit_code}: {reason}"
+
+
+def guard_reached(wall_s: float, deadline_s: float) -> bool:
+    """Had the container run long enough for the in-container guard to end it?"""
+    return wall_s >= deadline_s + GUARD_GRACE_S - GUARD_WALL_TOLERANCE_S
 
 
 def _colon(detail: str) -> str:

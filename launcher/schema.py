@@ -400,6 +400,11 @@ class Resources(Strict):
     saved_apart: bool | None = None
 
 
+# The most artifacts one result may list (a job writes a handful): a result.json naming a
+# million made every load of the store take 14 s; validation refuses it instead.
+MAX_ARTIFACTS = 1000
+
+
 class Artifact(Strict):
     name: str
     kind: Literal["saved_model", "tflite", "file", "decoded_images"]
@@ -427,7 +432,7 @@ class ResultBase(Strict):
     timings: Timings
     environment: Environment
     resources: Resources = Resources()
-    artifacts: list[Artifact] = []
+    artifacts: list[Artifact] = Field(default=[], max_length=MAX_ARTIFACTS)
     samples: dict[str, list[Annotated[float, Field(allow_inf_nan=False)]]] = {}
 
 

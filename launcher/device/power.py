@@ -12,8 +12,10 @@ The sampling needs no privilege inside the container. ``PowerSampler`` is the si
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
+import math
 import os
 import pty
 import shlex
@@ -44,6 +46,14 @@ MIN_SAMPLES = 3
 # Samples taken before the job container starts: the board's idle draw, the baseline that
 # energy above idle is measured against.
 IDLE_SAMPLES = 5
+# The most latency runs (windows) a job's record may line the samples up with: as many as a
+# benchmark's spec may ask for (BenchmarkSpec.latency_runs, le=10_000). A record with more is
+# not what its spec ran (a 32 MiB result.json can hold 1.7 million): its power is not measured
+# at all rather than over some of its windows, which would give a number for runs nobody
+# chose. Up to the cap, lining up costs O((samples + windows) log samples).
+MAX_WINDOWS = 10_000
+
+
 @dataclass(frozen=True)
 class Sampling:
     """How a job's power is sampled: the whole command line and its interval."""
@@ -112,17 +122,24 @@ def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
 
     ``latency_s``: the job's per-image latency, which energy per inference is that power
     times. A run's window also holds what the job does between images outside their timed
-    spans (each image's input made ready): without it, the window's share per image."""
+    spans (each image's input made ready): without it, the window's share per image.
+
+    A record of more than ``MAX_WINDOWS`` runs (warm-up runs included) is not measured: the
+    result says why, with no number, rather than a power over part of its runs."""
 
     def unmeasured(reason: str, count: int = 0) -> PowerMeasurement:
         return PowerMeasurement(source=sampling.source, interval_ms=sampling.interval_ms,
                                 samples=count, reason=reason)
 
+    recorded = max(len(started), len(ended))
+    if recorded > MAX_WINDOWS:
+        return unmeasured(f"the job recorded {recorded:,} latency runs, more than the "
+                          f"{MAX_WINDOWS:,} a benchmark's spec allows: its samples were not "
+                          "lined up with them")
     runs = list(zip(started, ended, strict=False))[warmup_runs:]
     if not runs:
         return unmeasured("the job recorded no kept latency run to line the samples up with")
-    inside = [sample for stamp, sample in samples
-              if any(start <= stamp <= end for start, end in runs)]
+    inside = inside_windows(samples, runs)
     powered = [sample for sample in inside if sample.power_mw is not None]
     timed_s = sum(end - start for start, end in runs)
     if len(powered) < MIN_SAMPLES:
@@ -145,6 +162,34 @@ def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
         idle_power_mw=idle_mw,
         energy_above_idle_per_inference_mj=(None if idle_mw is None
                                             else (average_mw - idle_mw) * latency_s))
+
+
+def inside_windows(samples: Sequence[tuple[float, Sample]],
+                   windows: Sequence[tuple[float, float]]) -> list[Sample]:
+    """The samples stamped inside at least one window (start <= stamp <= end, both ends
+    included), each once, in the samples' own order (the average's sum stays the same to the
+    last bit). The stamps are sorted once and each window's span found by bisection: each
+    window adds +1 where its samples start and -1 past their end, and a running sum marks a
+    sample inside when it is above 0, whatever the windows' order or overlap. A window that
+    ends before it starts holds nothing; nothing is inside a NaN bound, no NaN stamp inside
+    a window."""
+    order = sorted((i for i, (stamp, _) in enumerate(samples) if not math.isnan(stamp)),
+                   key=lambda i: samples[i][0])
+    stamps = [samples[i][0] for i in order]
+    edges = [0] * (len(stamps) + 1)
+    for start, end in windows:
+        if not start <= end:  # reversed, or NaN: no stamp is inside
+            continue
+        first, past = bisect.bisect_left(stamps, start), bisect.bisect_right(stamps, end)
+        if first < past:
+            edges[first] += 1
+            edges[past] -= 1
+    covered = [False] * len(samples)
+    depth = 0
+    for position, index in enumerate(order):
+        depth += edges[position]
+        covered[index] = depth > 0
+    return [sample for (_, sample), inside in zip(samples, covered, strict=True) if inside]
 
 
 class PowerSampler:

@@ -20,9 +20,14 @@ from launcher.limits import Limits, resolve
 from launcher.store import Store
 from launcher.target import Target, image_id_of, profile_limits
 
+# How long a fleet's manager has to answer the launcher's first requests (its API version, a
+# ping): an endpoint that accepts the connection and never answers is refused in this time,
+# not the client's 60 s per request (64 s in all before). Later calls keep the 60 s.
+MANAGER_ANSWER_S = 10.0
 
-def manager(url: str) -> SwarmEngine:
-    engine = SwarmEngine.connect(base_url=url)
+
+def manager(url: str, answer_s: float = MANAGER_ANSWER_S) -> SwarmEngine:
+    engine = SwarmEngine.connect(base_url=url, answer_s=answer_s)
     if not engine.swarm_active():
         raise UserError(f"the engine at {url} is not a Swarm manager: run 'docker swarm init' "
                         "there, or give the manager's URL (docs/fleet.md)")

@@ -4,8 +4,10 @@ where the contract expects a result. The sandbox is inspected on a running conta
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,13 +17,18 @@ from pathlib import Path
 
 import pytest
 
+from launcher.console import InertConsole
 from launcher.docker_client import label
 from launcher.limits import Limits, resolve
 from launcher.runner import run_job
 from launcher.schema import JobStatus, ProbeSpec
+from launcher.views import outcome_table
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).parents[2]
+# What a terminal or a bidi renderer acts on (launcher/inert.py); newline and tab are layout.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069]")
 
 HOSTILE_MAIN = r'''
 import json, os, sys, time
@@ -75,6 +82,11 @@ elif mode == "flood-log":
         sys.stdout.buffer.write(line)
     sys.stdout.flush()
     print("error: [/red][bold]the end[/bold] | <b>markup</b>", file=sys.stderr, flush=True)
+    sys.exit(2)
+elif mode == "terminal":  # writes the clipboard (OSC 52), clears the screen, reverses text
+    line = "error: copy \x1b]52;c;ZWNobyBwd25lZA==\x07 clear \x1b[2J bidi txt.\u202eexe\n"
+    sys.stderr.buffer.write(line.encode("utf-8"))
+    sys.stderr.flush()
     sys.exit(2)
 sys.exit(0)
 '''
@@ -153,6 +165,22 @@ def test_a_flooding_log_is_kept_as_head_and_tail(engine, store, request_for, hos
     assert b"bytes of this log were dropped" in log
     # The job's last words survive the cap, and are the failure's reason, markup and all.
     assert outcome.record.reason == "exit 2: [/red][bold]the end[/bold] | <b>markup</b>"
+
+
+def test_terminal_sequences_from_a_job_are_inert(engine, store, request_for, hostile_image):
+    outcome = run_job(engine, store, hostile(request_for, hostile_image, "terminal"))
+    record = outcome.record
+    assert record.status is JobStatus.failed, record.reason
+    reason = record.reason
+    assert reason is not None and "\n" not in reason and not CONTROL.search(reason), reason
+    assert "\\x1b]52;c;" in reason and "txt.\\u202eexe" in reason  # shown, not acted on
+    assert json.loads((outcome.folder / "status.json").read_text())["reason"] == reason
+    # What `edgecompress run` prints, into a pipe as into a terminal.
+    for terminal in (False, True):
+        out = io.StringIO()
+        InertConsole(file=out, width=300, force_terminal=terminal).print(outcome_table(outcome))
+        text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())  # rich's own colours
+        assert not CONTROL.search(text) and "\\x1b[2J" in text, repr(text)
 
 
 def test_the_sandbox_of_a_running_job(engine, store, request_for, hostile_image):

@@ -3,6 +3,7 @@ import pytest
 from launcher.outcome import (
     GUARD_GRACE_S,
     GUARD_KILL_AFTER_S,
+    GUARD_WALL_TOLERANCE_S,
     StopCause,
     classify,
     guard_command,
@@ -60,6 +61,30 @@ def test_the_in_container_guard_is_a_timeout_and_says_so():
     status, reason = classify(124, False, StopCause.none, None, "", 60)
     assert status is JobStatus.timeout
     assert reason is not None and "in-container guard" in reason and "60 s deadline" in reason
+
+
+@pytest.mark.parametrize("wall_s", [60 + GUARD_GRACE_S, 60 + GUARD_GRACE_S + 15,
+                                    # the guard's time is rounded to whole seconds
+                                    60 + GUARD_GRACE_S - 0.5,
+                                    60 + GUARD_GRACE_S - GUARD_WALL_TOLERANCE_S])
+def test_exit_124_at_the_guards_time_is_the_guards_timeout(wall_s):
+    status, reason = classify(124, False, StopCause.none, None, "", 60, wall_s=wall_s)
+    assert status is JobStatus.timeout
+    assert reason is not None and "in-container guard" in reason
+
+
+@pytest.mark.parametrize("wall_s", [0.0, 3.2, 60.0, 60 + GUARD_GRACE_S - GUARD_WALL_TOLERANCE_S
+                                    - 0.1])
+def test_a_jobs_own_exit_124_before_the_guards_time_is_a_failure(wall_s):
+    log = "training\nerror: the job's own reason to exit 124\n"
+    status, reason = classify(124, False, StopCause.none, None, log, 60, wall_s=wall_s)
+    assert status is JobStatus.failed
+    assert reason == "exit 124: the job's own reason to exit 124"
+
+
+def test_exit_124_without_a_wall_time_is_taken_for_the_guards():
+    status, _ = classify(124, False, StopCause.none, None, "", 60, wall_s=None)
+    assert status is JobStatus.timeout
 
 
 def test_the_guard_wraps_the_job_past_the_launchers_deadline():

@@ -4,6 +4,8 @@ sampler reading a real process through a pseudo-terminal."""
 from __future__ import annotations
 
 import json
+import math
+import random
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,17 +14,19 @@ import pytest
 
 from launcher.device.power import (
     IDLE_SAMPLES,
+    MAX_WINDOWS,
     PowerSampler,
     Sampling,
     check_sampler,
     format_line,
+    inside_windows,
     measure,
     parse_log,
     sampling_for,
 )
 from launcher.device.tegrastats import Sample, parse_line
 from launcher.errors import UserError
-from launcher.schema import JOB_RESULT
+from launcher.schema import JOB_RESULT, BenchmarkSpec
 
 DATA = Path(__file__).parents[1] / "data" / "jetson"
 STAND_IN = Path(__file__).parents[1] / "stand_ins" / "tegrastats.py"
@@ -117,6 +121,69 @@ def test_samples_without_an_input_rail_give_a_reason() -> None:
     measured = measure([(float(t), bare) for t in range(10)], [0.0, 1.0], [0.5, 9.0], 1, 10,
                        TEGRASTATS)
     assert measured.reason is not None and "no input rail" in measured.reason
+
+
+def reference_inside(samples: list[tuple[float, Sample]],
+                     windows: list[tuple[float, float]]) -> list[Sample]:
+    """The selection as it was before bisection (O(samples x windows)): the reference."""
+    return [sample for stamp, sample in samples
+            if any(start <= stamp <= end for start, end in windows)]
+
+
+def test_lining_up_by_bisection_selects_what_the_scan_did() -> None:
+    """Unsorted stamps, repeated stamps, stamps on a window's edge, overlapping and nested
+    windows, windows that end before they start, NaN stamps and bounds: the same samples in
+    the same order, and the same measurement to the last bit."""
+    rng = random.Random(19)
+    for _ in range(50):
+        stamps = [round(rng.uniform(0, 100), 1) for _ in range(rng.randint(0, 300))]
+        stamps += rng.sample(stamps, min(5, len(stamps))) + [math.nan]
+        rng.shuffle(stamps)
+        samples = [(stamp, at_power(XAVIER_LINE, "VDD_IN", rng.randint(1000, 9000)))
+                   for stamp in stamps]
+        windows = []
+        for _ in range(rng.randint(0, 40)):
+            start = round(rng.uniform(-5, 105), 1)
+            windows.append((start, round(start + rng.uniform(-3, 12), 1)))
+        # A window of one instant on a sample, and windows with a NaN bound.
+        windows += [(stamps[0], stamps[0]), (math.nan, 50.0), (50.0, math.nan)]
+        rng.shuffle(windows)
+        expected = reference_inside(samples, windows)
+        assert inside_windows(samples, windows) == expected
+        # measure, on the windows a job can record (finite, none reversed).
+        runs = [(a, b) for a, b in windows if a <= b]
+        started, ended = [0.0] + [a for a, _ in runs], [0.0] + [b for _, b in runs]
+        measured = measure(samples, started, ended, 1, 10, TEGRASTATS)
+        powered = [sample.power_mw for sample in reference_inside(samples, runs)
+                   if sample.power_mw is not None]
+        assert measured.samples == len(powered)
+        if len(powered) >= 3:
+            assert measured.average_power_mw == sum(powered) / len(powered)
+
+
+def test_a_hundred_thousand_windows_line_up() -> None:
+    """600 samples 1 s apart, 100,000 windows: each of the first 300 s's samples has
+    its own windows around it (some of them repeated), the rest none."""
+    samples = [(float(t), at_power(XAVIER_LINE, "VDD_IN", 1000 + t)) for t in range(600)]
+    windows = [(t % 300 - 0.25, t % 300 + 0.25) for t in range(100_000)]
+    inside = inside_windows(samples, windows)
+    assert [sample.power_mw for sample in inside] == [1000 + t for t in range(300)]
+
+
+def test_more_windows_than_a_spec_allows_are_not_measured() -> None:
+    # The cap is the most runs a benchmark's spec can ask for: no real record is refused.
+    limit = next(item.le for item in BenchmarkSpec.model_fields["latency_runs"].metadata
+                 if hasattr(item, "le"))
+    assert limit == MAX_WINDOWS
+    samples = [(t / 10, at_power(XAVIER_LINE, "VDD_IN", 5000)) for t in range(6000)]
+    at_cap = [t * 0.06 for t in range(MAX_WINDOWS)]
+    measured = measure(samples, at_cap, [t + 0.05 for t in at_cap], 1, 10, TEGRASTATS)
+    assert measured.average_power_mw == pytest.approx(5000) and measured.reason is None
+    beyond = [t * 0.006 for t in range(100_000)]
+    refused = measure(samples, beyond, [t + 0.005 for t in beyond], 1, 10, TEGRASTATS)
+    assert refused.average_power_mw is None and refused.samples == 0
+    assert refused.reason is not None and "100,000 latency runs" in refused.reason
+    assert f"{MAX_WINDOWS:,}" in refused.reason
 
 
 def test_no_kept_run_is_not_measured() -> None:

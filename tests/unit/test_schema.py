@@ -8,9 +8,11 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
+from launcher.errors import describe_validation_error
 from launcher.schema import (
     JOB_RESULT,
     JOB_SPEC,
+    MAX_ARTIFACTS,
     Artifact,
     InputRef,
     QuantizeResult,
@@ -77,6 +79,27 @@ def test_relative_artifact_paths_are_accepted(path):
 def test_artifact_paths_outside_the_folder_are_rejected(path):
     with pytest.raises(ValidationError):
         Artifact(name="m", kind="file", path=path, bytes=1)
+
+
+def test_a_result_lists_at_most_max_artifacts(recorded):
+    """A result.json naming a million artifacts once made every load of the store take 14 s:
+    beyond MAX_ARTIFACTS validation refuses it, in one line that says how many and the limit,
+    and the exported JSON Schema says the same."""
+    artifact = recorded["artifacts"][0]
+    at_limit = copy.deepcopy(recorded)
+    at_limit["artifacts"] = [artifact] * MAX_ARTIFACTS
+    assert len(JOB_RESULT.validate_json(json.dumps(at_limit)).artifacts) == MAX_ARTIFACTS
+    schema = json.loads((REPO / "schema" / "job-result.schema.json").read_text())
+    jsonschema.validate(at_limit, schema)
+    for count in (MAX_ARTIFACTS + 1, 1_000_000):
+        over = dict(recorded, artifacts=[artifact] * count)
+        with pytest.raises(ValidationError) as refused:
+            JOB_RESULT.validate_json(json.dumps(over))
+        line = describe_validation_error(refused.value)
+        assert line.startswith("quantize.artifacts: ") and f"at most {MAX_ARTIFACTS} items" in line
+        assert f"not {count}" in line
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(dict(recorded, artifacts=[artifact] * (MAX_ARTIFACTS + 1)), schema)
 
 
 @pytest.mark.parametrize("path", ["/inputs/model", "/inputs/a/b"])
