@@ -1,14 +1,15 @@
 """Every rich table the commands print. Job text (reasons, names, metrics) is data, never
-markup: it goes in escaped, so a job cannot style or break what the launcher prints."""
+markup or terminal control: it goes in through ``escape`` (inert, then markup-escaped), so a
+job cannot style, break or drive what the launcher prints."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 
+from launcher.console import escape
 from launcher.device.checks import Check
 from launcher.runner import JobOutcome
 from launcher.schema import JobStatus

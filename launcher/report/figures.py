@@ -3,7 +3,8 @@ one bar per method, error bars where there is a spread (std over copies); every 
 names the backend that ran it. Then the figure the paper lacks: per model, accuracy drop
 against latency speed-up, one marker per method sized by its size reduction, the Pareto front
 drawn (launcher/report/tradeoff.py).
-matplotlib with the Agg backend: no display needed, same pixels everywhere.
+matplotlib with the Agg backend: no display needed, same pixels everywhere; every text plain,
+never mathtext (``draw_all``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
 
+from launcher.inert import inert_line  # noqa: E402
 from launcher.report.cells import MB, Cell, Cells, mean_std, method_order, model_order  # noqa: E402
 from launcher.report.tables import DeviceReport  # noqa: E402
 from launcher.report.tradeoff import Point, pareto_front, tradeoff_points  # noqa: E402
@@ -145,9 +147,10 @@ def draw(spec: FigureSpec, cells: Cells, device_label: str, path: Path) -> Path 
                 heights.append(height)
                 errors.append(error or 0.0)
                 cell = cells[(model, method)]
-                labels.append((spec.bar_label(cell) if spec.bar_label else None) or "")
+                labels.append(inert_line((spec.bar_label(cell) if spec.bar_label else None)
+                                         or ""))
             axes.bar(xs, heights, bar, yerr=errors if any(errors) else None, capsize=2,
-                     label=method, color=colours(colour_index(method)))
+                     label=inert_line(method), color=colours(colour_index(method)))
             if spec.bar_label:  # above the error bar, so the two never overlap
                 for x, top, error, text in zip(xs, heights, errors, labels, strict=True):
                     axes.annotate(text, (x, top + error), xytext=(0, 3),
@@ -155,7 +158,8 @@ def draw(spec: FigureSpec, cells: Cells, device_label: str, path: Path) -> Path 
                                   ha="center", va="bottom")
         if spec.bar_label:
             axes.margins(y=0.25)  # room above the tallest bar for its label
-        axes.set_xticks(range(len(models)), models, rotation=15 if len(models) > 3 else 0)
+        axes.set_xticks(range(len(models)), [inert_line(m) for m in models],
+                        rotation=15 if len(models) > 3 else 0)
         axes.set_ylabel(spec.ylabel)
         axes.set_title(f"{spec.title}\n{device_label}", fontsize=10)
         if spec.log:
@@ -201,7 +205,7 @@ def _log_speedup_axis(axes: Any, speedups: list[float]) -> None:
 
 def _legend_label(method: str, points: list[Point]) -> str:
     backends = sorted({p.backend for p in points if p.method == method and p.backend})
-    return f"{method} ({'/'.join(backends)})" if backends else method
+    return inert_line(f"{method} ({'/'.join(backends)})" if backends else method)
 
 
 def draw_tradeoff(cells: Cells, device_label: str, path: Path) -> Path | None:
@@ -226,12 +230,12 @@ def draw_tradeoff(cells: Cells, device_label: str, path: Path) -> Path | None:
                 axes.scatter(p.speedup_x, p.drop_pts, s=40 * (p.size_reduction_x or 1.0),
                              color=colours(colour_index(p.method)), alpha=0.75, zorder=2,
                              edgecolors="black" if p in front else "none", linewidths=1.2)
-                axes.annotate(p.method, (p.speedup_x, p.drop_pts), fontsize=6,
+                axes.annotate(inert_line(p.method), (p.speedup_x, p.drop_pts), fontsize=6,
                               xytext=(5, 5), textcoords="offset points", zorder=3)
             _log_speedup_axis(axes, [p.speedup_x for p in points])
             axes.axhline(0, color="0.8", linewidth=0.8, zorder=0)
             axes.axvline(1, color="0.8", linewidth=0.8, zorder=0)
-            axes.set_title(f"{model}, base on {points[0].base_backend}", fontsize=9)
+            axes.set_title(inert_line(f"{model}, base on {points[0].base_backend}"), fontsize=9)
             axes.set_xlabel("latency speed-up, base / method (log)  → faster", fontsize=8)
             axes.set_ylabel("accuracy drop (points)  ↓ better", fontsize=8)
             axes.tick_params(labelsize=7)
@@ -259,13 +263,21 @@ def draw_tradeoff(cells: Cells, device_label: str, path: Path) -> Path | None:
 
 
 def draw_all(report: DeviceReport, folder: Path) -> list[Drawn]:
+    """The device's figures. Labels, titles, ticks and legends quote results (models, methods,
+    backends, the device's CPU and power mode): each goes in through inert_line (a control
+    character would reach the terminal too, in matplotlib's missing-glyph warning) and is
+    drawn as written, never as mathtext: a '$' in a result would be parsed as TeX, and a bad
+    one would fail the whole report (ParseFatalException)."""
     drawn = []
-    label = f"{report.device.profile}: {report.device.label}"
-    for spec in figures_for(report.cells):
-        path = draw(spec, report.cells, label, folder / f"{spec.key}-{report.device.slug}.png")
+    label = inert_line(f"{report.device.profile}: {report.device.label}")
+    # Around the drawing and the saving both: tick labels are made as the figure is saved.
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        for spec in figures_for(report.cells):
+            path = draw(spec, report.cells, label,
+                        folder / f"{spec.key}-{report.device.slug}.png")
+            if path is not None:
+                drawn.append(Drawn(spec.title, path, spec.caption))
+        path = draw_tradeoff(report.cells, label, folder / f"tradeoff-{report.device.slug}.png")
         if path is not None:
-            drawn.append(Drawn(spec.title, path, spec.caption))
-    path = draw_tradeoff(report.cells, label, folder / f"tradeoff-{report.device.slug}.png")
-    if path is not None:
-        drawn.append(Drawn(TRADEOFF_TITLE, path, TRADEOFF_CAPTION))
+            drawn.append(Drawn(TRADEOFF_TITLE, path, TRADEOFF_CAPTION))
     return drawn

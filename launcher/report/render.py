@@ -17,6 +17,7 @@ from pathlib import Path
 
 from launcher.errors import UserError
 from launcher.files import write_text_atomic
+from launcher.inert import inert, inert_line
 from launcher.report.cells import Value
 from launcher.report.figures import Drawn, draw_all
 from launcher.report.results import NUMBER_LIMIT, Loaded, load
@@ -49,8 +50,8 @@ def format_value(value: Value, digits: int | None) -> str:
 
 def md_text(text: str) -> str:
     """Text from results (names, environment, values) as literal Markdown: no table cell
-    break (pipes, newlines), no HTML, no link, image or emphasis."""
-    text = html.escape(text.replace("\r", " ").replace("\n", " "), quote=False)
+    break (pipes, newlines), no HTML, no link, image or emphasis, no control character."""
+    text = html.escape(inert_line(text), quote=False)
     return "".join("\\" + char if char in MARKDOWN_SPECIAL else char for char in text)
 
 
@@ -126,7 +127,8 @@ def render_markdown(reports: list[DeviceReport], loaded: Loaded, store: Store,
             parts += [f"![{drawn.title}]({drawn.path.relative_to(out).as_posix()})", ""]
             if drawn.caption:
                 parts += [f"_{drawn.caption}_", ""]
-    return "\n".join(parts)
+    # The whole page, not only the cells: notes and titles quote results too (backends).
+    return inert("\n".join(parts))
 
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}
@@ -174,7 +176,7 @@ def render_html(reports: list[DeviceReport], loaded: Loaded, store: Store,
             parts.append(f"<figure><img alt='{html.escape(drawn.title)}' "
                          f"src='data:image/png;base64,{data}'>{caption}</figure>")
     parts.append("</body></html>")
-    return "\n".join(parts)
+    return inert("\n".join(parts))  # as render_markdown: no control character anywhere
 
 
 def render_csvs(reports: list[DeviceReport]) -> dict[str, str]:
@@ -191,7 +193,7 @@ def render_csvs(reports: list[DeviceReport]) -> dict[str, str]:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["profile", "device", *(c.name for c in table.columns)])
         writer.writerows([[csv_value(v) for v in row] for row in rows])
-        texts[key] = buffer.getvalue()
+        texts[key] = inert(buffer.getvalue())
     return texts
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,6 +21,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from launcher.console import escape
+from launcher.inert import inert
 from launcher.study.execute import Assessment, State
 from launcher.study.plan import Node, Plan
 
@@ -104,7 +105,8 @@ class CampaignProgress:
     def line(self, text: str) -> None:
         text = text.strip()
         if self.verbose:
-            self.console.print(text, style="dim", soft_wrap=True, markup=False)
+            # Inert here too: the console handed in need not be the launcher's InertConsole.
+            self.console.print(inert(text), style="dim", soft_wrap=True, markup=False)
         if text and self.current is not None:
             # Called from the log-streaming thread; rich's progress takes its own lock.
             self.progress.update(self.job,
@@ -136,5 +138,6 @@ class CampaignProgress:
             return f"[yellow]interrupted[/] {node.id}{wall}: {escape(assessment.reason)}"
         if assessment.state is State.waiting:
             return f"[dim]waiting[/] {node.id}: {escape(assessment.reason)}"
-        # The reason is job text (a log line, a result's complaint): data, never markup.
+        # The reason is job text (a log line, a result's complaint): data, never markup or
+        # terminal control.
         return f"[red]{assessment.state.value}[/] {node.id}{wall}: {escape(assessment.reason)}"

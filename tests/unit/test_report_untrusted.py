@@ -84,3 +84,53 @@ def test_out_of_range_values_print_as_n_a():
     assert format_value(1e308, 2) == "n/a"
     assert format_value(10**400, None) == "n/a"
     assert format_value(12.345, 1) == "12.3"
+
+
+# Mathtext that matplotlib cannot parse, terminal sequences (clipboard, clear, link) and a
+# bidi override, in every text a figure or table quotes from a result.
+MATH = "$\\foo{$"
+CONTROLS = "\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\x1b]8;;http://x/\x1b\\l\x1b]8;;\x1b\\\x9b2J"
+BIDI = "\u202e"
+
+
+@pytest.fixture
+def text_store(tmp_path) -> Path:
+    store = tmp_path / "store"
+    shutil.copytree(RECORDED, store)
+
+    def environment(document: dict) -> None:  # every job: one device, so one label
+        document["environment"]["cpu_model"] = f"EPYC {MATH} {CONTROLS}{BIDI}cpu"
+        document["environment"]["power_mode"] = f"MAXN {MATH}{BIDI} (0)"
+
+    for kind in ("train", "quantize", "prune", "distill", "scratch", "benchmark"):
+        edit_results(store, kind, environment)
+    edit_results(store, "benchmark",
+                 lambda d: d["metrics"].__setitem__("backend", f"tf-cpu {MATH}{CONTROLS}{BIDI}"))
+    return store
+
+
+def test_result_text_is_drawn_plain_and_written_inert(text_store, tmp_path):
+    written = write_report(Store(text_store), tmp_path / "report")
+    assert written.figures, "the figures were drawn, the mathtext notwithstanding"
+    assert any(p.name.startswith("tradeoff-") for p in written.figures)
+    for path in (written.markdown, written.html, *written.csvs):
+        text = path.read_text()
+        assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text, path.name
+        assert "\x9b" not in text, path.name
+    markdown, page = written.markdown.read_text(), written.html.read_text()
+    assert "\\\\x1b\\]52;c;" in markdown and "\\\\u202e" in markdown  # visible, escaped
+    assert "\\x1b]52;c;" in page and "\\u202e" in page
+    assert any("\\x1b[2J" in path.read_text() for path in written.csvs)
+
+
+def test_the_report_command_prints_nothing_of_it_raw(text_store, tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "launcher", "report", "--store",
+                           str(text_store), "--out", str(tmp_path / "report")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    # Not in a missing-glyph warning of matplotlib's either.
+    for stream in (proc.stdout, proc.stderr):
+        assert "\x1b" not in stream and "\u202e" not in stream, stream
