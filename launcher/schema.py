@@ -10,7 +10,17 @@ import posixpath
 from enum import Enum
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+from launcher.inert import inert_line
 
 # --- the seam's vocabulary -------------------------------------------------------------------
 # Everything the launcher and jobs/ must agree on besides the models below. jobs/ cannot import
@@ -110,6 +120,9 @@ NonNegFloat = Annotated[float, Field(ge=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+# Why a run ended as it did: often the job's own log line (launcher/outcome.py), so one line
+# with no control character (launcher/inert.py), as written and as read back from any store.
+Reason = Annotated[str, AfterValidator(inert_line)]
 
 
 class Strict(BaseModel):
@@ -730,7 +743,7 @@ class PowerMeasurement(Strict):
     idle_samples: NonNegInt = 0
     idle_power_mw: NonNegFloat | None = None
     energy_above_idle_per_inference_mj: float | None = None
-    reason: str | None = None  # why there is no number, when there is none
+    reason: Reason | None = None  # why there is no number, when there is none
 
 
 class RunRecord(Strict):
@@ -740,7 +753,7 @@ class RunRecord(Strict):
     key: str
     job: str
     status: JobStatus
-    reason: str | None = None
+    reason: Reason | None = None
     exit_code: int | None = None
     oom_killed: bool = False
     image: str
