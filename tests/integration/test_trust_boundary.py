@@ -22,6 +22,7 @@ from launcher.docker_client import label
 from launcher.limits import Limits, resolve
 from launcher.runner import run_job
 from launcher.schema import JobStatus, ProbeSpec
+from launcher.untrusted import walk_entries
 from launcher.views import outcome_table
 
 pytestmark = pytest.mark.docker
@@ -69,6 +70,18 @@ elif mode == "artifact-link":
     os.symlink("/", os.path.join(out, "model"))
     with open(result, "w") as handle:
         json.dump(document, handle)
+elif mode == "planted":  # a folder where the launcher sets a failed result aside
+    os.makedirs(os.path.join(out, "result.rejected.json", "inside"))
+    with open(result, "w") as handle:
+        handle.write("{}")
+elif mode == "deep-out":  # deeper than any path can name: 1,500 folders of 200-byte names
+    valid()
+    os.chdir(out)
+    for _ in range(1500):
+        os.mkdir("n" * 200)
+        os.chdir("n" * 200)
+    with open("bottom", "w") as handle:
+        handle.write("owned by the job's uid until handed back")
 elif mode == "fill-out":
     with open(os.path.join(out, "junk"), "wb") as handle:
         for _ in range(200):
@@ -141,6 +154,57 @@ def test_out_is_handed_back_to_the_launchers_user(engine, store, request_for, ho
     outcome = run_job(engine, store, hostile(request_for, hostile_image, "artifact-link"))
     for path in [outcome.folder / "out", *(outcome.folder / "out").rglob("*")]:
         assert os.lstat(path).st_uid == os.getuid(), path
+
+
+def test_a_planted_folder_cannot_stop_a_status_being_filed(engine, store, request_for,
+                                                           hostile_image):
+    outcome = run_job(engine, store, hostile(request_for, hostile_image, "planted"))
+    record = outcome.record
+    assert record.status is JobStatus.invalid_result, record.reason
+    assert record.reason.startswith("result.json does not validate"), record.reason
+    assert json.loads((outcome.folder / "status.json").read_text())["status"] == "invalid_result"
+    # Set aside under a fresh name beside the planted folder, which is left as it was.
+    (aside,) = (outcome.folder / "out").glob("result.rejected.*.json")
+    assert aside.read_text() == "{}"
+    assert (outcome.folder / "out" / "result.rejected.json" / "inside").is_dir()
+
+
+def test_an_out_deeper_than_any_path_is_refused_and_handed_back_whole(engine, store,
+                                                                       request_for,
+                                                                       hostile_image):
+    outcome = run_job(engine, store, hostile(request_for, hostile_image, "deep-out"))
+    record = outcome.record
+    assert record.status is JobStatus.invalid_result, record.reason
+    assert record.reason == "out/ refused: a path longer than 1,024 bytes (" + "n" * 60 + "...)"
+    walked = list(walk_entries(outcome.folder / "out"))
+    assert len(walked) == 1500 + 2 and "bottom" in {name for _, name, _ in walked}
+    assert all(info.st_uid == os.getuid() for _, _, info in walked)
+
+
+def test_a_finished_result_left_without_a_status_is_adopted_not_redone(engine, store,
+                                                                      request_for):
+    """A launcher killed between the container's end and status.json: the next run files
+    the result the job had finished, and starts no container."""
+    first = run_job(engine, store, request_for(ProbeSpec()))
+    assert first.record.status is JobStatus.succeeded, first.record.reason
+    (first.folder / "status.json").unlink()
+    log_before = (first.folder / "log.txt").stat().st_mtime_ns
+    again = run_job(engine, store, request_for(ProbeSpec()))
+    assert again.record.status is JobStatus.succeeded
+    assert again.record.reason.startswith("adopted:")
+    assert again.result == first.result
+    assert not (first.folder / "attempts").exists()
+    assert (first.folder / "log.txt").stat().st_mtime_ns == log_before
+    assert store.done(first.folder) == first.result
+    # A result another image made is not this job's: it runs again.
+    (first.folder / "status.json").unlink()
+    result_path = first.folder / "out" / "result.json"
+    document = json.loads(result_path.read_text())
+    document["environment"]["image_id"] = "sha256:" + "0" * 64
+    result_path.write_text(json.dumps(document))
+    rerun = run_job(engine, store, request_for(ProbeSpec()))
+    assert rerun.record.status is JobStatus.succeeded and rerun.record.reason is None
+    assert [p.name for p in (first.folder / "attempts").iterdir()] == ["1"]
 
 
 def test_a_job_filling_out_is_stopped_with_a_named_status(engine, store, request_for,
