@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -281,6 +282,16 @@ def test_a_hostile_input_folder_is_one_line_and_starts_nothing(tmp_path, make, f
 # --- trees no path can name: depth, PATH_MAX, sparse files ------------------------------------
 
 
+@pytest.fixture
+def deep_trees():
+    """Removes the trees deep_tree made: pytest's own clean-up (shutil.rmtree, recursive on
+    Python 3.11) would hit RecursionError on them in a later session; GNU rm walks them."""
+    made: list[Path] = []
+    yield made
+    for root in made:
+        subprocess.run(["rm", "-rf", "--", str(root)], check=True)
+
+
 def deep_tree(root: Path, depth: int, name: str = "d") -> None:
     """``depth`` nested folders made fd-relative (the full path may pass PATH_MAX), a 3-byte
     file at the bottom."""
@@ -300,8 +311,10 @@ def deep_tree(root: Path, depth: int, name: str = "d") -> None:
 
 
 @pytest.mark.parametrize(("depth", "name"), [(1500, "d"), (40, "n" * 200)])
-def test_a_tree_deeper_or_longer_than_any_path_is_walked_whole(tmp_path, depth, name):
+def test_a_tree_deeper_or_longer_than_any_path_is_walked_whole(tmp_path, depth, name,
+                                                               deep_trees):
     root = tmp_path / "out"
+    deep_trees.append(root)
     deep_tree(root, depth, name)  # 40 x 201 bytes: past PATH_MAX (4096)
     entries = list(walk_entries(root))
     assert len(entries) == depth + 1 and entries[-1][1] == "bottom"
@@ -312,8 +325,10 @@ def test_a_tree_deeper_or_longer_than_any_path_is_walked_whole(tmp_path, depth, 
         check_tree(root)
 
 
-def test_a_deep_tree_in_a_foreign_store_skips_that_folder_only(hostile_store, tmp_path):
+def test_a_deep_tree_in_a_foreign_store_skips_that_folder_only(hostile_store, tmp_path,
+                                                               deep_trees):
     deep = recorded_job("quantize")
+    deep_trees.append(hostile_store)
     deep_tree(hostile_store / "jobs" / deep.name / "out" / "nest", 1500)
     report = merge(hostile_store, tmp_path / "ours")
     skipped = dict(report.skipped)

@@ -1,0 +1,84 @@
+"""The pruning fine-tune's learning rate, constant against cosine decay to 0, at 25/50/75 % on
+several copies of the quick preset's base, in one run: each copy's test top-1 drop against its
+own base, paired (same base, same seed, only the schedule differs), then the mean and the
+worst per method and schedule.
+
+Every campaign shares one store, so each base copy trains once.
+
+    .venv/bin/python bench/pruning_decay.py [--profile x86-tf2.12] [--copies 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from launcher.study.campaign import preset_text  # noqa: E402
+
+DECAYS = ("constant", "cosine")
+METHODS = ("prune25", "prune50", "prune75")
+MODEL = "MobileNetV3Small"
+
+
+def campaign(store: Path, name: str, text: str, profile: str) -> dict[str, dict]:
+    path = store.parent / f"{name}.toml"
+    path.write_text(text)
+    subprocess.run([sys.executable, "-m", "launcher", "campaign", "run", str(path), "--store",
+                    str(store), "--profile", profile], check=True, stdout=subprocess.DEVNULL)
+    manifest = next((store / "campaigns").glob(f"{name}@*.json"))
+    nodes = json.loads(manifest.read_text())["nodes"]
+    return {node: json.loads((store / "jobs" / info["folder"] / "out" / "result.json")
+                             .read_text())
+            for node, info in nodes.items() if not node.startswith("decode")}
+
+
+def quick_with(name: str, decay: str, copies: int) -> str:
+    text = preset_text("quick").replace('name = "quick"', f'name = "{name}"')
+    text = text.replace('methods = ["fp16", "int8", "prune50", "distill"]',
+                        f"methods = {json.dumps(list(METHODS))}")
+    text = text.replace("copies = 1", f"copies = {copies}")
+    return text + f'\n[pruning]\nlearning_rate_decay = "{decay}"\n'
+
+
+def drops(found: dict[str, dict], copies: int) -> dict[str, list[float]]:
+    """method -> each copy's drop in points (base top-1 minus pruned top-1)."""
+    out: dict[str, list[float]] = {}
+    for method in METHODS:
+        for copy in range(1, copies + 1):
+            base = found[f"benchmark/train/{MODEL}/copy{copy}"]["metrics"]["top1_accuracy"]
+            pruned = found[f"benchmark/{method}/{MODEL}/copy{copy}"]["metrics"]["top1_accuracy"]
+            out.setdefault(method, []).append(100 * (base - pruned))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--profile", default="x86-tf2.12")
+    parser.add_argument("--copies", type=int, default=3)
+    args = parser.parse_args()
+    store = Path(tempfile.mkdtemp(prefix="bench-pruning-decay-")) / "store"
+    by_decay = {decay: drops(campaign(store, f"quick-{decay}",
+                                      quick_with(f"quick-{decay}", decay, args.copies),
+                                      args.profile), args.copies)
+                for decay in DECAYS}
+    print(f"profile {args.profile}; quick preset (digits, 32 px, 3 pruning epochs, Adam 1e-3, "
+          f"regime pruned_layers); {args.copies} base copies, each pruned under both schedules")
+    print("| method | schedule | drop per copy (points) | mean | worst |")
+    print("|---|---|---|---|---|")
+    for method in METHODS:
+        for decay in DECAYS:
+            values = by_decay[decay][method]
+            print(f"| {method} | {decay} | {', '.join(f'{v:+.2f}' for v in values)} | "
+                  f"{statistics.mean(values):+.2f} | {max(values):+.2f} |")
+    print(f"store: {store}")
+
+
+if __name__ == "__main__":
+    main()
