@@ -235,7 +235,12 @@ def run(spec, context):
 
     mask_changes = []
     started = time.time()
-    model.compile(optimizer=keras.optimizers.Adam(spec["learning_rate"]),
+    learning_rate = spec["learning_rate"]
+    if spec.get("learning_rate_decay") == "cosine":
+        # Down to 0 at the last step: the masks stop changing an epoch before the end, and
+        # the last epoch then settles instead of ending on one noisy step of Adam.
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     history = model.fit(train, validation_data=validation if has_validation else None,
                         epochs=spec["epochs"], verbose=2,

@@ -82,6 +82,7 @@ TRAINING_REGIMES: tuple[str, ...] = get_args(TrainingRegime)
 # paper's likely procedure).
 PruneRegime = Literal["pruned_layers", "all", "as_restored"]
 PRUNE_REGIMES: tuple[str, ...] = get_args(PruneRegime)
+LearningRateDecay = Literal["constant", "cosine"]
 
 
 def default_regime(weights: str | None) -> TrainingRegime:
@@ -284,6 +285,9 @@ class PruneSpec(DataSpec):
     # Adam's default, as tfmot's pruning guide fine-tunes: at 1e-4 a 50 % mask on the quick
     # preset's base did not recover in its two epochs (docs/methodology.md, "Pruning").
     learning_rate: float = Field(default=1e-3, gt=0, lt=10)
+    learning_rate_decay: LearningRateDecay = Field(
+        default="constant", description="the learning rate over the fine-tuning: constant, "
+        "or cosine (from learning_rate down to 0 at the last step)")
     regime: PruneRegime = Field(
         default="pruned_layers", description="what trains while pruning: pruned_layers (the "
         "pruned Conv2D/Dense layers; BatchNormalization frozen), all (every layer, "

@@ -25,6 +25,7 @@ from launcher.schema import (
     ARCHITECTURES,
     Architecture,
     BenchmarkSettings,
+    LearningRateDecay,
     PruneRegime,
     TrainingRegime,
     default_regime,
@@ -119,6 +120,8 @@ class PruningConfig(Config):
         "BatchNormalization in training mode), as_restored (the restored model's own flags: "
         "a frozen backbone pruned without retraining, the paper's likely procedure)")
     learning_rate: float = Field(default=1e-3, gt=0, lt=10)
+    learning_rate_decay: LearningRateDecay = Field(
+        default="constant", description="constant, or cosine down to 0 at the last step")
 
 
 # The same fields and checks as the benchmark job's spec: one definition.

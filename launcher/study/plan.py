@@ -202,7 +202,8 @@ def compression_node(config: CampaignConfig, method: str, train: Node,
         job, params, model_field = "prune", {
             "target_sparsity": sparsity, "schedule": "constant",
             "epochs": config.compress_epochs, "regime": config.pruning.regime,
-            "learning_rate": config.pruning.learning_rate}, "model"
+            "learning_rate": config.pruning.learning_rate,
+            "learning_rate_decay": config.pruning.learning_rate_decay}, "model"
     elif method == "distill":
         if model == config.distill.student and not config.distill.self_distill:
             return None

@@ -153,6 +153,21 @@ def test_a_setting_changes_the_keys_of_the_jobs_it_reaches():
     assert changed and all(n.startswith("benchmark/") and n.endswith("copy1") for n in changed)
 
 
+def test_the_pruning_table_reaches_the_prune_specs_and_only_their_keys():
+    base = load_campaign("quick")
+    pruning = base.pruning.model_copy(update={"learning_rate_decay": "cosine"})
+    cosine = expand(base.model_copy(update={"pruning": pruning}))
+    specs = {node.id: node.params for node in cosine.nodes if node.job == "prune"}
+    assert specs and all(params["learning_rate_decay"] == "cosine"
+                         for params in specs.values())
+    before, after = resolve_all(expand(base)), resolve_all(cosine)
+    changed = {n for n in before if before[n] != after[n]}
+    assert changed == {n for n in before if n.startswith(("prune", "benchmark/prune"))}
+    with pytest.raises(UserError, match="learning_rate_decay"):
+        parse_config('name = "x"\nmodels = ["MobileNetV3Small"]\nmethods = ["prune50"]\n'
+                     '[pruning]\nlearning_rate_decay = "linear"\n', "x.toml")
+
+
 def test_the_image_is_part_of_the_key():
     node = expand(load_campaign("quick")).nodes[0]
     spec = resolve_spec(node, {"images": "c" * 64})
