@@ -210,7 +210,8 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     # job has no status, and every re-run runs it (and fails here) again.
     try:
         status, reason, result = _judge(request, out_dir, folder, spec_json, ended,
-                                        ctrl_c.signal_name or "SIGINT", limits)
+                                        ctrl_c.signal_name or "SIGINT", limits,
+                                        time.monotonic() - t0)
     except Exception as error:  # noqa: BLE001 - whatever went wrong, it is named, not raised
         status, reason, result = (JobStatus.invalid_result,
                                   f"what the job left could not be checked: {_one_line(error)}",
@@ -239,7 +240,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
 
 
 def _judge(request: JobRequest, out_dir: Path, folder: Path, spec_json: str, ended: Ended,
-           cancel_signal: str, limits: Resolved | None,
+           cancel_signal: str, limits: Resolved | None, wall_s: float,
            ) -> tuple[JobStatus, str | None, JobResult | None]:
     """The status of an ended container, its reason, and its valid result if it succeeded."""
     if os.getuid() == 0:
@@ -253,7 +254,7 @@ def _judge(request: JobRequest, out_dir: Path, folder: Path, spec_json: str, end
     # stderr last: a job's own 'error:' line or a traceback's last line is found there first.
     status, reason = classify(ended.exit_code, ended.oom_killed, ended.cause, problem,
                               log_text[-4000:] + "\n" + ended.error_tail,
-                              request.deadline_s, cancel_signal, ended.detail)
+                              request.deadline_s, cancel_signal, ended.detail, wall_s=wall_s)
     if status is JobStatus.output_limit and limits is not None:
         reason = f"{reason}: {_out_overrun(disk_usage(out_dir), limits.out_bytes)}"
     if status is not JobStatus.succeeded and ended.note and reason:

@@ -82,6 +82,9 @@ elif mode == "deep-out":  # deeper than any path can name: 1,500 folders of 200-
         os.chdir("n" * 200)
     with open("bottom", "w") as handle:
         handle.write("owned by the job's uid until handed back")
+elif mode == "exit-124":  # the guard's exit code, from the job itself, at once
+    print("error: my own 124", file=sys.stderr, flush=True)
+    sys.exit(124)
 elif mode == "fill-out":
     with open(os.path.join(out, "junk"), "wb") as handle:
         for _ in range(200):
@@ -210,6 +213,13 @@ def test_a_finished_result_left_without_a_status_is_adopted_not_redone(engine, s
     rerun = run_job(engine, store, request_for(ProbeSpec()))
     assert rerun.record.status is JobStatus.succeeded and rerun.record.reason is None
     assert [p.name for p in (first.folder / "attempts").iterdir()] == ["1"]
+
+
+def test_a_jobs_own_exit_124_is_its_failure_not_the_guards_timeout(engine, store,
+                                                                  request_for, hostile_image):
+    outcome = run_job(engine, store, hostile(request_for, hostile_image, "exit-124"))
+    assert outcome.record.status is JobStatus.failed, outcome.record.reason
+    assert outcome.record.reason == "exit 124: my own 124"
 
 
 def test_a_job_filling_out_is_stopped_with_a_named_status(engine, store, request_for,
