@@ -1,6 +1,6 @@
 """The job side of the contract: read the spec, run the job, write result.json atomically.
 
-The shape of spec and result is defined by the launcher's pydantic models (launcher/schema.py,
+The shape of spec and result is defined by the launcher's pydantic models (launcher/contract/,
 exported to schema/); this module writes plain JSON that must validate against them. The names
 both sides share (jobs, schema version, file names) come from jobs/_contract.py, generated.
 """

@@ -19,13 +19,14 @@ from launcher.commands._options import (
 )
 from launcher.commands.fleet import add_fleet_option, fleet_url
 from launcher.console import console, errors
+from launcher.contract.record import JobStatus
+from launcher.contract.specs import JOB_NAMES
 from launcher.device.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from launcher.docker_client import Engine
 from launcher.errors import UserError
 from launcher.fleet.connect import connect_fleet
 from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.limits import Limits
-from launcher.schema import JOB_NAMES, JobStatus
 from launcher.store_lock import command_line, store_lock
 from launcher.study import placement
 from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides

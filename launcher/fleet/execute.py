@@ -16,13 +16,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from launcher.backend import CtrlC
+from launcher.contract.record import JobStatus
 from launcher.docker_swarm import NodeInfo, SwarmEngine
 from launcher.errors import UserError
 from launcher.fleet import placement
 from launcher.fleet.backend import SwarmBackend
 from launcher.fleet.keeper import network_kept
 from launcher.runner import JobOutcome, run_job
-from launcher.schema import JobStatus
 from launcher.study.execute import (
     Assessment,
     Events,

@@ -18,17 +18,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
+from launcher.contract.record import JobStatus, RunRecord
+from launcher.contract.results import JobResult
+from launcher.contract.specs import AnySpec
+from launcher.contract.vocabulary import HANDOFF_ARTIFACT
 from launcher.docker_client import Engine
 from launcher.files import tree_digest
 from launcher.keys import job_key
 from launcher.runner import JobOutcome, run_job
-from launcher.schema import (
-    HANDOFF_ARTIFACT,
-    AnySpec,
-    JobResult,
-    JobStatus,
-    RunRecord,
-)
 from launcher.store import Store
 from launcher.study.digits import ensure_digits_folder
 from launcher.study.manifest import (

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from launcher.contract.record import JobStatus
+from launcher.contract.specs import BenchmarkSpec, InputRef
 from launcher.device.power import Sampling
 from launcher.docker_client import Engine, label
 from launcher.docker_swarm import SwarmEngine
@@ -39,7 +41,6 @@ from launcher.fleet.placement import eligible
 from launcher.keys import job_key
 from launcher.limits import Limits, resolve
 from launcher.runner import SESSION_ID, JobRequest, run_job
-from launcher.schema import BenchmarkSpec, InputRef, JobStatus
 from launcher.store import Store, load_result
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan, resolve_spec

@@ -13,6 +13,8 @@ import pytest
 
 from launcher import settings
 from launcher.backend import Ended, Watch
+from launcher.contract.record import JobStatus
+from launcher.contract.specs import MakeModelSpec
 from launcher.docker_client import ContainerRequest
 from launcher.docker_swarm import NodeInfo, TaskState
 from launcher.errors import UserError
@@ -20,7 +22,6 @@ from launcher.fleet import placement, preflight, status, tasks
 from launcher.fleet.images import pinned, remote
 from launcher.outcome import StopCause, classify
 from launcher.runner import JobRequest, run_job
-from launcher.schema import JobStatus, MakeModelSpec
 from launcher.store import Store
 from tests.stand_ins import job_image
 

@@ -20,7 +20,7 @@ import pytest
 from jobs import benchmark, compat, contract, data, environment, models
 from jobs.__main__ import main as jobs_main
 from jobs.errors import JobInputError
-from launcher.schema import SCHEMA_VERSION
+from launcher.contract.vocabulary import SCHEMA_VERSION
 
 JETSON = Path(__file__).parent.parent / "data" / "jetson"
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"
