@@ -40,7 +40,7 @@ from launcher.fleet.connect import prepare  # noqa: E402
 from launcher.fleet.execute import run_fleet_plan  # noqa: E402
 from launcher.fleet.images import remote  # noqa: E402
 from launcher.fleet.keeper import network_kept  # noqa: E402
-from launcher.fleet.placement import eligible  # noqa: E402
+from launcher.fleet.node_placement import eligible  # noqa: E402
 from launcher.runner import JobRequest, run_job  # noqa: E402
 from launcher.store import Store, load_result  # noqa: E402
 from launcher.study.campaign import load_campaign, with_overrides  # noqa: E402

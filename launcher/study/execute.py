@@ -101,7 +101,7 @@ class Resolver:
                  ) -> None:
         self.plan, self.store, self.image_id, self.dataset = plan, store, image_id, dataset
         self.weights = weights
-        # Training placed on another profile (launcher/study/placement.py): its image's id
+        # Training placed on another profile (launcher/study/training_placement.py): its image's id
         # keys the train and scratch jobs.
         self.train_image_id = train_image_id or image_id
         self.done: dict[str, tuple[Path, JobResult]] = {}

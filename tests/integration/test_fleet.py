@@ -37,7 +37,7 @@ from launcher.fleet.backend import SwarmBackend
 from launcher.fleet.connect import prepare, prepare_training
 from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.fleet.images import remote
-from launcher.fleet.placement import eligible
+from launcher.fleet.node_placement import eligible
 from launcher.keys import job_key
 from launcher.limits import Limits, resolve
 from launcher.runner import SESSION_ID, JobRequest, run_job
