@@ -2,7 +2,7 @@
 
 Side by side, alternating, on one .tflite model in one image: the benchmark job's mean
 per-image latency
-  A: with the power sampler running on the host (launcher/power.py)
+  A: with the power sampler running on the host (launcher/device/power.py)
   B: without it
 Prints both distributions, the ratio of medians A/B (target <= 1.02) and what the sampler
 measured. With no Jetson here, the sampler is tests/stand_ins/tegrastats.py replaying a Xavier

@@ -62,7 +62,7 @@ class JobRequest:
     caches: Mapping[str, Path] = field(default_factory=dict)  # container path -> host, rw
     environment: Mapping[str, str] = field(default_factory=dict)  # e.g. the device power mode
     # Benchmark jobs: the host command that samples the device's power while the job runs
-    # (launcher/power.py); None on machines without one.
+    # (launcher/device/power.py); None on machines without one.
     power: Sampling | None = None
 
     @property
