@@ -77,8 +77,8 @@ def digits_input(size: int, per_class: int):  # type: ignore[no-untyped-def]
     import tempfile
     from pathlib import Path
 
+    from launcher.contract.specs import InputRef
     from launcher.files import tree_digest
-    from launcher.schema import InputRef
     from launcher.study.digits import write_digits_folder
 
     folder = Path(tempfile.mkdtemp(prefix="bench-digits-"))

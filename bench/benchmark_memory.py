@@ -15,8 +15,8 @@ sys.path.insert(0, os.getcwd())
 sys.path.insert(0, os.path.join(os.getcwd(), "bench"))
 from _common import artifact, job_runner  # noqa: E402
 
+from launcher.contract.specs import BenchmarkSpec, InputRef, MakeModelSpec  # noqa: E402
 from launcher.files import tree_digest  # noqa: E402
-from launcher.schema import BenchmarkSpec, InputRef, MakeModelSpec  # noqa: E402
 from launcher.study.digits import write_digits_folder  # noqa: E402
 
 run = job_runner("x86-tf2.12", "memcheck-")

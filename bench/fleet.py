@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from launcher.contract.record import JobStatus  # noqa: E402
 from launcher.device.profiles import get_profile  # noqa: E402
 from launcher.docker_client import Engine  # noqa: E402
 from launcher.docker_swarm import SwarmEngine  # noqa: E402
@@ -39,9 +40,8 @@ from launcher.fleet.connect import prepare  # noqa: E402
 from launcher.fleet.execute import run_fleet_plan  # noqa: E402
 from launcher.fleet.images import remote  # noqa: E402
 from launcher.fleet.keeper import network_kept  # noqa: E402
-from launcher.fleet.placement import eligible  # noqa: E402
+from launcher.fleet.node_placement import eligible  # noqa: E402
 from launcher.runner import JobRequest, run_job  # noqa: E402
-from launcher.schema import JobStatus  # noqa: E402
 from launcher.store import Store, load_result  # noqa: E402
 from launcher.study.campaign import load_campaign, with_overrides  # noqa: E402
 from launcher.study.plan import Plan, expand, resolve_spec  # noqa: E402

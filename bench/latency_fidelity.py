@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import bench_target  # noqa: E402
 
+from launcher.contract.specs import InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
 from launcher.files import tree_digest  # noqa: E402
 from launcher.runner import run_job  # noqa: E402
-from launcher.schema import InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
 from launcher.target import request_for  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent

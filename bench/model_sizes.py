@@ -14,8 +14,9 @@ from pathlib import Path
 from _common import artifact, digits_input, job_runner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from launcher.contract.specs import InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
+from launcher.contract.vocabulary import ARCHITECTURES  # noqa: E402
 from launcher.files import tree_digest  # noqa: E402
-from launcher.schema import ARCHITECTURES, InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
 
 MB = 1e6
 PAPER = {"fp16": 2.75, "int8": 4.72}

@@ -31,8 +31,7 @@ from pathlib import Path
 from _common import artifact, job_runner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from launcher.files import tree_digest  # noqa: E402
-from launcher.schema import (  # noqa: E402
+from launcher.contract.specs import (  # noqa: E402
     BenchmarkSpec,
     DistillSpec,
     InputRef,
@@ -42,6 +41,7 @@ from launcher.schema import (  # noqa: E402
     ScratchSpec,
     TrainSpec,
 )
+from launcher.files import tree_digest  # noqa: E402
 from launcher.study.digits import write_digits_folder  # noqa: E402
 
 MB = 1024 * 1024

@@ -2,7 +2,7 @@
 
 Side by side, alternating, on one .tflite model in one image: the benchmark job's mean
 per-image latency
-  A: with the power sampler running on the host (launcher/power.py)
+  A: with the power sampler running on the host (launcher/device/power.py)
   B: without it
 Prints both distributions, the ratio of medians A/B (target <= 1.02) and what the sampler
 measured. With no Jetson here, the sampler is tests/stand_ins/tegrastats.py replaying a Xavier
@@ -24,17 +24,12 @@ from _common import artifact, bench_target, digits_input, job_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from launcher.contract.record import PowerMeasurement  # noqa: E402
+from launcher.contract.results import BenchmarkResult  # noqa: E402
+from launcher.contract.specs import BenchmarkSpec, InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
 from launcher.device.power import Sampling  # noqa: E402
 from launcher.files import tree_digest  # noqa: E402
 from launcher.runner import run_job  # noqa: E402
-from launcher.schema import (  # noqa: E402
-    BenchmarkResult,
-    BenchmarkSpec,
-    InputRef,
-    MakeModelSpec,
-    PowerMeasurement,
-    QuantizeSpec,
-)
 from launcher.target import request_for  # noqa: E402
 
 SIZE = 96

@@ -29,9 +29,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from launcher import images  # noqa: E402
+from launcher.contract.vocabulary import ARCHITECTURES  # noqa: E402
 from launcher.device.profiles import get_profile, resolve_base_image  # noqa: E402
 from launcher.docker_client import Engine  # noqa: E402
-from launcher.schema import ARCHITECTURES  # noqa: E402
 from launcher.study.campaign import load_campaign  # noqa: E402
 from launcher.study.fetch import weights_needed  # noqa: E402
 from launcher.study.plan import expand, is_weights  # noqa: E402

@@ -105,8 +105,9 @@ def check_regime(regime, field="regime"):
 
 
 def trains(regime, is_head, is_batch_norm):
-    """Whether a layer trains under a regime (launcher/schema.py's TrainingRegime): head: the
-    head alone; full_bn_frozen: every layer but BatchNormalization; full: every layer."""
+    """Whether a layer trains under a regime (TrainingRegime, launcher/contract/vocabulary.py):
+    head: the head alone; full_bn_frozen: every layer but BatchNormalization; full: every
+    layer."""
     if regime == "head":
         return is_head
     if regime == "full_bn_frozen":

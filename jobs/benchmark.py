@@ -24,6 +24,7 @@ from jobs import compat, data, models
 from jobs._contract import LATENCY_METHODS
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
+from jobs.sizes import path_bytes
 
 
 def check(spec):
@@ -247,7 +248,7 @@ def run(spec, context):
     metrics["latency_images"] = len(images)
 
     parameters, nonzero = runner.weight_counts()
-    metrics.update({"bytes": models.path_bytes(path), "gzip_bytes": models.gzip_bytes(path),
+    metrics.update({"bytes": path_bytes(path), "gzip_bytes": models.gzip_bytes(path),
                     "parameters": parameters, "nonzero_parameters": nonzero})
     return Outcome(metrics=metrics, samples={"latency_ms_per_image_all_runs": per_image_ms,
                                              "latency_run_started_unix": started_unix,

@@ -1,6 +1,6 @@
 """The job side of the contract: read the spec, run the job, write result.json atomically.
 
-The shape of spec and result is defined by the launcher's pydantic models (launcher/schema.py,
+The shape of spec and result is defined by the launcher's pydantic models (launcher/contract/,
 exported to schema/); this module writes plain JSON that must validate against them. The names
 both sides share (jobs, schema version, file names) come from jobs/_contract.py, generated.
 """
@@ -14,6 +14,7 @@ import time
 
 from jobs._contract import ENV_SAVE_APART, JOB_NAMES, RESULT_NAME, SCHEMA_VERSION
 from jobs.errors import JobInputError
+from jobs.sizes import path_bytes
 
 # A job runs the ``run(spec, context)`` function of jobs/<job name>.py, unless named here.
 MODULES = {"scratch": "jobs.train"}
@@ -191,17 +192,6 @@ def write_result(spec, outcome, out_dir, timings, tf, keras, saved_apart):
 def describe_artifact(out_dir, name, kind, relpath):
     return {"name": name, "kind": kind, "path": relpath,
             "bytes": path_bytes(os.path.join(out_dir, relpath))}
-
-
-def path_bytes(path):
-    """Bytes of a file, or of every file under a folder (a SavedModel's size on disk)."""
-    if os.path.isfile(path):
-        return os.path.getsize(path)
-    total = 0
-    for folder, _, files in os.walk(path):
-        for name in files:
-            total += os.path.getsize(os.path.join(folder, name))
-    return total
 
 
 def write_json_atomic(path, document):

@@ -9,8 +9,9 @@ import os
 import time
 
 from jobs import data, decoded
-from jobs.contract import Outcome, path_bytes
+from jobs.contract import Outcome
 from jobs.errors import JobInputError
+from jobs.sizes import path_bytes
 
 DECODED_DIR = "decoded"
 

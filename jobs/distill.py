@@ -20,6 +20,7 @@ import time
 from jobs import architectures, data, models, pretrained
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
+from jobs.sizes import path_bytes
 
 SOFTMAX_CHECK_ATOL = 1e-5  # the logits read must give back the teacher's own probabilities
 
@@ -211,6 +212,6 @@ def saved(spec, metrics, path, save_s, keras):
     metrics.update({
         "save_s": save_s,
         "compression_total_s": metrics["load_s"] + metrics["distill_s"] + save_s,
-        "saved_model_bytes": models.path_bytes(path),
+        "saved_model_bytes": path_bytes(path),
     })
     return metrics

@@ -6,8 +6,9 @@ the ``weights_file`` the launcher mounted (jobs/pretrained.py).
 import time
 
 from jobs import architectures, models, pretrained
-from jobs.contract import Outcome, path_bytes
+from jobs.contract import Outcome
 from jobs.errors import JobInputError
+from jobs.sizes import path_bytes
 
 
 def check(spec):

@@ -6,7 +6,6 @@ import tarfile
 import time
 
 from jobs._contract import HANDOFF_ARTIFACT
-from jobs.contract import path_bytes  # noqa: F401 - re-exported: jobs call models.path_bytes
 from jobs.errors import JobInputError
 
 SAVED_MODEL_DIR = "saved_model"

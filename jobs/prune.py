@@ -41,6 +41,7 @@ from jobs import architectures, compat, data, models
 from jobs._contract import PRUNE_REGIMES
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
+from jobs.sizes import path_bytes
 
 
 def check(spec):
@@ -273,7 +274,7 @@ def run(spec, context):
             "wrapped_layers": len(wrapped),
             "pruned_parameters": pruned_total,
             "parameters": parameters,
-            "base_saved_model_bytes": models.path_bytes(source),
+            "base_saved_model_bytes": path_bytes(source),
             "base_gzip_bytes": models.gzip_bytes(source),
             "final_validation_accuracy": (float(metrics["val_accuracy"][-1])
                                           if "val_accuracy" in metrics else None),
@@ -297,7 +298,7 @@ def saved(spec, metrics, path, save_s, keras):
     metrics.update({
         "save_s": save_s,
         "compression_total_s": metrics["load_s"] + metrics["prune_s"] + save_s,
-        "saved_model_bytes": models.path_bytes(path),
+        "saved_model_bytes": path_bytes(path),
         "gzip_bytes": models.gzip_bytes(path),
     })
     return metrics

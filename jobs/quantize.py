@@ -22,6 +22,7 @@ from jobs import data, models
 from jobs._contract import CALIBRATED_QUANTIZE_MODES, QUANTIZE_MODES
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
+from jobs.sizes import path_bytes
 
 
 def check(spec):
@@ -91,7 +92,7 @@ def run(spec, context):
     write_file(context.artifact_path(name), flatbuffer)
     save_s = time.perf_counter() - started
 
-    saved_model_bytes = models.path_bytes(source)
+    saved_model_bytes = path_bytes(source)
     return Outcome(
         metrics={
             "saved_model_bytes": saved_model_bytes,

@@ -12,6 +12,7 @@ import time
 from jobs import architectures, data, models, pretrained
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
+from jobs.sizes import path_bytes
 
 
 def input_path(spec, field):
@@ -86,7 +87,7 @@ def run(spec, context):
 
 def saved(spec, metrics, path, save_s, keras):
     """The metrics of the SavedModel the contract wrote (jobs/contract.py)."""
-    metrics["saved_model_bytes"] = models.path_bytes(path)
+    metrics["saved_model_bytes"] = path_bytes(path)
     # Only a base model is compressed, and the paper's compression time starts by loading it.
     metrics["saved_model_load_s"] = (models.time_saved_model_load(keras, path)
                                      if spec["job"] == "train" else None)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from launcher import settings
+from launcher import __version__, settings
 from launcher.commands import COMMANDS
 from launcher.console import errors
 from launcher.errors import UserError, storage_error
@@ -31,6 +31,7 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="edgecompress", description=DESCRIPTION)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"edgecompress {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.add_parser(subparsers)

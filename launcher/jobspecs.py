@@ -14,9 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from launcher.contract.specs import SPEC_CLASSES as SPEC_CLASSES  # job name -> spec model
+from launcher.contract.specs import AnySpec, InputRef
+from launcher.contract.vocabulary import CONTAINER_INPUTS_DIR
 from launcher.errors import UserError, describe_validation_error
-from launcher.schema import CONTAINER_INPUTS_DIR, AnySpec, InputRef
-from launcher.schema import SPEC_CLASSES as SPEC_CLASSES  # job name -> spec model
 
 FIXED_FIELDS = {"job", "schema_version"}
 NONE_WORDS = {"none", "null"}

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from launcher.schema import SCHEMA_VERSION
+from launcher.contract.vocabulary import SCHEMA_VERSION
 
 
 def canonical_json(value: Any) -> str:

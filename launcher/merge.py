@@ -29,10 +29,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from launcher.contract.record import RunRecord
+from launcher.contract.specs import JOB_NAMES, JOB_SPEC
 from launcher.errors import STORAGE_FIXES, UserError, describe_validation_error, storage_error
 from launcher.files import sync_folder
 from launcher.keys import job_key
-from launcher.schema import JOB_NAMES, JOB_SPEC, RunRecord
 from launcher.store import ATTEMPT_PARTS, RESULT_NAME, Store
 from launcher.study.manifest import MANIFESTS, Manifest, load_manifest, write_manifest
 from launcher.untrusted import (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
-from launcher.schema import ERROR_PREFIX, JobStatus
+from launcher.contract.record import JobStatus
+from launcher.contract.vocabulary import ERROR_PREFIX
 
 # The in-container guard: every job runs under coreutils' timeout, set GUARD_GRACE_S past the
 # launcher's own deadline, so a job whose launcher died (kill -9, a lost host session) still

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from launcher.contract.specs import AnySpec
+from launcher.contract.vocabulary import ARCHITECTURES, CONTAINER_INPUTS_DIR
 from launcher.errors import UserError
-from launcher.schema import ARCHITECTURES, CONTAINER_INPUTS_DIR, AnySpec
 
 # Where Keras downloads each family's files from.
 _KERAS = "https://storage.googleapis.com/"

@@ -53,8 +53,10 @@ def digest_for(digests: list[str], remote: str) -> str | None:
     return None
 
 
-def _follow(events: Any, on_line: Callable[[str], None], what: str) -> dict[str, Any]:
-    """Render progress lines; return the last aux payload; raise on an error event."""
+def follow_transfer(events: Any, on_line: Callable[[str], None], what: str) -> dict[str, Any]:
+    """Follow the event stream of a push or pull (``what``): each step as a progress line, the
+    last aux payload returned (a push's digest), RegistryError on an error event. Used for the
+    fleet's images too (launcher/fleet/images.py)."""
     aux: dict[str, Any] = {}
     for event in events:
         if "error" in event:
@@ -76,7 +78,7 @@ def push(engine: Engine, profile: Profile, prefix: str,
     remote = remote_ref(profile, prefix)
     engine.tag(image_id, remote)
     try:
-        aux = _follow(engine.push(remote), on_line, "push")
+        aux = follow_transfer(engine.push(remote), on_line, "push")
     except RegistryError as error:
         raise UserError(f"push to {prefix} failed: {error}") from None
     digest = aux.get("Digest") or digest_for(engine.repo_digests(remote), remote)
@@ -87,7 +89,7 @@ def pull(engine: Engine, profile: Profile, prefix: str,
          on_line: Callable[[str], None]) -> ImageTransfer:
     remote = remote_ref(profile, prefix)
     try:
-        _follow(engine.pull(remote), on_line, "pull")
+        follow_transfer(engine.pull(remote), on_line, "pull")
     except RegistryError as error:
         text = str(error)
         if "manifest unknown" in text or "not found" in text:

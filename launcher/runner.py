@@ -19,6 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from launcher.backend import Backend, CtrlC, Ended, LocalBackend, Watch
+from launcher.contract.record import JobStatus, RunRecord
+from launcher.contract.results import JobResult
+from launcher.contract.specs import AnySpec
+from launcher.contract.vocabulary import (
+    CONTAINER_INPUTS_DIR,
+    CONTAINER_OUT_DIR,
+    CONTAINER_SPEC_PATH,
+    ENV_IMAGE_ID,
+    ENV_SAVE_APART,
+)
 from launcher.device.power import POWER_LOG, Sampling
 from launcher.docker_client import ContainerRequest, Engine, Mount, label
 from launcher.errors import UserError
@@ -28,17 +38,6 @@ from launcher.keys import canonical_json, job_key
 from launcher.limits import Resolved, save_apart
 from launcher.outcome import StopCause, classify, guard_command
 from launcher.owner import Owner, this_owner
-from launcher.schema import (
-    CONTAINER_INPUTS_DIR,
-    CONTAINER_OUT_DIR,
-    CONTAINER_SPEC_PATH,
-    ENV_IMAGE_ID,
-    ENV_SAVE_APART,
-    AnySpec,
-    JobResult,
-    JobStatus,
-    RunRecord,
-)
 from launcher.store import RESULT_NAME, Store, load_result
 from launcher.untrusted import MAX_TREE_ENTRIES, MiB, Usage, disk_usage, give_back, read_json
 
@@ -63,7 +62,7 @@ class JobRequest:
     caches: Mapping[str, Path] = field(default_factory=dict)  # container path -> host, rw
     environment: Mapping[str, str] = field(default_factory=dict)  # e.g. the device power mode
     # Benchmark jobs: the host command that samples the device's power while the job runs
-    # (launcher/power.py); None on machines without one.
+    # (launcher/device/power.py); None on machines without one.
     power: Sampling | None = None
 
     @property

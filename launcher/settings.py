@@ -4,7 +4,7 @@ Nothing else in the launcher reads ``EDGECOMPRESS_*`` variables. Each reader tak
 environment as a parameter (``os.environ`` when omitted), so the checks are unit-tested on
 plain dicts. A bad value is a UserError that names the variable and a good value.
 (The variables the launcher sets *inside* job containers are part of the job contract:
-``launcher/schema.py``, exported to ``jobs/_contract.py``.)
+``launcher/contract/vocabulary.py``, exported to ``jobs/_contract.py``.)
 """
 
 from __future__ import annotations

@@ -18,10 +18,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from launcher.contract.record import JobStatus, RunRecord
+from launcher.contract.results import JOB_RESULT, JobResult
+from launcher.contract.specs import JOB_SPEC
+from launcher.contract.vocabulary import RESULT_NAME as RESULT_NAME  # what a job writes in out/
 from launcher.errors import describe_validation_error
 from launcher.files import write_text_atomic
-from launcher.schema import JOB_RESULT, JOB_SPEC, JobResult, JobStatus, RunRecord
-from launcher.schema import RESULT_NAME as RESULT_NAME  # what a job writes in out/
 from launcher.untrusted import (
     MAX_RESULT_BYTES,
     Untrusted,

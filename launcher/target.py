@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from launcher import settings
+from launcher.contract.specs import AnySpec, needs_tfds_download
+from launcher.contract.vocabulary import CONTAINER_TFDS_DIR
 from launcher.deadlines import deadline_for
 from launcher.device import preflight
 from launcher.device.checks import raise_on_failure
@@ -23,7 +25,6 @@ from launcher.docker_client import Engine
 from launcher.errors import UserError
 from launcher.limits import Limits, Resolved, host_memory_bytes, resolve
 from launcher.runner import JobRequest
-from launcher.schema import CONTAINER_TFDS_DIR, AnySpec, needs_tfds_download
 from launcher.store import Store
 
 

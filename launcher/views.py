@@ -10,9 +10,9 @@ from typing import Any
 from rich.table import Table
 
 from launcher.console import escape
+from launcher.contract.record import JobStatus
 from launcher.device.checks import Check
 from launcher.runner import JobOutcome
-from launcher.schema import JobStatus
 from launcher.store import StoredJob
 from launcher.study.execute import Assessment, State
 

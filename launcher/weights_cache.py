@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from launcher import settings
+from launcher.contract.specs import AnySpec
 from launcher.errors import UserError
 from launcher.pretrained import WeightsFile, missing_weights, weights_file, with_weights_file
-from launcher.schema import AnySpec
 
 FETCH_TIMEOUT_S = 60.0
 _verified: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) checked this process

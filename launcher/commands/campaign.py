@@ -19,15 +19,16 @@ from launcher.commands._options import (
 )
 from launcher.commands.fleet import add_fleet_option, fleet_url
 from launcher.console import console, errors
+from launcher.contract.record import JobStatus
+from launcher.contract.specs import JOB_NAMES
 from launcher.device.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from launcher.docker_client import Engine
 from launcher.errors import UserError
 from launcher.fleet.connect import connect_fleet
 from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.limits import Limits
-from launcher.schema import JOB_NAMES, JobStatus
 from launcher.store_lock import command_line, store_lock
-from launcher.study import placement
+from launcher.study import training_placement
 from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides
 from launcher.study.execute import Summary, Training, WeightsLookup, run_plan
 from launcher.study.fetch import fetch_weights, weights_needed
@@ -138,10 +139,10 @@ def training_for(engine: Engine, config: CampaignConfig, target: Target,
     if config.train_profile is None or config.train_profile == target.profile:
         return None
     training = get_profile(config.train_profile)
-    placement.check_training_profile(get_profile(target.profile), training)
+    training_placement.check_training_profile(get_profile(target.profile), training)
     local = engine.image_id(training.image)
-    image_id = placement.training_image_id(
-        training, local, placement.recorded_image_ids(target.store, training.image))
+    image_id = training_placement.training_image_id(
+        training, local, training_placement.recorded_image_ids(target.store, training.image))
     runs_here = None if local is None else dataclasses.replace(
         target, profile=training.name, image=training.image, image_id=local,
         runtime=training.runtime, environment={}, power=None,
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     config = campaign_config(args)
     expanded = expand(config)
     if config.train_profile is not None:  # a wrong pairing fails before the engine is asked
-        placement.check_training_profile(get_profile(campaign_profile(args, config)),
+        training_placement.check_training_profile(get_profile(campaign_profile(args, config)),
                                          get_profile(config.train_profile))
     limits = limits_from(args).over(config.limits)
     url = fleet_url(args)

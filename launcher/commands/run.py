@@ -16,11 +16,11 @@ from launcher.commands._options import (
     limits_from,
 )
 from launcher.console import console, errors
+from launcher.contract.record import JobStatus
 from launcher.device.profiles import get_profile
 from launcher.errors import UserError
 from launcher.files import tree_digest
 from launcher.runner import run_job
-from launcher.schema import JobStatus
 from launcher.store_lock import command_line, store_lock
 from launcher.target import connect, request_for
 from launcher.views import escape, outcome_table

@@ -1,5 +1,6 @@
-"""edgecompress schema [--check]: write (or check) the files generated from launcher/schema.py:
-the JSON Schemas in schema/ and the container side's vocabulary, jobs/_contract.py."""
+"""edgecompress schema [--check]: write (or check) the files generated from the contract
+(launcher/contract/): the JSON Schemas in schema/ and the container side's vocabulary,
+jobs/_contract.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 
 from launcher import images
 from launcher.console import console
-from launcher.contract import generated_files, stale_files
+from launcher.contract.export import generated_files, stale_files
 from launcher.errors import UserError
 
 

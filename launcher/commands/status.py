@@ -10,7 +10,7 @@ from launcher.device.profiles import Profile, get_profile
 from launcher.docker_client import Engine
 from launcher.errors import EngineError, UserError
 from launcher.store import Store
-from launcher.study import placement
+from launcher.study import training_placement
 from launcher.study.execute import Resolver, State, dataset_folder
 from launcher.study.fetch import cached_weights, weights_needed
 from launcher.study.manifest import find_manifests
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     train_image_id = None
     if config.train_profile not in (None, profile.name):
         training = get_profile(str(config.train_profile))
-        recorded_ids = placement.recorded_image_ids(store, training.image)
+        recorded_ids = training_placement.recorded_image_ids(store, training.image)
         train_image_id = current_image_id(training) or next(iter(recorded_ids), None)
     needed = weights_needed(plan, profile.tensorflow,
                             get_profile(str(config.train_profile)).tensorflow

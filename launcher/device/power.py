@@ -29,6 +29,8 @@ from pathlib import Path
 from types import TracebackType
 
 from launcher import settings
+from launcher.contract.record import PowerMeasurement
+from launcher.contract.results import BenchmarkResult, JobResult
 from launcher.device.checks import Check
 from launcher.device.tegrastats import (
     INPUT_RAILS,
@@ -37,7 +39,6 @@ from launcher.device.tegrastats import (
     average_power_mw,
     parse_line,
 )
-from launcher.schema import BenchmarkResult, JobResult, PowerMeasurement
 
 POWER_LOG = "power.log"
 DEFAULT_INTERVAL_MS = 100

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from launcher.contract.vocabulary import ENV_JETPACK, ENV_JETSON_CLOCKS, ENV_POWER_MODE
 from launcher.device.checks import Check
 from launcher.device.jetson import (
     L4tRelease,
@@ -29,7 +30,6 @@ from launcher.device.jetson import (
     parse_nvpmodel,
 )
 from launcher.device.profiles import PROFILES, Profile
-from launcher.schema import ENV_JETPACK, ENV_JETSON_CLOCKS, ENV_POWER_MODE
 
 GiB = 1024**3
 MIN_FREE_BYTES = 2 * GiB  # below this a model save or an image layer fails outright

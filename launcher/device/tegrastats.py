@@ -7,7 +7,7 @@ Two formats matter (samples in tests/data/jetson/):
   GPU as "GR3D_FREQ 0%@[114]".
 The first number of a rail is the instantaneous reading; the second is tegrastats' own running
 average since it started, which says nothing about a window, so it is not used. The samples
-are lined up with a job's timed runs by launcher/power.py, with the host's clock: L4T R32
+are lined up with a job's timed runs by launcher/device/power.py, with the host's clock: L4T R32
 prints no time at all, and R35's whole seconds are too coarse for a run.
 """
 

@@ -14,7 +14,7 @@ from launcher.device.profiles import get_profile
 from launcher.docker_client import Engine, label
 from launcher.docker_swarm import SwarmEngine
 from launcher.errors import UserError
-from launcher.fleet import cleanup, images, placement, preflight
+from launcher.fleet import cleanup, images, node_placement, preflight
 from launcher.fleet.execute import Fleet, Lane
 from launcher.limits import Limits, resolve
 from launcher.store import Store
@@ -35,7 +35,7 @@ def manager(url: str, answer_s: float = MANAGER_ANSWER_S) -> SwarmEngine:
 
 
 def check_profile(engine: SwarmEngine, profile: str) -> None:
-    line = placement.unmatched(engine.nodes(), profile)
+    line = node_placement.unmatched(engine.nodes(), profile)
     if line is not None:
         raise UserError(line)
 
@@ -56,8 +56,8 @@ def prepare(engine: SwarmEngine, local: Engine, image: str, image_id: str, profi
 def prepare_training(fleet: Fleet, local: Engine, image: str, image_id: str, profile: str,
                      store: Path, registry: str, push_registry: str | None,
                      on_line: Callable[[str], None], limits: Limits | None = None) -> Fleet:
-    """The training lane (launcher/study/placement.py): the training profile's image pushed,
-    its nodes checked; its train and scratch jobs go to those nodes."""
+    """The training lane (launcher/study/training_placement.py): the training profile's image
+    pushed, its nodes checked; its train and scratch jobs go to those nodes."""
     check_profile(fleet.engine, profile)
     remote = images.publish(local, image_id, image, registry, push_registry, on_line)
     target = _checked_target(fleet.engine, remote, image_id, profile, store, limits)
@@ -67,7 +67,7 @@ def prepare_training(fleet: Fleet, local: Engine, image: str, image_id: str, pro
 def _checked_target(engine: SwarmEngine, remote: str, image_id: str, profile: str, store: Path,
                     limits: Limits | None) -> Target:
     """The preflight on every node of the profile, then the target its jobs run with."""
-    nodes = placement.eligible(engine.nodes(), profile)
+    nodes = node_placement.eligible(engine.nodes(), profile)
     try:
         l4t = get_profile(profile).l4t
     except UserError:

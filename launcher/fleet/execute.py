@@ -3,7 +3,7 @@ free node of the profile, each job through the same runner as a local run.
 
 The main thread keeps the queue and the manifest; each running job has a thread of its own
 that blocks in run_job. A job whose node went down is recorded as a lost attempt and runs
-again on another node, at most placement.MAX_ATTEMPTS times. The first Ctrl-C (or SIGTERM)
+again on another node, at most node_placement.MAX_ATTEMPTS times. The first Ctrl-C (or SIGTERM)
 stops every running job (recorded canceled) and dispatches nothing more; a re-run resumes.
 """
 
@@ -16,13 +16,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from launcher.backend import CtrlC
+from launcher.contract.record import JobStatus
 from launcher.docker_swarm import NodeInfo, SwarmEngine
 from launcher.errors import UserError
-from launcher.fleet import placement
+from launcher.fleet import node_placement
 from launcher.fleet.backend import SwarmBackend
 from launcher.fleet.keeper import network_kept
 from launcher.runner import JobOutcome, run_job
-from launcher.schema import JobStatus
 from launcher.study.execute import (
     Assessment,
     Events,
@@ -47,7 +47,7 @@ NO_NODE_S = 600.0
 
 @dataclass(frozen=True)
 class Lane:
-    """Training placed on another profile (launcher/study/placement.py): its nodes, the
+    """Training placed on another profile (launcher/study/training_placement.py): its nodes, the
     registry-qualified name of its image, the target its train and scratch jobs run on."""
 
     image: str
@@ -87,14 +87,14 @@ class FleetSummary(Summary):
 
 def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
                    retry_failed: bool = False, deadline_s: float | None = None,
-                   max_attempts: int = placement.MAX_ATTEMPTS, no_node_s: float = NO_NODE_S,
+                   max_attempts: int = node_placement.MAX_ATTEMPTS, no_node_s: float = NO_NODE_S,
                    clock: Callable[[], float] = time.monotonic,
                    weights: WeightsLookup = no_weights) -> FleetSummary:
     started = clock()
     summary = FleetSummary()
     profiles = [target.profile] + ([fleet.training.target.profile] if fleet.training else [])
     for profile in profiles:
-        line = placement.unmatched(fleet.engine.nodes(), profile)
+        line = node_placement.unmatched(fleet.engine.nodes(), profile)
         if line is not None:
             raise UserError(line)  # before anything starts: no folder, no service
     resolver = Resolver(plan, target.store, target.image_id, dataset_folder(plan, target.store),
@@ -143,11 +143,11 @@ def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
                 by_id = {node.id: node for node in ready}
                 nodes = []
                 for profile in profiles:  # each lane's jobs on its own profile's nodes
-                    lane = placement.eligible(swarm_nodes, profile)
+                    lane = node_placement.eligible(swarm_nodes, profile)
                     nodes += lane
                     queue = [n.id for n in ready
                              if fleet.lane_of(n, target)[1].profile == profile]
-                    for chosen in placement.assign(queue, lane, busy, avoid):
+                    for chosen in node_placement.assign(queue, lane, busy, avoid):
                         node = by_id[chosen.job]
                         ready.remove(node)
                         pending.remove(node)
@@ -161,7 +161,7 @@ def run_fleet_plan(fleet: Fleet, plan: Plan, target: Target, events: Events,
                     no_node_since = clock()
                 elif clock() - no_node_since > no_node_s:
                     # Every board of the profile has been gone that long: stop, resumable.
-                    raise UserError(f"no node labelled {placement.PROFILE_LABEL}="
+                    raise UserError(f"no node labelled {node_placement.PROFILE_LABEL}="
                                     f"{' or '.join(profiles)} has been ready for "
                                     f"{no_node_s:g} s; "
                                     "bring one back and run the same command again")
@@ -243,7 +243,7 @@ def _settle(job: _Running, outcome: JobOutcome, resolver: Resolver, manifest: Ma
         summary.lost_attempts += 1
         attempts[node.id] = attempts.get(node.id, 0) + 1
         avoid[node.id] = avoid.get(node.id, frozenset()) | {job.host.id}
-        if placement.retry(attempts[node.id], max_attempts):
+        if node_placement.retry(attempts[node.id], max_attempts):
             events.finished(node, after, ran=True)
             pending.insert(0, node)  # first in the queue: it was dispatched before the rest
             return

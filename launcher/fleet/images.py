@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from launcher.docker_client import Engine, RegistryError
 from launcher.errors import UserError
-from launcher.registry import _follow, digest_for
+from launcher.registry import digest_for, follow_transfer
 
 
 def remote(registry: str, image: str) -> str:
@@ -33,7 +33,7 @@ def publish(engine: Engine, image_id: str, image: str, registry: str, push_regis
     pushed = remote(push_registry or registry, image)
     engine.tag(image_id, pushed)
     try:
-        aux = _follow(engine.push(pushed), on_line, "push")
+        aux = follow_transfer(engine.push(pushed), on_line, "push")
     except RegistryError as error:
         raise UserError(f"push of {image} to the fleet's registry {push_registry or registry} "
                         f"failed: {error}") from None

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 
 from launcher.docker_client import ContainerRequest
 from launcher.docker_swarm import ServiceRequest, SwarmEngine
-from launcher.fleet.placement import PROFILE_LABEL
+from launcher.fleet.node_placement import PROFILE_LABEL
 from launcher.runner import container_user, session_labels
 
 KIND = "keeper"

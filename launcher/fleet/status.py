@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from launcher.docker_swarm import NodeInfo
-from launcher.fleet.placement import profile_of
+from launcher.fleet.node_placement import profile_of
 
 
 @dataclass(frozen=True)

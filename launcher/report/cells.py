@@ -11,22 +11,22 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from launcher.report.paper import (
-    METRICS,
-)
-from launcher.report.results import Device, Measured
-from launcher.schema import (
-    ARCHITECTURES,
+from launcher.contract.record import PowerMeasurement
+from launcher.contract.results import (
     BenchmarkMetrics,
     BenchmarkResult,
     DistillResult,
     Fingerprint,
-    PowerMeasurement,
     PruneMetrics,
     PruneResult,
     QuantizeResult,
     TrainResult,
 )
+from launcher.contract.vocabulary import ARCHITECTURES
+from launcher.report.paper import (
+    METRICS,
+)
+from launcher.report.results import Device, Measured
 
 Value = str | int | float | None
 MB = 1e6  # the paper's MB: 10^6 bytes
@@ -72,8 +72,8 @@ class Cell:
     # job -> (peak RSS, container cgroup peak) of each run that recorded them
     memory: dict[str, list[tuple[int | None, int | None]]] = field(default_factory=dict)
     power: dict[int, PowerMeasurement] = field(default_factory=dict)  # by copy, where sampled
-    # The networks its jobs built (launcher/schema.py Fingerprint), by sha256: a base's from
-    # its train jobs, distill's and scratch's from their students. Empty: not recorded.
+    # The networks its jobs built (Fingerprint, launcher/contract/results.py), by sha256: a
+    # base's from its train jobs, distill's and scratch's from their students. Empty: not recorded.
     networks: dict[str, Fingerprint] = field(default_factory=dict)
     prunes: list[PruneMetrics] = field(default_factory=list)  # each pruning run's own record
 

@@ -11,11 +11,11 @@ of one network's two measurements, so the report names the difference instead of
 
 from __future__ import annotations
 
+from launcher.contract.results import Fingerprint
 from launcher.report.cells import Cells
 from launcher.report.paper import PAPER_DEVICE_NAMES, PaperDevice
 from launcher.report.results import Device
 from launcher.report.table import Column, Table
-from launcher.schema import Fingerprint
 
 # The paper's setting (ImageNet weights, 224 x 224, a new 102-class head), as each of its
 # stacks builds it: Keras 2.7 on the Nano, Keras 2.12 on the Xavier NX. sha256 of

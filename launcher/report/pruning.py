@@ -4,9 +4,9 @@ right after the first mask and at the end, the steps at which the masks changed.
 
 from __future__ import annotations
 
+from launcher.contract.results import PruneMetrics
 from launcher.report.cells import Cells, accuracy_drop_pts, ordered
 from launcher.report.table import Column, Table
-from launcher.schema import PruneMetrics
 
 FLAG_DROP_PTS = 10.0  # points of test top-1 below the base
 

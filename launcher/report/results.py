@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from launcher.schema import Environment, JobResult, RunRecord
+from launcher.contract.record import RunRecord
+from launcher.contract.results import Environment, JobResult
 from launcher.store import Store
 from launcher.study.manifest import manifests
 

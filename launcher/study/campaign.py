@@ -18,18 +18,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from launcher.device.profiles import PROFILES
-from launcher.errors import UserError, describe_validation_error
-from launcher.limits import MAX_DEADLINE_S, Limits
-from launcher.schema import (
+from launcher.contract.specs import BenchmarkSettings
+from launcher.contract.vocabulary import (
     ARCHITECTURES,
     Architecture,
-    BenchmarkSettings,
     LearningRateDecay,
     PruneRegime,
     TrainingRegime,
     default_regime,
 )
+from launcher.device.profiles import PROFILES
+from launcher.errors import UserError, describe_validation_error
+from launcher.limits import MAX_DEADLINE_S, Limits
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -94,9 +94,10 @@ class DistillConfig(Config):
 
 
 class TrainingConfig(Config):
-    """What each training job trains (launcher/schema.py's TrainingRegime). The scratch
-    baseline and the distillation student share one setting: the baseline is the student
-    trained without its teacher, so anything else would compare two regimes, not distillation."""
+    """What each training job trains (TrainingRegime, launcher/contract/vocabulary.py). The
+    scratch baseline and the distillation student share one setting: the baseline is the
+    student trained without its teacher, so anything else would compare two regimes, not
+    distillation."""
 
     base: TrainingRegime | None = Field(
         default=None, description="the trained copies (train): head, full or full_bn_frozen; "
@@ -112,7 +113,8 @@ class TrainingConfig(Config):
 
 
 class PruningConfig(Config):
-    """How the pruning jobs fine-tune (jobs/prune.py; launcher/schema.py's PruneRegime)."""
+    """How the pruning jobs fine-tune (jobs/prune.py; PruneRegime in
+    launcher/contract/vocabulary.py)."""
 
     regime: PruneRegime = Field(
         default="pruned_layers", description="what trains while pruning: pruned_layers (the "

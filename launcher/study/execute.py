@@ -18,17 +18,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
+from launcher.contract.record import JobStatus, RunRecord
+from launcher.contract.results import JobResult
+from launcher.contract.specs import AnySpec
+from launcher.contract.vocabulary import HANDOFF_ARTIFACT
 from launcher.docker_client import Engine
 from launcher.files import tree_digest
 from launcher.keys import job_key
 from launcher.runner import JobOutcome, run_job
-from launcher.schema import (
-    HANDOFF_ARTIFACT,
-    AnySpec,
-    JobResult,
-    JobStatus,
-    RunRecord,
-)
 from launcher.store import Store
 from launcher.study.digits import ensure_digits_folder
 from launcher.study.manifest import (
@@ -104,7 +101,7 @@ class Resolver:
                  ) -> None:
         self.plan, self.store, self.image_id, self.dataset = plan, store, image_id, dataset
         self.weights = weights
-        # Training placed on another profile (launcher/study/placement.py): its image's id
+        # Training placed on another profile (launcher/study/training_placement.py): its image's id
         # keys the train and scratch jobs.
         self.train_image_id = train_image_id or image_id
         self.done: dict[str, tuple[Path, JobResult]] = {}

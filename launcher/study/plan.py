@@ -27,9 +27,10 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from launcher.contract.specs import AnySpec
+from launcher.contract.vocabulary import CONTAINER_INPUTS_DIR
 from launcher.errors import UserError, describe_validation_error
 from launcher.jobspecs import spec_class
-from launcher.schema import CONTAINER_INPUTS_DIR, AnySpec
 from launcher.study.campaign import QUANTIZE_MODES, CampaignConfig, prune_sparsity
 
 DATASET = "dataset"  # an input's source: the campaign's image folder

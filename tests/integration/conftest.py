@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from launcher import images
+from launcher.contract.specs import AnySpec
 from launcher.device.profiles import get_profile, resolve_base_image
 from launcher.docker_client import Engine
 from launcher.errors import EngineError
 from launcher.runner import JobRequest
-from launcher.schema import AnySpec
 from launcher.store import Store
 
 TEST_PROFILE = os.environ.get("EDGECOMPRESS_TEST_PROFILE", "x86-tf2.12")

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from launcher.contract.record import JobStatus
+from launcher.contract.specs import BenchmarkSpec, InputRef
 from launcher.device.power import Sampling
 from launcher.docker_client import Engine, label
 from launcher.docker_swarm import SwarmEngine
@@ -35,11 +37,10 @@ from launcher.fleet.backend import SwarmBackend
 from launcher.fleet.connect import prepare, prepare_training
 from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.fleet.images import remote
-from launcher.fleet.placement import eligible
+from launcher.fleet.node_placement import eligible
 from launcher.keys import job_key
 from launcher.limits import Limits, resolve
 from launcher.runner import SESSION_ID, JobRequest, run_job
-from launcher.schema import BenchmarkSpec, InputRef, JobStatus
 from launcher.store import Store, load_result
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan, resolve_spec

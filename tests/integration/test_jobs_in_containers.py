@@ -15,22 +15,15 @@ import jsonschema
 import pytest
 
 from launcher import images
+from launcher.contract.record import JobStatus
+from launcher.contract.results import MakeModelResult, ProbeResult, QuantizeResult
+from launcher.contract.specs import InputRef, MakeModelSpec, ProbeSpec, QuantizeSpec
 from launcher.device.preflight import HostFacts, device_environment
 from launcher.device.profiles import resolve_base_image
 from launcher.docker_client import ContainerRequest, label
 from launcher.files import tree_digest
 from launcher.limits import Limits, resolve
 from launcher.runner import JobRequest, container_user, gpu_groups, run_job
-from launcher.schema import (
-    InputRef,
-    JobStatus,
-    MakeModelResult,
-    MakeModelSpec,
-    ProbeResult,
-    ProbeSpec,
-    QuantizeResult,
-    QuantizeSpec,
-)
 from launcher.store import Store
 
 from .conftest import job_containers

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from launcher.contract.vocabulary import ARCHITECTURES
 from launcher.pretrained import weights_file
-from launcher.schema import ARCHITECTURES
 from launcher.weights_cache import WeightsCache, load_hashes
 
 from .in_image import python_in_image

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from launcher.contract.record import JobStatus
+from launcher.contract.specs import DistillSpec, InputRef, TrainSpec
 from launcher.files import tree_digest
 from launcher.runner import JobRequest, run_job
-from launcher.schema import DistillSpec, InputRef, JobStatus, TrainSpec
 from launcher.store import Store
 
 from ..digits import write_digits_folder

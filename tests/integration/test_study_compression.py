@@ -22,16 +22,11 @@ from pathlib import Path
 import docker
 import pytest
 
+from launcher.contract.record import JobStatus
+from launcher.contract.results import DistillResult, PruneResult
+from launcher.contract.specs import DistillSpec, InputRef, PruneSpec
 from launcher.files import tree_digest
 from launcher.runner import JobOutcome, JobRequest, run_job
-from launcher.schema import (
-    DistillResult,
-    DistillSpec,
-    InputRef,
-    JobStatus,
-    PruneResult,
-    PruneSpec,
-)
 from launcher.store import Store
 
 from ..digits import write_digits_folder

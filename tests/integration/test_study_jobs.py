@@ -9,26 +9,23 @@ from pathlib import Path
 
 import pytest
 
+from launcher.contract.record import JobStatus
+from launcher.contract.results import BenchmarkResult, PruneResult, QuantizeResult, TrainResult
+from launcher.contract.specs import (
+    AnySpec,
+    BenchmarkSpec,
+    DistillSpec,
+    InputRef,
+    PruneSpec,
+    QuantizeSpec,
+    ScratchSpec,
+    TrainSpec,
+)
 from launcher.device.power import Sampling
 from launcher.device.profiles import get_profile
 from launcher.files import tree_digest
 from launcher.limits import Limits, resolve
 from launcher.runner import JobOutcome, JobRequest, run_job
-from launcher.schema import (
-    AnySpec,
-    BenchmarkResult,
-    BenchmarkSpec,
-    DistillSpec,
-    InputRef,
-    JobStatus,
-    PruneResult,
-    PruneSpec,
-    QuantizeResult,
-    QuantizeSpec,
-    ScratchSpec,
-    TrainResult,
-    TrainSpec,
-)
 from launcher.store import Store
 
 from ..digits import write_digits_folder

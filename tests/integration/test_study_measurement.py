@@ -17,20 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from launcher.contract.record import JobStatus
+from launcher.contract.results import BenchmarkResult, DecodeResult, QuantizeResult
+from launcher.contract.specs import BenchmarkSpec, DecodeSpec, InputRef, MakeModelSpec, QuantizeSpec
 from launcher.files import tree_digest
 from launcher.keys import job_key
 from launcher.runner import JobOutcome, JobRequest, run_job
-from launcher.schema import (
-    BenchmarkResult,
-    BenchmarkSpec,
-    DecodeResult,
-    DecodeSpec,
-    InputRef,
-    JobStatus,
-    MakeModelSpec,
-    QuantizeResult,
-    QuantizeSpec,
-)
 from launcher.store import Store
 
 from ..digits import write_digits_folder

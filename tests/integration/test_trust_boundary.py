@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from launcher.console import InertConsole
+from launcher.contract.record import JobStatus
+from launcher.contract.specs import ProbeSpec
 from launcher.docker_client import label
 from launcher.limits import Limits, resolve
 from launcher.runner import run_job
-from launcher.schema import JobStatus, ProbeSpec
 from launcher.untrusted import walk_entries
 from launcher.views import outcome_table
 
@@ -310,7 +311,7 @@ import sys
 from pathlib import Path
 from launcher.runner import JobRequest, run_job
 from launcher.docker_client import Engine
-from launcher.schema import ProbeSpec
+from launcher.contract.specs import ProbeSpec
 from launcher.store import Store
 image_id, store, deadline = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
 request = JobRequest(spec=ProbeSpec(), image="edgecompress/test-hostile:latest",

@@ -13,7 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from launcher.schema import JOB_RESULT, BenchmarkSpec, InputRef, MakeModelSpec
+from launcher.contract.results import JOB_RESULT
+from launcher.contract.specs import BenchmarkSpec, InputRef, MakeModelSpec
 
 RECORDED = Path(__file__).parents[1] / "data" / "campaign-quick-2copies"
 TAG = "edgecompress/test-stand-in"

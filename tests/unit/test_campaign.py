@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from launcher.contract.vocabulary import ARCHITECTURES
 from launcher.errors import UserError
-from launcher.schema import ARCHITECTURES
 from launcher.study.campaign import (
     PRESETS,
     load_campaign,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import launcher
+
 RECORDED = Path(__file__).parent.parent / "data" / "campaign-quick-2copies"
 
 
@@ -47,6 +49,15 @@ def assert_one_line_error(proc, code, fragment):
 )
 def test_bad_input_is_one_line_and_non_zero(args, code, fragment, tmp_path):
     assert_one_line_error(edgecompress(*args, cwd=tmp_path), code, fragment)
+
+
+def test_version_is_the_packages_on_one_line(tmp_path):
+    proc = edgecompress("--version", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"edgecompress {launcher.__version__}\n"
+    assert proc.stderr == ""
+    packaging_version = pytest.importorskip("packaging.version")
+    packaging_version.Version(launcher.__version__)  # a version pip accepts (PEP 440)
 
 
 def test_daemon_not_running_is_one_line(tmp_path):

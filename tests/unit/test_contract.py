@@ -1,4 +1,4 @@
-"""One vocabulary across the seam: jobs/_contract.py is rendered from launcher/schema.py, is
+"""One vocabulary across the seam: jobs/_contract.py is rendered from launcher/contract/, is
 plain Python 3.6, holds the host's values, and a stale copy is caught."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import get_args
 import pytest
 
 import jobs._contract
-from launcher import schema
 from launcher.commands import schema as schema_command
-from launcher.contract import (
+from launcher.contract import specs, vocabulary
+from launcher.contract.export import (
     CONTRACT_FILE,
     CONTRACT_NAMES,
     contract_values,
@@ -58,24 +58,25 @@ def test_the_contract_is_plain_python_3_6_that_imports_alone(tmp_path):
 
 def test_jobs_see_the_hosts_values():
     for name in CONTRACT_NAMES:
-        assert getattr(jobs._contract, name) == getattr(schema, name), name
+        host = specs if name == "JOB_NAMES" else vocabulary
+        assert getattr(jobs._contract, name) == getattr(host, name), name
 
 
 def test_the_names_are_derived_from_the_models():
-    specs = schema.JOB_SPEC.json_schema()
-    mapping = specs["discriminator"]["mapping"]
-    assert sorted(mapping) == sorted(schema.JOB_NAMES)
-    assert schema.JOB_NAMES[:3] == ("probe", "make_model", "decode") and len(schema.JOB_NAMES) == 9
-    for job, cls in schema.SPEC_CLASSES.items():
+    spec_schema = specs.JOB_SPEC.json_schema()
+    mapping = spec_schema["discriminator"]["mapping"]
+    assert sorted(mapping) == sorted(specs.JOB_NAMES)
+    assert specs.JOB_NAMES[:3] == ("probe", "make_model", "decode") and len(specs.JOB_NAMES) == 9
+    for job, cls in specs.SPEC_CLASSES.items():
         assert get_args(cls.model_fields["job"].annotation) == (job,)
         assert cls.model_fields["job"].default == job
-    assert get_args(schema.Architecture) == schema.ARCHITECTURES
-    assert "DenseNet201" in schema.ARCHITECTURES
-    mode = schema.QuantizeSpec.model_json_schema()["properties"]["mode"]
-    assert tuple(mode["enum"]) == schema.QUANTIZE_MODES
-    assert schema.QUANTIZE_MODES == ("float32", "fp16", "dynamic", "int8", "full_int8")
-    assert set(schema.CALIBRATED_QUANTIZE_MODES) == {"int8", "full_int8"}
-    assert set(DEFAULT_DEADLINES_S) <= set(schema.JOB_NAMES)
+    assert get_args(vocabulary.Architecture) == vocabulary.ARCHITECTURES
+    assert "DenseNet201" in vocabulary.ARCHITECTURES
+    mode = specs.QuantizeSpec.model_json_schema()["properties"]["mode"]
+    assert tuple(mode["enum"]) == vocabulary.QUANTIZE_MODES
+    assert vocabulary.QUANTIZE_MODES == ("float32", "fp16", "dynamic", "int8", "full_int8")
+    assert set(vocabulary.CALIBRATED_QUANTIZE_MODES) == {"int8", "full_int8"}
+    assert set(DEFAULT_DEADLINES_S) <= set(specs.JOB_NAMES)
 
 
 def test_a_stale_or_missing_generated_file_is_named(tmp_path):
@@ -113,9 +114,9 @@ def _string_constants(path: Path) -> set[str]:
 
 
 SEAM_STRINGS = {
-    schema.CONTAINER_SPEC_PATH, schema.CONTAINER_OUT_DIR, schema.CONTAINER_INPUTS_DIR,
-    schema.CONTAINER_TFDS_DIR, schema.ENV_IMAGE_ID, schema.ENV_POWER_MODE, schema.ENV_JETPACK,
-    schema.ENV_JETSON_CLOCKS,
+    vocabulary.CONTAINER_SPEC_PATH, vocabulary.CONTAINER_OUT_DIR,
+    vocabulary.CONTAINER_INPUTS_DIR, vocabulary.CONTAINER_TFDS_DIR, vocabulary.ENV_IMAGE_ID,
+    vocabulary.ENV_POWER_MODE, vocabulary.ENV_JETPACK, vocabulary.ENV_JETSON_CLOCKS,
 }
 
 
@@ -124,13 +125,14 @@ def test_jobs_spell_no_seam_value_themselves(path):
     if path.name == "_contract.py":
         return
     spelled = _string_constants(path) & (
-        SEAM_STRINGS | {schema.ERROR_PREFIX} | set(schema.ARCHITECTURES))
+        SEAM_STRINGS | {vocabulary.ERROR_PREFIX} | set(vocabulary.ARCHITECTURES))
     assert not spelled, f"jobs/{path.name}: use jobs/_contract.py for {sorted(spelled)}"
 
 
-def test_the_launcher_spells_no_seam_value_outside_schema_py():
+def test_the_launcher_spells_no_seam_value_outside_the_vocabulary():
     for path in sorted((REPO / "launcher").rglob("*.py")):
-        if path == REPO / "launcher" / "schema.py":
+        if path == REPO / "launcher" / "contract" / "vocabulary.py":
             continue
         spelled = _string_constants(path) & SEAM_STRINGS
-        assert not spelled, f"{path.relative_to(REPO)}: use launcher.schema for {spelled}"
+        assert not spelled, (
+            f"{path.relative_to(REPO)}: use launcher.contract.vocabulary for {spelled}")

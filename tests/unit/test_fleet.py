@@ -13,14 +13,15 @@ import pytest
 
 from launcher import settings
 from launcher.backend import Ended, Watch
+from launcher.contract.record import JobStatus
+from launcher.contract.specs import MakeModelSpec
 from launcher.docker_client import ContainerRequest
 from launcher.docker_swarm import NodeInfo, TaskState
 from launcher.errors import UserError
-from launcher.fleet import placement, preflight, status, tasks
+from launcher.fleet import node_placement, preflight, status, tasks
 from launcher.fleet.images import pinned, remote
 from launcher.outcome import StopCause, classify
 from launcher.runner import JobRequest, run_job
-from launcher.schema import JobStatus, MakeModelSpec
 from launcher.store import Store
 from tests.stand_ins import job_image
 
@@ -29,7 +30,7 @@ PROFILE = "xavier"
 
 def node(name: str, state: str = "ready", availability: str = "active",
          profile: str | None = PROFILE, role: str = "worker") -> NodeInfo:
-    labels = {placement.PROFILE_LABEL: profile} if profile else {}
+    labels = {node_placement.PROFILE_LABEL: profile} if profile else {}
     return NodeInfo(id=f"id-{name}", hostname=name, role=role, state=state,
                     availability=availability, labels=labels, address="10.0.0.1")
 
@@ -85,47 +86,47 @@ def test_only_ready_active_nodes_of_the_profile_take_its_jobs():
     nodes = [node("c"), node("a"), node("down", state="down"),
              node("drained", availability="drain"), node("nano", profile="nano"),
              node("bare", profile=None)]
-    assert [n.hostname for n in placement.eligible(nodes, PROFILE)] == ["a", "c"]
+    assert [n.hostname for n in node_placement.eligible(nodes, PROFILE)] == ["a", "c"]
 
 
 def test_no_node_of_the_profile_is_one_line_naming_the_label():
-    line = placement.unmatched([node("a", profile="nano")], PROFILE)
+    line = node_placement.unmatched([node("a", profile="nano")], PROFILE)
     assert line is not None and "\n" not in line
-    assert f"{placement.PROFILE_LABEL}={PROFILE}" in line and "nano" in line
+    assert f"{node_placement.PROFILE_LABEL}={PROFILE}" in line and "nano" in line
     assert "--label-add" in line
 
 
 def test_labelled_nodes_all_down_is_its_own_line():
-    line = placement.unmatched([node("a", state="down")], PROFILE)
+    line = node_placement.unmatched([node("a", state="down")], PROFILE)
     assert line is not None and "a down/active" in line
-    assert placement.unmatched([node("a"), node("b", state="down")], PROFILE) is None
+    assert node_placement.unmatched([node("a"), node("b", state="down")], PROFILE) is None
 
 
 def test_one_job_per_node_from_the_head_of_the_queue():
     nodes = [node("a"), node("b")]
-    placed = placement.assign(["j1", "j2", "j3"], nodes, busy=[])
+    placed = node_placement.assign(["j1", "j2", "j3"], nodes, busy=[])
     assert [(p.job, p.node.hostname) for p in placed] == [("j1", "a"), ("j2", "b")]
-    placed = placement.assign(["j3"], nodes, busy=["id-a"])
+    placed = node_placement.assign(["j3"], nodes, busy=["id-a"])
     assert [(p.job, p.node.hostname) for p in placed] == [("j3", "b")]
-    assert placement.assign(["j4"], nodes, busy=["id-a", "id-b"]) == []
+    assert node_placement.assign(["j4"], nodes, busy=["id-a", "id-b"]) == []
 
 
 def test_a_job_lost_with_a_node_goes_to_another_while_one_exists():
     nodes = [node("a"), node("b")]
     avoid = {"j1": frozenset({"id-a"})}
-    placed = placement.assign(["j1", "j2"], nodes, busy=[], avoid=avoid)
+    placed = node_placement.assign(["j1", "j2"], nodes, busy=[], avoid=avoid)
     assert [(p.job, p.node.hostname) for p in placed] == [("j1", "b"), ("j2", "a")]
     # Only the node that lost it is free: j1 waits for b, j2 takes a.
-    placed = placement.assign(["j1", "j2"], nodes, busy=["id-b"], avoid=avoid)
+    placed = node_placement.assign(["j1", "j2"], nodes, busy=["id-b"], avoid=avoid)
     assert [(p.job, p.node.hostname) for p in placed] == [("j2", "a")]
     # The only node of the profile: it takes the job again rather than never.
-    placed = placement.assign(["j1"], [node("a")], busy=[], avoid=avoid)
+    placed = node_placement.assign(["j1"], [node("a")], busy=[], avoid=avoid)
     assert [(p.job, p.node.hostname) for p in placed] == [("j1", "a")]
 
 
 def test_attempts_are_bounded():
-    assert placement.retry(1) and placement.retry(placement.MAX_ATTEMPTS - 1)
-    assert not placement.retry(placement.MAX_ATTEMPTS)
+    assert node_placement.retry(1) and node_placement.retry(node_placement.MAX_ATTEMPTS - 1)
+    assert not node_placement.retry(node_placement.MAX_ATTEMPTS)
 
 
 # --- status, preflight, images, settings ------------------------------------------------------

@@ -12,9 +12,9 @@ import pytest
 from rich.console import Console
 
 from launcher.console import InertConsole, escape
+from launcher.contract.record import JobStatus, RunRecord
 from launcher.inert import inert, inert_line
 from launcher.runner import JobOutcome
-from launcher.schema import JobStatus, RunRecord
 from launcher.store import StoredJob
 from launcher.study.execute import Assessment, State
 from launcher.study.plan import Node

@@ -17,10 +17,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from jobs import benchmark, compat, contract, data, environment, models
+from jobs import benchmark, compat, contract, data, environment, models, sizes
 from jobs.__main__ import main as jobs_main
 from jobs.errors import JobInputError
-from launcher.schema import SCHEMA_VERSION
+from launcher.contract.vocabulary import SCHEMA_VERSION
 
 JETSON = Path(__file__).parent.parent / "data" / "jetson"
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"
@@ -258,9 +258,8 @@ def test_path_bytes_and_artifacts(tmp_path):
     (tmp_path / "model" / "saved_model.pb").write_bytes(b"x" * 1000)
     (tmp_path / "model" / "variables" / "variables.data").write_bytes(b"y" * 234)
     (tmp_path / "model.tflite").write_bytes(b"z" * 77)
-    assert contract.path_bytes(str(tmp_path / "model")) == 1234
-    assert contract.path_bytes(str(tmp_path / "model.tflite")) == 77
-    assert models.path_bytes is contract.path_bytes
+    assert sizes.path_bytes(str(tmp_path / "model")) == 1234
+    assert sizes.path_bytes(str(tmp_path / "model.tflite")) == 77
     assert contract.describe_artifact(str(tmp_path), "model", "saved_model", "model") == {
         "name": "model", "kind": "saved_model", "path": "model", "bytes": 1234}
 

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from launcher.contract.specs import MakeModelSpec, QuantizeSpec
 from launcher.errors import UserError
 from launcher.jobspecs import build_spec, parameter_fields
-from launcher.schema import MakeModelSpec, QuantizeSpec
 
 
 def fake_digest(path: Path) -> str:

@@ -1,5 +1,5 @@
+from launcher.contract.specs import InputRef, MakeModelSpec, ProbeSpec, QuantizeSpec
 from launcher.keys import canonical_json, job_key
-from launcher.schema import InputRef, MakeModelSpec, ProbeSpec, QuantizeSpec
 
 DIGEST = "a" * 64
 

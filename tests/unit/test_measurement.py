@@ -19,15 +19,11 @@ from pydantic import ValidationError
 
 from jobs import benchmark, data
 from jobs.errors import JobInputError
+from launcher.contract.results import JOB_RESULT, QuantizeResult
+from launcher.contract.specs import BenchmarkSettings, BenchmarkSpec
+from launcher.contract.vocabulary import LATENCY_METHODS
 from launcher.errors import UserError
 from launcher.jobspecs import build_spec
-from launcher.schema import (
-    JOB_RESULT,
-    LATENCY_METHODS,
-    BenchmarkSettings,
-    BenchmarkSpec,
-    QuantizeResult,
-)
 
 DATA = Path(__file__).parent.parent / "data"
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"

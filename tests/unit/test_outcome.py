@@ -1,5 +1,6 @@
 import pytest
 
+from launcher.contract.record import JobStatus
 from launcher.outcome import (
     GUARD_GRACE_S,
     GUARD_KILL_AFTER_S,
@@ -9,7 +10,6 @@ from launcher.outcome import (
     guard_command,
     last_meaningful_line,
 )
-from launcher.schema import JobStatus
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import zipfile
 
 import pytest
 
+import launcher
 from launcher import images
 from launcher.device.profiles import PROFILES
 from launcher.errors import UserError
@@ -53,6 +54,15 @@ def test_the_wheel_carries_jobs_and_docker(built):
     for name, info in carried.items():  # executable bits kept (the scripts under docker/)
         assert (info.external_attr >> 16) & 0o111 == expected[name].stat().st_mode & 0o111, name
     assert (carried["docker/base/make-base-image.sh"].external_attr >> 16) & 0o100
+
+
+def test_the_wheel_has_the_launchers_version(built):
+    _, wheel = built
+    assert wheel.name.startswith(f"edgecompress-{launcher.__version__}-")
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata,) = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+        lines = archive.read(metadata).decode().splitlines()
+    assert f"Version: {launcher.__version__}" in lines
 
 
 def test_an_installed_copy_reads_its_bundle_and_plans_the_same_images(built, tmp_path):

@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
+from launcher.contract.specs import BenchmarkSpec, DistillSpec, PruneSpec, QuantizeSpec, TrainSpec
 from launcher.errors import UserError
 from launcher.keys import job_key
-from launcher.schema import BenchmarkSpec, DistillSpec, PruneSpec, QuantizeSpec, TrainSpec
 from launcher.study.campaign import load_campaign, parse_config, with_overrides
 from launcher.study.plan import DATASET, Node, Plan, expand, is_weights, resolve_spec
 

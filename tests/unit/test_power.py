@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from launcher.contract.results import JOB_RESULT
+from launcher.contract.specs import BenchmarkSpec
 from launcher.device.power import (
     IDLE_SAMPLES,
     MAX_WINDOWS,
@@ -26,7 +28,6 @@ from launcher.device.power import (
 )
 from launcher.device.tegrastats import Sample, parse_line
 from launcher.errors import UserError
-from launcher.schema import JOB_RESULT, BenchmarkSpec
 
 DATA = Path(__file__).parents[1] / "data" / "jetson"
 STAND_IN = Path(__file__).parents[1] / "stand_ins" / "tegrastats.py"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from launcher.contract.specs import DistillSpec, MakeModelSpec, TrainSpec
+from launcher.contract.vocabulary import ARCHITECTURES
 from launcher.errors import UserError
 from launcher.jobspecs import SPEC_CLASSES
 from launcher.pretrained import (
@@ -15,7 +17,6 @@ from launcher.pretrained import (
     weights_file,
     with_weights_file,
 )
-from launcher.schema import ARCHITECTURES, DistillSpec, MakeModelSpec, TrainSpec
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.fetch import weights_needed
 from launcher.study.plan import expand, is_weights

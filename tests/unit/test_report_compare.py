@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
+from launcher.contract.results import BenchmarkMetrics
 from launcher.report.beside import comparability, paper_table
 from launcher.report.cells import (
     Cell,
@@ -30,7 +31,6 @@ from launcher.report.ranking import ranking_tables
 from launcher.report.results import Device
 from launcher.report.tables import compression_table, latency_table, tradeoff_table
 from launcher.report.tradeoff import Point, pareto_front, tradeoff_points
-from launcher.schema import BenchmarkMetrics
 
 XAVIER = Device("xavier", "NVIDIA Jetson Xavier NX Developer Kit, TF 2.12.0, 1 GPU, MODE_20W")
 TWIN = Device("x86-tf2.12", "x86_64 AMD EPYC, TF 2.12.1")

@@ -4,12 +4,13 @@ builds. Synthetic cells, no store."""
 
 from __future__ import annotations
 
+from launcher.contract.results import Fingerprint
+from launcher.contract.vocabulary import ARCHITECTURES
 from launcher.report.beside import paper_table
 from launcher.report.cells import Cell, Cells
 from launcher.report.networks import PAPER_NETWORKS, differs_from_papers, network_table
 from launcher.report.paper import MOB_S
 from launcher.report.results import Device
-from launcher.schema import ARCHITECTURES, Fingerprint
 
 from .test_report_compare import paper_row, rows, study
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from launcher.contract.results import PruneMetrics
 from launcher.report.cells import Cell, Cells
 from launcher.report.pruning import likely_cause, pruning_flags_table
-from launcher.schema import PruneMetrics
 
 MODEL = "MobileNetV3Small"
 

@@ -8,17 +8,10 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
+from launcher.contract.export import json_schemas, render_json_schema
+from launcher.contract.results import JOB_RESULT, MAX_ARTIFACTS, Artifact, QuantizeResult
+from launcher.contract.specs import JOB_SPEC, InputRef
 from launcher.errors import describe_validation_error
-from launcher.schema import (
-    JOB_RESULT,
-    JOB_SPEC,
-    MAX_ARTIFACTS,
-    Artifact,
-    InputRef,
-    QuantizeResult,
-    json_schemas,
-    render_json_schema,
-)
 
 DATA = Path(__file__).parent.parent / "data"
 REPO = Path(__file__).parent.parent.parent

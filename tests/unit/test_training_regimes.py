@@ -11,14 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from jobs import architectures, distill, prune
-from launcher.schema import (
-    TRAINING_REGIMES,
-    DistillMetrics,
-    DistillSpec,
-    PruneMetrics,
-    ScratchSpec,
-    TrainSpec,
-)
+from launcher.contract.results import DistillMetrics, PruneMetrics
+from launcher.contract.specs import DistillSpec, ScratchSpec, TrainSpec
+from launcher.contract.vocabulary import TRAINING_REGIMES
 from launcher.study.campaign import load_campaign, parse_config
 from launcher.study.plan import expand, resolve_spec
 

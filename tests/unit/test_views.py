@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from launcher.contract.record import JobStatus, RunRecord
 from launcher.runner import JobOutcome
-from launcher.schema import JobStatus, RunRecord
 from launcher.store import StoredJob
 from launcher.study.execute import Assessment, State
 from launcher.study.plan import Node

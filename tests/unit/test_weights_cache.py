@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from launcher.contract.specs import TrainSpec
 from launcher.errors import UserError
 from launcher.pretrained import WeightsFile
-from launcher.schema import TrainSpec
 from launcher.weights_cache import WeightsCache, give_weights, load_hashes, source_of
 
 CONTENT = b"weights of the real topology stand here" * 100

@@ -13,7 +13,7 @@ import pytest
 from launcher.device.profiles import get_profile
 from launcher.errors import UserError
 from launcher.store import Store
-from launcher.study import placement
+from launcher.study import training_placement
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.execute import Resolver, State
 from launcher.study.plan import expand
@@ -27,14 +27,14 @@ TRAINING_ID = "sha256:" + "7" * 64
 @pytest.mark.parametrize(("device", "training"), [
     ("nano", "x86-tf2.7"), ("xavier", "x86-tf2.12"), ("xavier-emulated", "x86-tf2.12")])
 def test_a_profile_of_the_devices_tensorflow_minor_may_train_for_it(device, training):
-    placement.check_training_profile(get_profile(device), get_profile(training))
+    training_placement.check_training_profile(get_profile(device), get_profile(training))
 
 
 @pytest.mark.parametrize(("device", "training"), [
     ("nano", "x86-tf2.12"), ("xavier", "x86-tf2.7"), ("xavier", "x86-tf2.21")])
 def test_another_tensorflow_minor_is_refused_in_one_line(device, training):
     with pytest.raises(UserError) as raised:
-        placement.check_training_profile(get_profile(device), get_profile(training))
+        training_placement.check_training_profile(get_profile(device), get_profile(training))
     line = str(raised.value)
     assert "\n" not in line and training in line and "minor version" in line
 
@@ -45,13 +45,13 @@ def test_the_training_image_id_comes_from_the_stores_records(tmp_path):
     store = tmp_path / "store"
     shutil.copytree(RECORDED, store)
     training = get_profile("x86-tf2.12")
-    recorded = placement.recorded_image_ids(Store(store), training.image)
+    recorded = training_placement.recorded_image_ids(Store(store), training.image)
     assert recorded == [RECORDED_IMAGE_ID]
-    assert placement.recorded_image_ids(Store(store), get_profile("x86-tf2.7").image) == []
-    assert placement.training_image_id(training, None, recorded) == RECORDED_IMAGE_ID
-    assert placement.training_image_id(training, TRAINING_ID, recorded) == TRAINING_ID
+    assert training_placement.recorded_image_ids(Store(store), get_profile("x86-tf2.7").image) == []
+    assert training_placement.training_image_id(training, None, recorded) == RECORDED_IMAGE_ID
+    assert training_placement.training_image_id(training, TRAINING_ID, recorded) == TRAINING_ID
     with pytest.raises(UserError, match="edgecompress merge"):
-        placement.training_image_id(get_profile("x86-tf2.7"), None, [])
+        training_placement.training_image_id(get_profile("x86-tf2.7"), None, [])
 
 
 def test_placed_training_is_keyed_as_a_run_on_the_training_profile(tmp_path):

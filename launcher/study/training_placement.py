@@ -14,9 +14,9 @@ writes must load there. Pure apart from ``recorded_image_ids``, which reads the 
 
 from __future__ import annotations
 
+from launcher.contract.record import JobStatus
 from launcher.device.profiles import Profile
 from launcher.errors import UserError
-from launcher.schema import JobStatus
 from launcher.store import Store
 
 TRAINING_JOBS = ("train", "scratch")

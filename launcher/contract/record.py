@@ -1,0 +1,65 @@
+"""The launcher's record of one run (``status.json``): how it ended and, for a benchmark on a
+Jetson, what the device drew meanwhile."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import Field
+
+from launcher.contract.vocabulary import SCHEMA_VERSION, NonNegFloat, NonNegInt, Reason, Strict
+
+
+class JobStatus(str, Enum):
+    succeeded = "succeeded"
+    failed = "failed"
+    timeout = "timeout"
+    oom = "oom"
+    killed = "killed"
+    canceled = "canceled"
+    invalid_result = "invalid_result"
+    output_limit = "output_limit"  # wrote more into out/ than its limit allows: stopped
+    lost = "lost"  # the Docker engine went away while it ran: not the job's doing, run again
+
+
+# The docstring is the description in schema/run-record.schema.json: it still names the
+# sampler's former home, launcher/power.py (now launcher/device/power.py), so that the exported
+# schema is unchanged.
+class PowerMeasurement(Strict):
+    """What the launcher measured of the device's power while a benchmark's timed runs ran
+    (launcher/power.py): tegrastats on the host, samples inside the kept runs only."""
+
+    source: str  # the sampler's command line
+    interval_ms: int = Field(ge=1)
+    samples: NonNegInt  # samples with an input rail inside the kept runs
+    rail: str | None = None  # the module's input rail: VDD_IN (Xavier NX), POM_5V_IN (Nano)
+    timed_s: NonNegFloat | None = None  # total length of the kept runs
+    average_power_mw: NonNegFloat | None = None
+    energy_per_inference_mj: NonNegFloat | None = None
+    # Before the job's container started: the board's idle draw, and the energy of one
+    # inference above it (what the inference itself costs; noise can make it negative).
+    idle_samples: NonNegInt = 0
+    idle_power_mw: NonNegFloat | None = None
+    energy_above_idle_per_inference_mj: float | None = None
+    reason: Reason | None = None  # why there is no number, when there is none
+
+
+class RunRecord(Strict):
+    """Written by the launcher as ``status.json`` after every attempt, whatever its end."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    key: str
+    job: str
+    status: JobStatus
+    reason: Reason | None = None
+    exit_code: int | None = None
+    oom_killed: bool = False
+    image: str
+    image_id: str
+    started_at: str
+    finished_at: str
+    wall_s: NonNegFloat
+    deadline_s: NonNegFloat
+    inputs: dict[str, str] = {}
+    power: PowerMeasurement | None = None  # benchmark jobs on a Jetson (or a given sampler)

@@ -1,0 +1,375 @@
+"""What a job answers: the result.json of each job (its timings, environment, resources,
+artifacts and metrics) and the union the launcher validates one with."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter, field_validator, model_validator
+
+from launcher.contract.specs import (
+    BenchmarkSpec,
+    DecodeSpec,
+    DistillSpec,
+    MakeModelSpec,
+    ProbeSpec,
+    PruneSpec,
+    QuantizeSpec,
+    ScratchSpec,
+    TrainSpec,
+)
+from launcher.contract.vocabulary import (
+    Fraction,
+    LatencyMethod,
+    NonNegFloat,
+    NonNegInt,
+    PruneRegime,
+    Sha256,
+    Strict,
+    TrainingRegime,
+)
+
+
+def _check_total(total: float | None, parts: tuple[float | None, ...], names: str) -> None:
+    if total is not None and None not in parts:
+        expected = sum(part for part in parts if part is not None)
+        if abs(total - expected) > 1e-6 * max(1.0, expected):
+            raise ValueError(f"compression_total_s must be {names}")
+
+
+class Environment(Strict):
+    python: str
+    tensorflow: str
+    keras: str | None = None
+    tfmot: str | None = None
+    tfds: str | None = None
+    numpy: str | None = None
+    machine: str
+    cpu_model: str | None = None
+    cpu_count: int = Field(ge=1)
+    memory_total_bytes: int | None = Field(default=None, ge=0)
+    gpus: list[str]
+    l4t_release: str | None = None
+    board: str | None = None
+    power_mode: str | None = None
+    jetpack: str | None = None
+    jetson_clocks: bool | None = None  # CPU clocks pinned at their maximum
+    image_id: str | None = None
+
+
+class Timings(Strict):
+    """Seconds. ``imports_s`` covers importing TensorFlow and friends; ``job_s`` the job's own
+    work; ``total_s`` from the entry point's first line to the result being written."""
+
+    started_at: str
+    imports_s: NonNegFloat
+    job_s: NonNegFloat
+    total_s: NonNegFloat
+
+
+class Resources(Strict):
+    """Peak memory of the job: the process's own peak RSS and, where the container's cgroup
+    tells it, the peak of everything charged to the container (page cache included)."""
+
+    peak_rss_bytes: NonNegInt | None = None
+    cgroup_peak_bytes: NonNegInt | None = None
+    # The SavedModel was written by a fresh process from the .h5 copy, to fit a small memory
+    # limit (jobs/contract.py); None: the job writes no SavedModel, or predates this.
+    saved_apart: bool | None = None
+
+
+# The most artifacts one result may list (a job writes a handful): a result.json naming a
+# million made every load of the store take 14 s; validation refuses it instead.
+MAX_ARTIFACTS = 1000
+
+
+class Artifact(Strict):
+    name: str
+    kind: Literal["saved_model", "tflite", "file", "decoded_images"]
+    path: str
+    bytes: NonNegInt
+
+    @field_validator("path")
+    @classmethod
+    def _relative_inside(cls, value: str) -> str:
+        norm = posixpath.normpath(value)
+        if (
+            not value
+            or value.startswith("/")
+            or "\\" in value
+            or norm != value
+            or norm == ".."
+            or norm.startswith("../")
+        ):
+            raise ValueError("artifact path must be relative to the job's output folder, no '..'")
+        return value
+
+
+class ResultBase(Strict):
+    schema_version: Literal[1]
+    timings: Timings
+    environment: Environment
+    resources: Resources = Resources()
+    artifacts: list[Artifact] = Field(default=[], max_length=MAX_ARTIFACTS)
+    samples: dict[str, list[Annotated[float, Field(allow_inf_nan=False)]]] = {}
+
+
+class ProbeMetrics(Strict):
+    gpu_count: NonNegInt
+
+
+class ProbeResult(ResultBase):
+    job: Literal["probe"]
+    spec: ProbeSpec
+    metrics: ProbeMetrics
+
+
+class Fingerprint(Strict):
+    """What identifies a network across TensorFlow stacks (jobs/architectures.py): the same
+    name can build different networks (Keras 2.7's MobileNetV3 keeps Conv_2; its EfficientNet
+    lacks the ImageNet input correction), and then the fingerprints differ."""
+
+    parameters: int = Field(ge=1)
+    layers: int = Field(ge=1)
+    sha256: Sha256  # over every layer's class and output shape, in order
+
+
+class MakeModelMetrics(Strict):
+    parameters: int = Field(ge=1)
+    saved_model_bytes: int = Field(ge=1)
+    build_s: NonNegFloat
+    fingerprint: Fingerprint | None = None  # None: recorded before fingerprints existed
+
+
+class MakeModelResult(ResultBase):
+    job: Literal["make_model"]
+    spec: MakeModelSpec
+    metrics: MakeModelMetrics
+
+
+class DecodeMetrics(Strict):
+    images: int = Field(ge=1)
+    decode_s: NonNegFloat
+    pixels_bytes: int = Field(ge=1)
+
+
+class DecodeResult(ResultBase):
+    job: Literal["decode"]
+    spec: DecodeSpec
+    metrics: DecodeMetrics
+
+# The file a job loaded a Keras model from: the SavedModel itself, or its .h5 copy (the same
+# graph and weights, loaded in a tenth of the time: bench/handoff_formats.py).
+InputFormat = Literal["saved_model", "h5"]
+
+
+class TrainMetrics(Strict):
+    train_s: NonNegFloat
+    epochs: int = Field(ge=1)
+    steps_per_epoch: int = Field(ge=1)
+    train_examples: int = Field(ge=1)
+    validation_examples: NonNegInt
+    num_classes: int = Field(ge=2)
+    parameters: int = Field(ge=1)
+    saved_model_bytes: int = Field(ge=1)
+    # keras.models.load_model of the SavedModel just written, timed once here so that the
+    # jobs that load this model's .h5 copy instead can still be given the paper's compression
+    # time (which starts by loading the SavedModel). None: recorded before it existed.
+    saved_model_load_s: NonNegFloat | None = None
+    # What trained (the spec's regime, as applied) and how many parameters that is. jobs/
+    # always writes them; None only in results recorded before they existed.
+    regime: TrainingRegime | None = None
+    trainable_parameters: NonNegInt | None = None
+    # Dropout layers (EfficientNet's stochastic depth) of the frozen part kept from firing
+    # while the rest trained: frozen means inference mode. None: recorded before.
+    frozen_dropout_quieted: NonNegInt | None = None
+    fingerprint: Fingerprint | None = None
+    final_train_accuracy: Fraction
+    final_validation_accuracy: Fraction | None = None
+
+
+class TrainResult(ResultBase):
+    job: Literal["train"]
+    spec: TrainSpec
+    metrics: TrainMetrics
+
+
+class ScratchResult(ResultBase):
+    job: Literal["scratch"]
+    spec: ScratchSpec
+    metrics: TrainMetrics
+
+
+class QuantizeMetrics(Strict):
+    saved_model_bytes: int = Field(ge=1)
+    tflite_bytes: int = Field(ge=1)
+    size_ratio: Annotated[float, Field(gt=0)]
+    # Compression time as a user waiting for the model sees it (the paper's): loading, the
+    # compression proper, saving. load_s: TFLiteConverter.from_saved_model plus, for the
+    # calibrated modes, drawing and decoding the calibration images (calibration_load_s);
+    # conversion_s: converter.convert() alone (calibration runs included); save_s: writing the
+    # .tflite file; compression_total_s = load_s + conversion_s + save_s. jobs/ always writes
+    # them; None only in results recorded before they existed.
+    load_s: NonNegFloat | None = None
+    calibration_load_s: NonNegFloat | None = None
+    conversion_s: NonNegFloat
+    save_s: NonNegFloat | None = None
+    compression_total_s: NonNegFloat | None = None
+    calibration_images: NonNegInt = 0
+    # Calibration images per class (class name -> images), drawn at random (seeded) from the
+    # training split; {} for the modes without calibration (None: recorded before it existed).
+    calibration_class_histogram: dict[str, NonNegInt] | None = None
+
+    @model_validator(mode="after")
+    def _total_is_the_sum(self) -> QuantizeMetrics:
+        parts = (self.load_s, self.conversion_s, self.save_s)
+        if self.compression_total_s is not None and None not in parts:
+            total = sum(part for part in parts if part is not None)
+            if abs(self.compression_total_s - total) > 1e-6 * max(1.0, total):
+                raise ValueError("compression_total_s must be load_s + conversion_s + save_s")
+        if self.calibration_class_histogram and (
+                sum(self.calibration_class_histogram.values()) != self.calibration_images):
+            raise ValueError("calibration_class_histogram must count calibration_images")
+        return self
+
+
+class QuantizeResult(ResultBase):
+    job: Literal["quantize"]
+    spec: QuantizeSpec
+    metrics: QuantizeMetrics
+
+
+class PruneMetrics(Strict):
+    # Compression time, as the paper's: load_s loads the base model; prune_s is the compression
+    # proper (wrapping the prunable layers, the pruning fit with its per-epoch validation, and
+    # strip_pruning); save_s writes the SavedModel; compression_total_s is their sum. What
+    # trained while pruning (regime) and how many parameters; among the non-zero kernel weights
+    # of the pruned layers other than the head, the fraction whose value differs from the
+    # base's (near 0: the backbone was pruned but never fine-tuned). jobs/ always writes them;
+    # None only in results recorded before they existed.
+    load_s: NonNegFloat | None = None
+    prune_s: NonNegFloat
+    # What load_s loaded and how long the model alone took (InputFormat).
+    input_format: InputFormat | None = None
+    input_load_s: NonNegFloat | None = None
+    save_s: NonNegFloat | None = None
+    compression_total_s: NonNegFloat | None = None
+    regime: PruneRegime | None = None
+    trainable_parameters: NonNegInt | None = None
+    backbone_survivors_changed: Fraction | None = None
+    target_sparsity: Fraction
+    achieved_sparsity: Fraction  # zeros among the weights of the pruned layers' kernels
+    overall_sparsity: Fraction  # zeros among all weights of the model
+    wrapped_layers: int = Field(ge=1)
+    pruned_parameters: int = Field(ge=1)
+    parameters: int = Field(ge=1)
+    saved_model_bytes: int = Field(ge=1)
+    gzip_bytes: int = Field(ge=1)
+    base_saved_model_bytes: int = Field(ge=1)
+    base_gzip_bytes: int = Field(ge=1)
+    final_validation_accuracy: Fraction | None = None
+    # The evidence of how it got there (None: recorded before it existed, or no validation
+    # split): validation accuracy of the base, and right after the first mask (before any
+    # fine-tuning); the fit's per-epoch figures are the result's samples. tfmot's step count
+    # (the first training step is 1) at which the masks were planned to change (mask_plan in
+    # jobs/prune.py) and at which their thresholds did move.
+    validation_accuracy_before: Fraction | None = None
+    validation_accuracy_first_mask: Fraction | None = None
+    steps_per_epoch: int | None = Field(default=None, ge=1)
+    total_steps: int | None = Field(default=None, ge=1)
+    mask_steps_planned: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None, max_length=100_000)
+    mask_steps: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _total_is_the_sum(self) -> PruneMetrics:
+        _check_total(self.compression_total_s, (self.load_s, self.prune_s, self.save_s),
+                     "load_s + prune_s + save_s")
+        return self
+
+
+class PruneResult(ResultBase):
+    job: Literal["prune"]
+    spec: PruneSpec
+    metrics: PruneMetrics
+
+
+class DistillMetrics(Strict):
+    # Compression time, as the paper's: load_s loads the teacher and sets up the student (the
+    # paper: "the teacher model will be loaded into memory, and then the student model will be
+    # set up"); distill_s is the distillation loop (every epoch's training and validation);
+    # save_s writes the SavedModel; compression_total_s is their sum. The student's regime and
+    # trainable parameters; where the teacher's logits are read: head: the pre-softmax output
+    # of its Dense "head" (head.input @ kernel + bias, whatever its activation); softmax_input:
+    # the input of a final Softmax layer; output: the model's output, which is not a softmax.
+    # jobs/ always writes them; None only in results recorded before they existed (whose
+    # student trained every layer, BatchNormalization included, from log(p) "logits").
+    load_s: NonNegFloat | None = None
+    distill_s: NonNegFloat
+    input_format: InputFormat | None = None  # the teacher's (PruneMetrics)
+    input_load_s: NonNegFloat | None = None
+    save_s: NonNegFloat | None = None
+    compression_total_s: NonNegFloat | None = None
+    student_regime: TrainingRegime | None = None
+    trainable_parameters: NonNegInt | None = None
+    frozen_dropout_quieted: NonNegInt | None = None  # as TrainMetrics'
+    fingerprint: Fingerprint | None = None  # the student's, softmax included
+    teacher_logits: Literal["head", "softmax_input", "output"] | None = None
+    epochs: int = Field(ge=1)
+    teacher_parameters: int = Field(ge=1)
+    student_parameters: int = Field(ge=1)
+    saved_model_bytes: int = Field(ge=1)
+    final_validation_accuracy: Fraction | None = None
+
+    @model_validator(mode="after")
+    def _total_is_the_sum(self) -> DistillMetrics:
+        _check_total(self.compression_total_s, (self.load_s, self.distill_s, self.save_s),
+                     "load_s + distill_s + save_s")
+        return self
+
+
+class DistillResult(ResultBase):
+    job: Literal["distill"]
+    spec: DistillSpec
+    metrics: DistillMetrics
+
+
+class BenchmarkMetrics(Strict):
+    format: Literal["saved_model", "tflite"]
+    input_format: InputFormat | None = None  # for a SavedModel: the file the job loaded
+    backend: str  # e.g. "tf-cpu", "tf-gpu", "tflite-cpu"
+    threads: int | None = None
+    input_dtype: str
+    # How each image was timed (a .tflite: always call); None: recorded before it existed,
+    # when a SavedModel's run waited for its outputs once per run, not per image.
+    latency_method: LatencyMethod | None = None
+    top1_accuracy: Fraction | None = None
+    test_examples: NonNegInt | None = None
+    latency_images: int = Field(ge=1)
+    latency_runs_kept: int = Field(ge=1)
+    latency_ms_mean: NonNegFloat  # the paper's figure: mean of the kept runs
+    latency_ms_median: NonNegFloat
+    latency_ms_p90: NonNegFloat
+    latency_ms_std: NonNegFloat
+    latency_ms_min: NonNegFloat
+    latency_ms_max: NonNegFloat
+    bytes: int = Field(ge=1)
+    gzip_bytes: int = Field(ge=1)
+    parameters: int | None = Field(default=None, ge=1)
+    nonzero_parameters: NonNegInt | None = None
+
+
+class BenchmarkResult(ResultBase):
+    job: Literal["benchmark"]
+    spec: BenchmarkSpec
+    metrics: BenchmarkMetrics
+
+
+JobResult = Annotated[
+    ProbeResult | MakeModelResult | DecodeResult | TrainResult | ScratchResult | QuantizeResult
+    | PruneResult | DistillResult | BenchmarkResult,
+    Field(discriminator="job"),
+]
+JOB_RESULT = TypeAdapter(JobResult)

@@ -1,0 +1,278 @@
+"""What a job is asked: one spec model per job, the union the launcher validates a spec.json
+with, and the job names derived from it."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, Field, TypeAdapter, field_validator, model_validator
+
+from launcher.contract.vocabulary import (
+    CALIBRATED_QUANTIZE_MODES,
+    CONTAINER_INPUTS_DIR,
+    SCHEMA_VERSION,
+    Architecture,
+    LatencyMethod,
+    LearningRateDecay,
+    PruneRegime,
+    QuantizeMode,
+    Sha256,
+    Strict,
+    TrainingRegime,
+    default_regime,
+)
+
+
+def _fill_regime(cls: type[BaseModel], data: Any, field: str, weights_field: str) -> Any:
+    """A spec's regime left out (or None) becomes the default for its weights, so every spec
+    (and its key) names the regime it trains with. A spec written before regimes existed says
+    ``freeze_backbone`` instead (train, scratch): true was head, false full, null the default."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    frozen = data.pop("freeze_backbone", None) if field == "regime" else None
+    if data.get(field) is None:
+        weights = data.get(weights_field, cls.model_fields[weights_field].default)
+        data[field] = (default_regime(weights) if frozen is None
+                       else "head" if frozen else "full")
+    return data
+
+
+class InputRef(Strict):
+    """An input the launcher mounts read-only. ``sha256`` is the digest of its content, so a
+    job's key changes when its input changes even if the path does not."""
+
+    path: str
+    sha256: Sha256
+
+    @field_validator("path")
+    @classmethod
+    def _inside_inputs(cls, value: str) -> str:
+        norm = posixpath.normpath(value)
+        if not norm.startswith(CONTAINER_INPUTS_DIR + "/") or norm != value:
+            raise ValueError(f"input path must be a normalised path under {CONTAINER_INPUTS_DIR}/")
+        return value
+
+
+WEIGHTS_FILE_DESCRIPTION = (
+    "the architecture's notop ImageNet weights file, mounted read-only (weights imagenet); "
+    "left out, the launcher fetches Keras's own file into its cache and passes that")
+
+
+def _weights_file_needs_imagenet(data: Any, weights: str, weights_file: str) -> None:
+    if isinstance(data, dict) and data.get(weights_file) is not None \
+            and data.get(weights) != "imagenet":
+        raise ValueError(f"{weights_file} is given but {weights} is not 'imagenet'")
+
+
+class SpecBase(Strict):
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class ProbeSpec(SpecBase):
+    """Report the software and hardware a job sees; no parameters."""
+
+    job: Literal["probe"] = "probe"
+
+
+class MakeModelSpec(SpecBase):
+    """Build a keras.applications architecture with a new head and save it as a SavedModel.
+    Untrained unless weights are given: it is the small, download-free model of the demo."""
+
+    job: Literal["make_model"] = "make_model"
+    architecture: Architecture = "MobileNetV3Small"
+    input_size: int = Field(default=224, ge=32, le=1024)
+    num_classes: int = Field(default=102, ge=2, le=100_000)
+    weights: Literal["imagenet"] | None = None
+    weights_file: InputRef | None = Field(default=None, description=WEIGHTS_FILE_DESCRIPTION)
+    seed: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _weights_file(self) -> MakeModelSpec:
+        _weights_file_needs_imagenet(self.__dict__, "weights", "weights_file")
+        return self
+
+
+class DataSpec(SpecBase):
+    """Where a job's images come from and how they are shaped. An image folder (``images``)
+    wins over tfds; tfds (default: the paper's oxford_flowers102) reads its splits as given."""
+
+    images: InputRef | None = Field(
+        default=None, description="image folder: one subfolder per class, or train/, "
+        "validation/, test/ each with one subfolder per class")
+    tfds_name: str = Field(default="oxford_flowers102", pattern=r"^[a-z0-9_]+(:[0-9.]+)?$")
+    tfds_mock_examples: int | None = Field(
+        default=None, ge=1, le=100_000,
+        description="generate this many random examples with tfds.testing.mock_data (no "
+        "download; for tests and dry runs)")
+    validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    input_size: int = Field(default=224, ge=32, le=1024)
+    batch_size: int = Field(default=4, ge=1, le=4096)
+    seed: int = Field(default=0, ge=0)
+    decoded: InputRef | None = Field(
+        default=None, description="the image folder decoded at input_size by the decode job "
+        "(jobs/decoded.py), read instead of decoding every file: a cache of images, so it is "
+        "not part of the job's key (launcher/keys.py)")
+
+
+class DecodeSpec(SpecBase):
+    """Decode an image folder once at one input size, for every job of a campaign."""
+
+    job: Literal["decode"] = "decode"
+    images: InputRef
+    input_size: int = Field(default=224, ge=32, le=1024)
+
+
+class TrainingSpec(DataSpec):
+    architecture: Architecture = "MobileNetV3Small"
+    weights: Literal["imagenet"] | None = "imagenet"
+    weights_file: InputRef | None = Field(default=None, description=WEIGHTS_FILE_DESCRIPTION)
+    epochs: int = Field(default=10, ge=1, le=10_000)
+    learning_rate: float = Field(default=1e-3, gt=0, lt=10)
+    copy_label: int = Field(default=1, ge=1, le=1000,
+                            description="the paper's labeled copy number (1..5)")
+    regime: TrainingRegime | None = Field(
+        default=None, description="what trains: head, full, or full_bn_frozen (every layer "
+        "but BatchNormalization); default: head with weights, full without")
+    bn_momentum: float | None = Field(
+        default=None, gt=0, lt=1, description="override BatchNormalization momentum "
+        "(MobileNetV3's 0.999 leaves short from-scratch runs at chance)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_regime(cls, data: Any) -> Any:
+        return _fill_regime(cls, data, "regime", "weights")
+
+    @model_validator(mode="after")
+    def _weights_file(self) -> TrainingSpec:
+        _weights_file_needs_imagenet(self.__dict__, "weights", "weights_file")
+        return self
+
+
+class TrainSpec(TrainingSpec):
+    """Transfer learning: a keras.applications backbone with a new head, trained on the data."""
+
+    job: Literal["train"] = "train"
+
+
+class ScratchSpec(TrainingSpec):
+    """The distillation student trained on labels alone with the same budget: the baseline."""
+
+    job: Literal["scratch"] = "scratch"
+    epochs: int = Field(default=5, ge=1, le=10_000)
+
+
+class QuantizeSpec(DataSpec):
+    """TFLite post-training quantization of a SavedModel."""
+
+    job: Literal["quantize"] = "quantize"
+    model: InputRef
+    mode: QuantizeMode = "fp16"
+    calibration_images: int = Field(
+        default=128, ge=1, le=100_000,
+        description="training images for INT8 calibration (paper: 128)")
+
+
+class PruneSpec(DataSpec):
+    """tfmot unstructured magnitude pruning, then strip_pruning."""
+
+    job: Literal["prune"] = "prune"
+    model: InputRef
+    # The same model as an .h5 file (HANDOFF in jobs/models.py), loaded instead of the
+    # SavedModel when given: seconds instead of tens of seconds, the same outputs.
+    model_h5: InputRef | None = None
+    target_sparsity: float = Field(default=0.5, gt=0, lt=1)
+    schedule: Literal["constant", "polynomial"] = "constant"
+    epochs: int = Field(default=5, ge=1, le=10_000)
+    # Adam's default, as tfmot's pruning guide fine-tunes: at 1e-4 a 50 % mask on the quick
+    # preset's base did not recover in its two epochs (docs/methodology.md, "Pruning").
+    learning_rate: float = Field(default=1e-3, gt=0, lt=10)
+    learning_rate_decay: LearningRateDecay = Field(
+        default="constant", description="the learning rate over the fine-tuning: constant, "
+        "or cosine (from learning_rate down to 0 at the last step)")
+    regime: PruneRegime = Field(
+        default="pruned_layers", description="what trains while pruning: pruned_layers (the "
+        "pruned Conv2D/Dense layers; BatchNormalization frozen), all (every layer, "
+        "BatchNormalization in training mode), as_restored (the loaded model's own flags)")
+
+
+class DistillSpec(DataSpec):
+    """Knowledge distillation from a trained teacher into a student."""
+
+    job: Literal["distill"] = "distill"
+    teacher: InputRef
+    teacher_h5: InputRef | None = None  # as PruneSpec.model_h5
+    student: Architecture = "MobileNetV3Small"
+    student_weights: Literal["imagenet"] | None = "imagenet"
+    student_weights_file: InputRef | None = Field(default=None,
+                                                  description=WEIGHTS_FILE_DESCRIPTION)
+    temperature: float = Field(default=10.0, gt=0, le=1000)
+    alpha: float = Field(default=0.1, ge=0, le=1)
+    epochs: int = Field(default=5, ge=1, le=10_000)
+    learning_rate: float = Field(default=1e-3, gt=0, lt=10)
+    copy_label: int = Field(default=1, ge=1, le=1000)
+    student_regime: TrainingRegime | None = Field(
+        default=None, description="what of the student trains (as scratch's regime); default: "
+        "head with student_weights, full without")
+    bn_momentum: float | None = Field(default=None, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_regime(cls, data: Any) -> Any:
+        return _fill_regime(cls, data, "student_regime", "student_weights")
+
+    @model_validator(mode="after")
+    def _weights_file(self) -> DistillSpec:
+        _weights_file_needs_imagenet(self.__dict__, "student_weights", "student_weights_file")
+        return self
+
+
+class BenchmarkSettings(Strict):
+    """How a model is measured: the paper's latency rule by default. Shared by the benchmark
+    job's spec and a campaign's ``[benchmark]`` table."""
+
+    latency_images: int = Field(default=1000, ge=1, le=1_000_000)
+    latency_runs: int = Field(default=11, ge=2, le=10_000)
+    warmup_runs: int = Field(default=1, ge=0, le=100)
+    threads: int | None = Field(default=None, ge=1, le=256,
+                                description="TFLite interpreter threads (default: TFLite's)")
+    eval_batch_size: int = Field(default=32, ge=1, le=4096)
+    latency_method: LatencyMethod = Field(
+        default="call", description="call: the model's own per-image time, each image's output "
+        "on the host before the next; predict: Keras Model.predict per image (SavedModel only; "
+        "a .tflite is timed by call)")
+
+    @model_validator(mode="after")
+    def _keeps_a_run(self) -> BenchmarkSettings:
+        if self.warmup_runs >= self.latency_runs:
+            raise ValueError("warmup_runs must be fewer than latency_runs")
+        return self
+
+
+class BenchmarkSpec(DataSpec, BenchmarkSettings):
+    """Accuracy on the test split, latency by the paper's rule, and size of any artifact."""
+
+    job: Literal["benchmark"] = "benchmark"
+    model: InputRef  # a SavedModel folder or a .tflite file: what is sized
+    model_h5: InputRef | None = None  # a SavedModel's .h5 copy: what runs (PruneSpec.model_h5)
+    accuracy: bool = True
+
+
+def needs_tfds_download(spec: BaseModel) -> bool:
+    """A job that reads a real tfds dataset: it needs the network (first time) and the cache."""
+    return (isinstance(spec, DataSpec) and spec.images is None
+            and spec.tfds_mock_examples is None
+            and not (isinstance(spec, QuantizeSpec)
+                     and spec.mode not in CALIBRATED_QUANTIZE_MODES))
+
+
+AnySpec = (ProbeSpec | MakeModelSpec | DecodeSpec | TrainSpec | ScratchSpec | QuantizeSpec
+           | PruneSpec | DistillSpec | BenchmarkSpec)
+JobSpec = Annotated[AnySpec, Field(discriminator="job")]
+JOB_SPEC = TypeAdapter(JobSpec)
+# Job name -> its spec model, in the union's order: the names are the ``job`` Literals.
+SPEC_CLASSES: dict[str, type[AnySpec]] = {
+    get_args(cls.model_fields["job"].annotation)[0]: cls for cls in get_args(AnySpec)}
+JOB_NAMES: tuple[str, ...] = tuple(SPEC_CLASSES)
