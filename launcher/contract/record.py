@@ -23,12 +23,9 @@ class JobStatus(str, Enum):
     lost = "lost"  # the Docker engine went away while it ran: not the job's doing, run again
 
 
-# The docstring is the description in schema/run-record.schema.json: it still names the
-# sampler's former home, launcher/power.py (now launcher/device/power.py), so that the exported
-# schema is unchanged.
 class PowerMeasurement(Strict):
     """What the launcher measured of the device's power while a benchmark's timed runs ran
-    (launcher/power.py): tegrastats on the host, samples inside the kept runs only."""
+    (launcher/device/power.py): tegrastats on the host, samples inside the kept runs only."""
 
     source: str  # the sampler's command line
     interval_ms: int = Field(ge=1)
