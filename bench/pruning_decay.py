@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from launcher.study.campaign import preset_text  # noqa: E402
 
-DECAYS = ("constant", "cosine")
+DECAYS = ("constant", "cosine", "cosine_after_masks")
 METHODS = ("prune25", "prune50", "prune75")
 MODEL = "MobileNetV3Small"
 
