@@ -5,7 +5,7 @@ worst per method and schedule.
 
 Every campaign shares one store, so each base copy trains once.
 
-    .venv/bin/python bench/pruning_decay.py [--profile x86-tf2.12] [--copies 3]
+    .venv/bin/python bench/pruning_decay.py [--profile x86-tf2.12] [--copies 3] [--decays A,B]
 """
 
 from __future__ import annotations
@@ -62,18 +62,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", default="x86-tf2.12")
     parser.add_argument("--copies", type=int, default=3)
+    parser.add_argument("--decays", default=",".join(DECAYS),
+                        help="the schedules to compare, comma-separated")
     args = parser.parse_args()
+    decays = [name for name in args.decays.split(",") if name]
     store = Path(tempfile.mkdtemp(prefix="bench-pruning-decay-")) / "store"
     by_decay = {decay: drops(campaign(store, f"quick-{decay}",
                                       quick_with(f"quick-{decay}", decay, args.copies),
                                       args.profile), args.copies)
-                for decay in DECAYS}
+                for decay in decays}
     print(f"profile {args.profile}; quick preset (digits, 32 px, 3 pruning epochs, Adam 1e-3, "
           f"regime pruned_layers); {args.copies} base copies, each pruned under both schedules")
     print("| method | schedule | drop per copy (points) | mean | worst |")
     print("|---|---|---|---|---|")
     for method in METHODS:
-        for decay in DECAYS:
+        for decay in decays:
             values = by_decay[decay][method]
             print(f"| {method} | {decay} | {', '.join(f'{v:+.2f}' for v in values)} | "
                   f"{statistics.mean(values):+.2f} | {max(values):+.2f} |")
