@@ -15,13 +15,25 @@ add inside the loop is measured in bench/latency_fidelity.py (docs/benchmarks.md
 SavedModel, set_tensor + Interpreter.invoke + get_tensor for .tflite. predict times Keras's
 Model.predict per image, Keras's machinery included (the paper's likely method). A .tflite
 model has no predict: it is timed by call whatever is asked, and the result says so.
+
+Besides the summary of the run means, every kept run's per-image latencies go to a side file
+(LATENCY_SAMPLES_FILE: float32 little-endian, run after run; 40 kB per 10,000 images) for the
+launcher's statistics over images (launcher/report/latency_stats.py). Cold start is recorded
+before any timed run: loading the model, TFLite's allocate_tensors, the first inference; then
+the warm-up run's mean. Threads: jobs/threads.py.
 """
 import math
 import os
+import struct
 import time
 
-from jobs import compat, data, models
-from jobs._contract import LATENCY_METHODS
+from jobs import compat, data, models, threads
+from jobs._contract import (
+    LATENCY_METHODS,
+    LATENCY_SAMPLES_ARTIFACT,
+    LATENCY_SAMPLES_FILE,
+    LATENCY_SAMPLES_FORMAT,
+)
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
 from jobs.sizes import path_bytes
@@ -70,16 +82,20 @@ class KerasRunner(object):
     """A SavedModel (or its .h5 copy: the same layers and weights) through a tf.function
     (method call) or Model.predict (method predict)."""
 
-    def __init__(self, tf, keras, spec, method="call"):
+    def __init__(self, tf, keras, spec, method="call", threads_count=None):
         import numpy as np
 
         self.tf, self.np = tf, np
+        started = time.perf_counter()
         self.model, self.input_format, _ = models.load_input(keras, spec, "model")
+        self.load_s = time.perf_counter() - started
+        self.allocate_s = None  # TensorFlow allocates as it runs: in the first inference
         self.size = int(self.model.input_shape[1])
         self.input_dtype = "float32"
         self.function = tf.function(lambda x: self.model(x, training=False))
         self.backend = "tf-gpu" if tf.config.list_physical_devices("GPU") else "tf-cpu"
-        self.threads = None
+        self.threads = threads_count
+        self.xnnpack = None
         self.method = method
 
     def prepare(self, image):
@@ -105,21 +121,31 @@ class TFLiteRunner(object):
 
     method = "call"
 
-    def __init__(self, tf, path, threads):
+    def __init__(self, tf, path, threads_count):
         import numpy as np
 
         self.np = np
-        kwargs = {"model_path": path}
-        if threads:
-            kwargs["num_threads"] = threads
-        self.interpreter = compat.tflite_interpreter(tf, **kwargs)
-        self.interpreter.allocate_tensors()
+        with threads.StderrCapture() as log:
+            started = time.perf_counter()
+            self.interpreter = compat.tflite_interpreter(tf, model_path=path,
+                                                         num_threads=threads_count)
+            loaded = time.perf_counter()
+            self.interpreter.allocate_tensors()  # where TFLite applies its default delegates
+            allocated = time.perf_counter()
+        self.load_s, self.allocate_s = loaded - started, allocated - loaded
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         self.size = int(self.input["shape"][1])
         self.input_dtype = np.dtype(self.input["dtype"]).name
         self.backend = "tflite-cpu"
-        self.threads = threads
+        self.threads = threads_count
+        self.xnnpack = threads.xnnpack_applied(log.text, self.op_names())
+
+    def op_names(self):
+        try:
+            return [op.get("op_name") for op in self.interpreter._get_ops_details()]  # noqa: SLF001
+        except (AttributeError, RuntimeError, ValueError):
+            return []
 
     def prepare(self, image):
         """Pixels (uint8 or float) as the interpreter's input type: outside the timed span."""
@@ -187,9 +213,10 @@ def accuracy(tf, runner, splits, spec):
     return float(correct) / total, total
 
 
-def latency_runs(runner, images, runs):
+def latency_runs(runner, images, runs, each_image=None):
     """Per-image milliseconds of each run, and each run's wall-clock start and end (Unix
     seconds): the launcher lines power samples up with them (the host's clock is the same).
+    With ``each_image`` (a list), every run's per-image milliseconds are appended to it.
 
     Each image is timed from the model's call until its output is on the host
     (``runner.fetch``), so no two images overlap even where calls are asynchronous (a GPU);
@@ -198,16 +225,33 @@ def latency_runs(runner, images, runs):
     per_image_ms, started_unix, ended_unix = [], [], []
     clock = time.perf_counter
     for _ in range(runs):
-        timed = 0.0
+        spans = []
         started_unix.append(time.time())
         for image in images:
             model_input = runner.prepare(image)
             started = clock()
             runner.fetch(runner.predict(model_input))
-            timed += clock() - started
-        per_image_ms.append(timed * 1000.0 / len(images))
+            spans.append(clock() - started)
+        per_image_ms.append(sum(spans) * 1000.0 / len(images))
         ended_unix.append(time.time())
+        if each_image is not None:
+            each_image.append([span * 1000.0 for span in spans])
     return per_image_ms, started_unix, ended_unix
+
+
+def first_inference_ms(runner, image):
+    """The model's first inference after loading, timed as every later one is."""
+    model_input = runner.prepare(image)
+    started = time.perf_counter()
+    runner.fetch(runner.predict(model_input))
+    return (time.perf_counter() - started) * 1000.0
+
+
+def write_samples(path, per_image_runs):
+    """Every kept run's per-image milliseconds, float32 little-endian, run after run."""
+    with open(path, "wb") as handle:
+        for run in per_image_runs:
+            handle.write(struct.pack("<{}f".format(len(run)), *run))
 
 
 def latency_pool(pool, count):
@@ -220,36 +264,53 @@ def run(spec, context):
     tf, keras = context.tf, context.keras
     path = spec["model"]["path"]
     method = spec.get("latency_method", "call")
+    threads_count, threads_source = threads.resolve(spec)
+    intra, inter = threads.set_tensorflow(tf, threads_count)
     if models.is_saved_model(path):
-        runner, fmt = KerasRunner(tf, keras, spec, method), "saved_model"
+        runner = KerasRunner(tf, keras, spec, method, intra or None)
+        fmt = "saved_model"
     else:
-        runner, fmt = TFLiteRunner(tf, path, spec.get("threads")), "tflite"
+        runner, fmt = TFLiteRunner(tf, path, threads_count), "tflite"
         if method != runner.method:
             print("latency_method {}: a .tflite model has no Keras predict(); timed by {} "
                   "(set_tensor, invoke, get_tensor per image)".format(method, runner.method))
     splits = data.load_splits(tf, spec)
+    source = splits.test if data.count(splits.test) else splits.train
+    # Preloaded once as uint8, cycled up to the requested count: the loop does no I/O or
+    # decoding, and memory holds each image once. Loaded before accuracy so that the first
+    # inference timed is the model's first.
+    pool = data.first_uint8_images(tf, source, runner.size, spec["latency_images"])
+    if not pool:
+        raise JobInputError("no images to time the model with")
+    cold_first_ms = first_inference_ms(runner, pool[0])
 
     metrics = {"format": fmt, "input_format": getattr(runner, "input_format", None),
                "backend": runner.backend, "threads": runner.threads,
+               "threads_source": threads_source, "tf_intra_op_threads": intra,
+               "tf_inter_op_threads": inter, "xnnpack": runner.xnnpack,
                "input_dtype": runner.input_dtype, "latency_method": runner.method,
+               "cold_load_s": runner.load_s, "cold_allocate_s": runner.allocate_s,
+               "cold_first_inference_ms": cold_first_ms,
                "top1_accuracy": None, "test_examples": None}
     if spec["accuracy"]:
         metrics["top1_accuracy"], metrics["test_examples"] = accuracy(tf, runner, splits, spec)
 
-    source = splits.test if data.count(splits.test) else splits.train
-    # Preloaded once as uint8, cycled up to the requested count: the loop does no I/O or
-    # decoding, and memory holds each image once.
-    pool = data.first_uint8_images(tf, source, runner.size, spec["latency_images"])
-    if not pool:
-        raise JobInputError("no images to time the model with")
     images = latency_pool(pool, spec["latency_images"])
-    per_image_ms, started_unix, ended_unix = latency_runs(runner, images, spec["latency_runs"])
-    metrics.update(summarise(per_image_ms, spec["warmup_runs"]))
+    warmup = spec["warmup_runs"]
+    each_image = []
+    per_image_ms, started_unix, ended_unix = latency_runs(runner, images, spec["latency_runs"],
+                                                          each_image)
+    metrics.update(summarise(per_image_ms, warmup))
     metrics["latency_images"] = len(images)
+    metrics["warmup_ms_mean"] = (sum(per_image_ms[:warmup]) / warmup) if warmup else None
+    write_samples(context.artifact_path(LATENCY_SAMPLES_FILE), each_image[warmup:])
+    metrics["latency_samples_format"] = LATENCY_SAMPLES_FORMAT
 
     parameters, nonzero = runner.weight_counts()
     metrics.update({"bytes": path_bytes(path), "gzip_bytes": models.gzip_bytes(path),
                     "parameters": parameters, "nonzero_parameters": nonzero})
-    return Outcome(metrics=metrics, samples={"latency_ms_per_image_all_runs": per_image_ms,
-                                             "latency_run_started_unix": started_unix,
-                                             "latency_run_ended_unix": ended_unix})
+    return Outcome(metrics=metrics,
+                   artifacts=[(LATENCY_SAMPLES_ARTIFACT, "file", LATENCY_SAMPLES_FILE)],
+                   samples={"latency_ms_per_image_all_runs": per_image_ms,
+                            "latency_run_started_unix": started_unix,
+                            "latency_run_ended_unix": ended_unix})

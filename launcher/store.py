@@ -19,11 +19,12 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from launcher.contract.record import JobStatus, RunRecord
-from launcher.contract.results import JOB_RESULT, JobResult
+from launcher.contract.results import JOB_RESULT, BenchmarkResult, JobResult
 from launcher.contract.specs import JOB_SPEC
 from launcher.contract.vocabulary import RESULT_NAME as RESULT_NAME  # what a job writes in out/
 from launcher.errors import describe_validation_error
 from launcher.files import write_text_atomic
+from launcher.latency_samples import read_samples, samples_path
 from launcher.untrusted import (
     MAX_RESULT_BYTES,
     Untrusted,
@@ -60,8 +61,10 @@ def load_result(out_dir: Path, expected_spec: dict[str, object] | None = None,
     """Validate what a job left in out/: result.json read under the trust rules
     (launcher/untrusted.py), checked against the spec it was given, and every artifact it
     names a regular file or folder inside out/, with no link or special file anywhere in
-    out/. A stored result may have lost its artifacts (a store copied without its models):
-    without ``artifacts_required`` that is for the caller to see, not a refusal. Returns
+    out/, and a benchmark's per-image latency file of the length its metrics give, every
+    value finite and positive (launcher/latency_samples.py). A stored result may have lost
+    its artifacts (a store copied without its models): without ``artifacts_required`` that is
+    for the caller to see, not a refusal. Returns
     (result, None) or (None, what is wrong, in one line)."""
     try:
         data = read_regular_file(out_dir / RESULT_NAME, MAX_RESULT_BYTES)
@@ -82,9 +85,19 @@ def load_result(out_dir: Path, expected_spec: dict[str, object] | None = None,
             if artifacts_required or os.path.lexists(out_dir / artifact.path):
                 inside_without_links(out_dir, artifact.path)
         check_tree(out_dir)
+        if isinstance(result, BenchmarkResult) and (
+                artifacts_required or _samples_present(out_dir, result)):
+            read_samples(out_dir, result)
     except Untrusted as error:
         return None, f"out/ refused: {error}"
+    except FileNotFoundError as error:  # a link or file removed between the checks
+        return None, f"out/ refused: {Path(error.filename or '?').name} vanished"
     return result, None
+
+
+def _samples_present(out_dir: Path, result: BenchmarkResult) -> bool:
+    relative = samples_path(result)
+    return relative is not None and os.path.lexists(out_dir / relative)
 
 
 class Store:

@@ -20,6 +20,7 @@ from launcher.contract.specs import (
     TrainSpec,
 )
 from launcher.contract.vocabulary import (
+    LATENCY_SAMPLES_ARTIFACT,
     Fraction,
     LatencyMethod,
     NonNegFloat,
@@ -340,7 +341,18 @@ class BenchmarkMetrics(Strict):
     format: Literal["saved_model", "tflite"]
     input_format: InputFormat | None = None  # for a SavedModel: the file the job loaded
     backend: str  # e.g. "tf-cpu", "tf-gpu", "tflite-cpu"
+    # The threads the model ran with: the spec's, else the CPUs the container may use
+    # (threads_source); TFLite's num_threads for a .tflite, TensorFlow's intra-op threads for
+    # a SavedModel. None: recorded before it was explicit (TFLite's own default).
     threads: int | None = None
+    threads_source: Literal["spec", "container_cpus"] | None = None
+    # What tf.config.threading reports after the job set it (0: TensorFlow's own choice).
+    tf_intra_op_threads: NonNegInt | None = None
+    tf_inter_op_threads: NonNegInt | None = None
+    # Whether TFLite applied its XNNPACK delegate: True where the runtime said so (its log
+    # line, or a delegate node in the execution plan); None where it could not be told (and
+    # for a SavedModel). Never False: TF 2.7 gives no way to tell "not applied".
+    xnnpack: bool | None = None
     input_dtype: str
     # How each image was timed (a .tflite: always call); None: recorded before it existed,
     # when a SavedModel's run waited for its outputs once per run, not per image.
@@ -355,6 +367,17 @@ class BenchmarkMetrics(Strict):
     latency_ms_std: NonNegFloat
     latency_ms_min: NonNegFloat
     latency_ms_max: NonNegFloat
+    # Every kept run's per-image latencies, in the artifact LATENCY_SAMPLES_ARTIFACT (None:
+    # recorded before it existed); validated against latency_runs_kept x latency_images.
+    latency_samples_format: Literal["float32-le"] | None = None
+    # Cold start, before any timed run: loading the deployed file (the SavedModel's .h5 copy
+    # or the SavedModel; the .tflite into an Interpreter), TFLite's allocate_tensors (None for
+    # a SavedModel), the first inference (tracing included for a tf.function), and the mean
+    # per-image latency of the discarded warm-up run(s). None: recorded before they existed.
+    cold_load_s: NonNegFloat | None = None
+    cold_allocate_s: NonNegFloat | None = None
+    cold_first_inference_ms: NonNegFloat | None = None
+    warmup_ms_mean: NonNegFloat | None = None
     bytes: int = Field(ge=1)
     gzip_bytes: int = Field(ge=1)
     parameters: int | None = Field(default=None, ge=1)
@@ -365,6 +388,15 @@ class BenchmarkResult(ResultBase):
     job: Literal["benchmark"]
     spec: BenchmarkSpec
     metrics: BenchmarkMetrics
+
+    @model_validator(mode="after")
+    def _samples_artifact_listed(self) -> BenchmarkResult:
+        if self.metrics.latency_samples_format is not None and not any(
+                a.name == LATENCY_SAMPLES_ARTIFACT and a.kind == "file"
+                for a in self.artifacts):
+            raise ValueError(f"latency_samples_format given but no file artifact named "
+                             f"{LATENCY_SAMPLES_ARTIFACT!r}")
+        return self
 
 
 JobResult = Annotated[

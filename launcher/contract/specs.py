@@ -237,8 +237,10 @@ class BenchmarkSettings(Strict):
     latency_images: int = Field(default=1000, ge=1, le=1_000_000)
     latency_runs: int = Field(default=11, ge=2, le=10_000)
     warmup_runs: int = Field(default=1, ge=0, le=100)
-    threads: int | None = Field(default=None, ge=1, le=256,
-                                description="TFLite interpreter threads (default: TFLite's)")
+    threads: int | None = Field(
+        default=None, ge=1, le=256,
+        description="threads of the TFLite interpreter and of TensorFlow's intra-op pool "
+        "(inter-op: 1); default: the CPUs the job's container may use")
     eval_batch_size: int = Field(default=32, ge=1, le=4096)
     latency_method: LatencyMethod = Field(
         default="call", description="call: the model's own per-image time, each image's output "

@@ -84,6 +84,13 @@ LATENCY_METHODS: tuple[str, ...] = get_args(LatencyMethod)
 # the jobs that load the model.
 HANDOFF_ARTIFACT = "handoff"
 
+# The benchmark's per-image latencies: an artifact of this name, a file of float32
+# little-endian milliseconds, the kept runs one after another (latency_runs_kept x
+# latency_images values); the launcher validates it (launcher/latency_samples.py).
+LATENCY_SAMPLES_ARTIFACT = "latency_per_image_ms"
+LATENCY_SAMPLES_FILE = "latency_per_image_ms.f32"
+LATENCY_SAMPLES_FORMAT = "float32-le"
+
 
 def default_regime(weights: str | None) -> TrainingRegime:
     return "head" if weights is not None else "full"
