@@ -24,7 +24,9 @@ from launcher.contract.specs import (
 from launcher.device.power import Sampling
 from launcher.device.profiles import get_profile
 from launcher.files import tree_digest
+from launcher.latency_samples import read_samples
 from launcher.limits import Limits, resolve
+from launcher.report.latency_stats import latency_stats
 from launcher.runner import JobOutcome, JobRequest, run_job
 from launcher.store import Store
 
@@ -257,6 +259,31 @@ def test_latency_follows_the_papers_rule(study):
     assert result.metrics.latency_ms_median <= result.metrics.latency_ms_p90
     assert result.metrics.latency_ms_p90 <= result.metrics.latency_ms_max
     assert result.metrics.latency_images == LATENCY["latency_images"]
+
+    # Every timed image of every kept run, in the validated side file (#22).
+    outcome = study.outcomes["benchmark-fp16"]
+    per_image = read_samples(outcome.folder / "out", result)
+    assert per_image is not None and len(per_image) == len(kept)
+    assert all(len(run) == LATENCY["latency_images"] for run in per_image)
+    for run, run_mean in zip(per_image, kept, strict=True):
+        assert sum(run) / len(run) == pytest.approx(run_mean, rel=1e-4)
+    stats = latency_stats(per_image)
+    assert stats.images == len(kept) * LATENCY["latency_images"]
+    assert stats.p50 <= stats.p90 <= stats.p99
+    assert stats.mean_ci[0] <= stats.mean <= stats.mean_ci[1]
+    assert stats.p90_ci[0] <= stats.p90_ci[1]
+    assert stats.mean == pytest.approx(result.metrics.latency_ms_mean, rel=1e-4)
+    assert not stats.p99_claim_ok  # 150 images: far fewer than a p99 claim needs (662)
+    assert stats.early_stopping_p90 is not None  # 150 >= 64
+    # Cold start and threads, made explicit.
+    metrics = result.metrics
+    assert metrics.cold_load_s is not None and metrics.cold_allocate_s is not None
+    assert metrics.cold_first_inference_ms is not None and metrics.cold_first_inference_ms > 0
+    assert metrics.warmup_ms_mean == pytest.approx(runs[0])
+    assert metrics.threads_source == "container_cpus" and metrics.threads is not None
+    assert metrics.threads >= 1 and metrics.tf_intra_op_threads == metrics.threads
+    assert metrics.tf_inter_op_threads == 1
+    assert metrics.xnnpack in (True, None)
 
 
 def test_power_is_sampled_on_the_host_around_the_kept_runs(study):
