@@ -23,6 +23,7 @@ from launcher.contract.results import (
     TrainResult,
 )
 from launcher.contract.vocabulary import ARCHITECTURES
+from launcher.report.latency_stats import LatencyStats
 from launcher.report.paper import (
     METRICS,
 )
@@ -76,6 +77,8 @@ class Cell:
     # base's from its train jobs, distill's and scratch's from their students. Empty: not recorded.
     networks: dict[str, Fingerprint] = field(default_factory=dict)
     prunes: list[PruneMetrics] = field(default_factory=list)  # each pruning run's own record
+    # By copy: statistics over every timed image, where the benchmark kept them.
+    latency_stats: dict[int, LatencyStats] = field(default_factory=dict)
 
     @property
     def first(self) -> BenchmarkMetrics | None:
@@ -154,6 +157,8 @@ def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
         if isinstance(item.result, BenchmarkResult):
             metrics = item.result.metrics
             cell.benchmarks[item.copy] = metrics
+            if item.latency is not None:
+                cell.latency_stats[item.copy] = item.latency
             if item.record.power is not None:
                 cell.power[item.copy] = item.record.power
             if metrics.top1_accuracy is not None:

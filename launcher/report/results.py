@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from launcher.contract.record import RunRecord
-from launcher.contract.results import Environment, JobResult
+from launcher.contract.results import BenchmarkResult, Environment, JobResult
+from launcher.latency_samples import read_samples
+from launcher.report.latency_stats import LatencyStats, latency_stats
 from launcher.store import Store
 from launcher.study.manifest import manifests
+from launcher.untrusted import Untrusted
 
 
 @dataclass(frozen=True, order=True)
@@ -50,6 +54,19 @@ class Measured:
     folder: str
     record: RunRecord
     result: JobResult
+    # A benchmark's statistics over every timed image (its validated side file); None: the
+    # result predates the file, or the store was copied without it.
+    latency: LatencyStats | None = None
+
+
+def per_image_stats(out_dir: Path, result: JobResult) -> LatencyStats | None:
+    if not isinstance(result, BenchmarkResult):
+        return None
+    try:
+        runs = read_samples(out_dir, result)
+    except (Untrusted, OSError):
+        return None  # Store.load validated it when present: gone or changed since
+    return None if runs is None else latency_stats(runs)
 
 
 @dataclass(frozen=True)
@@ -83,7 +100,8 @@ def load(store: Store, campaigns: list[str] | None = None) -> Loaded:
                 campaign=manifest.name, node=node_id,
                 device=device_of(manifest.profile, result.environment),
                 model=node.model, method=node.method, copy=node.copy_label, role=node.role,
-                folder=node.folder, record=stored.record, result=result))
+                folder=node.folder, record=stored.record, result=result,
+                latency=per_image_stats(stored.folder / "out", stored.result)))
     return Loaded(found, names, missing)
 
 

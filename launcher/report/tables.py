@@ -32,6 +32,7 @@ from launcher.report.cells import (
     size_bytes,
     size_reduction_x,
 )
+from launcher.report.latency_tables import cold_start_table, per_image_latency_table
 from launcher.report.networks import network_table
 from launcher.report.pruning import pruning_flags_table
 from launcher.report.ranking import ranking_tables
@@ -250,8 +251,10 @@ def device_reports(measured: Iterable[Measured]) -> list[DeviceReport]:
         pruning = pruning_size_table(cells)
         flags = pruning_flags_table(cells)
         networks = network_table(device, cells, everywhere)
+        per_image, cold = per_image_latency_table(cells), cold_start_table(cells)
         tables = (*((networks,) if networks.rows else ()), accuracy_table(cells),
-                  latency_table(cells), size_table(cells),
+                  latency_table(cells), *((per_image,) if per_image.rows else ()),
+                  *((cold,) if cold.rows else ()), size_table(cells),
                   *((pruning,) if pruning.rows else ()), *((flags,) if flags.rows else ()),
                   *((energy,) if energy.rows else ()),
                   compression_table(cells), memory_table(cells), tradeoff_table(cells),

@@ -251,3 +251,29 @@ def test_the_stderr_capture_sees_what_fd_2_receives():
     with threads.StderrCapture() as log:
         os.write(2, b"from C++\n")
     assert log.text == "from C++\n"
+
+
+# --- the report's tables ----------------------------------------------------------------------
+
+
+def test_the_report_shows_per_image_statistics_and_the_cold_start():
+    from launcher.contract.results import BenchmarkMetrics
+    from launcher.report.cells import Cell
+    from launcher.report.latency_tables import cold_start_table, per_image_latency_table
+
+    metrics = BenchmarkMetrics(
+        format="tflite", backend="tflite-cpu", threads=4, threads_source="container_cpus",
+        tf_intra_op_threads=4, tf_inter_op_threads=1, xnnpack=True, input_dtype="float32",
+        latency_images=1000, latency_runs_kept=10, latency_ms_mean=5.0,
+        latency_ms_median=5.0, latency_ms_p90=6.0, latency_ms_std=0.1, latency_ms_min=4.0,
+        latency_ms_max=7.0, latency_samples_format="float32-le", cold_load_s=0.01,
+        cold_allocate_s=0.02, cold_first_inference_ms=30.0, warmup_ms_mean=6.0, bytes=10,
+        gzip_bytes=9)
+    cell = Cell("MobileNetV3Small", "fp16", benchmarks={1: metrics},
+                latency_stats={1: latency_stats(runs_of().tolist())})
+    cells = {("MobileNetV3Small", "fp16"): cell}
+    (row,) = per_image_latency_table(cells).rows
+    assert row[3] == "4 (container's CPUs) TF intra 4 inter 1" and row[5] == 10_000
+    assert row[-1] == ""  # enough images for a p99 claim
+    (cold,) = cold_start_table(cells).rows
+    assert cold[5:10] == ("yes", 0.01, 0.02, 30.0, 6.0)
