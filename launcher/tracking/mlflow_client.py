@@ -60,16 +60,21 @@ def shown_uri(uri: str) -> str:
 
 
 def describe(error: BaseException) -> tuple[bool, str]:
-    """(reached, what happened in one line): whether the server answered at all (a refusal)
-    or was never reached (a refused connection, an unknown host, a timeout)."""
+    """(reached, what happened in one line): whether the server answered at all (then it
+    refused) or was never reached (a refused connection, an unknown host, no answer).
+    MLflow wraps what requests and urllib3 said into its own message: read from that."""
     message = inert_line(str(error))
     errno = re.search(r"\[Errno -?\d+\] ([^'\")]+)", message)
     if errno:
         return False, errno.group(1).strip()
-    if "timeout" in message.lower() and "API request" in message:
+    status = re.search(r"too many (\d{3}) error responses", message)
+    if status:
+        return True, f"it answered HTTP {status.group(1)} to every try (see the server's log)"
+    if re.search(r"time(d )?out", message, re.IGNORECASE):
         return False, "no answer in time (MLFLOW_HTTP_REQUEST_TIMEOUT)"
-    if "Max retries exceeded" in message or "Connection" in type(error).__name__:
-        return False, message[:200]
+    cause = re.search(r"Caused by (\w+)", message)
+    if cause:
+        return False, cause.group(1)
     code = getattr(error, "error_code", None)
     prefix = f"{code}: " if code and not message.startswith(str(code)) else ""
     return True, (prefix + message)[:300]

@@ -113,16 +113,21 @@ class Exporter:
             tracker.finish(run_id, plan.status, plan.end_ms)
             tracker.log(run_id, {}, [], {ARTIFACTS: plan.artifacts_digest, EXPORT: COMPLETE},
                         plan.timestamp_ms)
-        except BaseException as failure:
-            try:
-                tracker.delete(run_id)
-            except TrackingError as cleanup:
-                if isinstance(failure, TrackingError):
-                    raise TrackingError(f"{failure}; the half-made run {run_id} could not be "
-                                        f"deleted either ({cleanup}): the next export "
-                                        "replaces it") from failure
+        except BaseException as failure:  # Ctrl-C too: no half-made run is left behind
+            note = self.discard(run_id, plan.name)
+            if isinstance(failure, TrackingError):
+                raise TrackingError(f"{failure}{note}") from failure
             raise
         return run_id
+
+    def discard(self, run_id: str, name: str) -> str:
+        """Delete a half-made run; what became of it, as the end of an error line."""
+        try:
+            self.tracker.delete(run_id)
+        except TrackingError as cleanup:
+            return (f"; its half-made run {run_id} could not be deleted either ({cleanup}): "
+                    "the next export replaces it")
+        return f" (its half-made run {name!r} was deleted)"
 
     def update(self, existing: ExistingRun, plan: RunPlan, tags: dict[str, str]) -> bool:
         """Bring a complete run up to the plan's mutable parts; False when nothing differed."""
