@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from launcher.contract.specs import JOB_SPEC
+from launcher.inert import inert_line
 from launcher.report.results import device_of
 from launcher.store import RESULT_NAME, Store
 from launcher.study.manifest import manifests
@@ -68,17 +69,25 @@ def read_figures(store: Path) -> dict[str, bytes]:
 
 def collect(root: Path) -> Collected:
     store = Store(root)
+    collected = Collected()
     memberships: dict[str, list[Membership]] = {}
-    listed = manifests(root)
-    for path, manifest in listed:
+    listed = []
+    for path, manifest in manifests(root):
+        # The stem names the campaign's run and finds it again: only the name the launcher
+        # gives a manifest (both parts pattern-checked), never a file name from elsewhere.
+        if path.stem != f"{manifest.name}@{manifest.profile}":
+            collected.refused.append((inert_line(path.name), "a campaign manifest under "
+                                      "another name than its name@profile"))
+            continue
+        listed.append((path, manifest))
         for node_id, node in manifest.nodes.items():
             memberships.setdefault(node.folder, []).append(
                 Membership(path.stem, manifest.profile, node_id, node))
-    collected = Collected()
     for folder in store.folders():
         match = FOLDER.match(folder.name)
         if folder.is_symlink() or match is None:
-            collected.refused.append((folder.name, "not a job folder of the store's layout"))
+            collected.refused.append((inert_line(folder.name),
+                                      "not a job folder of the store's layout"))
             continue
         stored = store.load(folder)
         if stored.record is None:

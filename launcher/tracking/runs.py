@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -129,9 +130,13 @@ _UNSAFE_KEY = re.compile(r"[^A-Za-z0-9_\-. /:]")
 
 
 def key(name: str) -> str:
-    """A name as an MLflow key: the characters MLflow accepts, no '..', within its length."""
-    safe = _UNSAFE_KEY.sub("_", name).replace("..", "__").strip("/ ") or "_"
-    return safe[:MAX_KEY]
+    """A name as an MLflow key: the characters MLflow accepts, within its length, and a path
+    that is its own normal form (MLflow stores keys as file names in places: it refuses
+    'a//b', 'a/./b', '..')."""
+    safe = _UNSAFE_KEY.sub("_", name).replace("..", "__").strip("/ ")[:MAX_KEY].rstrip("/")
+    if posixpath.normpath(safe) != safe:
+        safe = safe.replace("/", "_")
+    return safe or "_"
 
 
 def millis(timestamp: str | None) -> int | None:

@@ -116,6 +116,21 @@ def test_folders_that_lie_about_their_key_or_never_finished_are_not_runs(tmp_pat
     assert collected.not_run == 1 and len(collected.jobs) == 22
 
 
+def test_a_manifest_under_a_name_of_its_own_is_no_campaign_run(tmp_path):
+    store = tmp_path / "store"
+    shutil.copytree(RECORDED, store)
+    manifest = store / "campaigns" / "quick@x86-tf2.12.json"
+    manifest.rename(manifest.with_name("quick\x1b[2J.json"))
+    collected = collect(store)
+    assert collected.campaigns == [] and len(collected.jobs) == 24
+    assert collected.refused == [("quick\\x1b[2J.json", "a campaign manifest under another "
+                                  "name than its name@profile")]
+    assert all(job.memberships == () for job in collected.jobs)
+    plan = runs.job_plan(collected.jobs[0])
+    assert plan.parent is None and plan.name == collected.jobs[0].folder
+    assert runs.CAMPAIGN not in plan.tags and plan.tags["edgecompress.profile"] == "x86-tf2.12"
+
+
 def test_the_campaign_run_gets_the_reports_figures_and_only_real_pngs(tmp_path):
     store = tmp_path / "store"
     shutil.copytree(RECORDED, store)
@@ -144,6 +159,8 @@ def test_the_campaign_run_gets_the_reports_figures_and_only_real_pngs(tmp_path):
 def test_store_text_becomes_safe_mlflow_keys_and_values():
     assert runs.key("samples.val acc/epoch") == "samples.val acc/epoch"
     assert runs.key("a\x1b[31m..b|c" + "x" * 300) == ("a__31m__b_c" + "x" * 300)[:250]
+    assert runs.key("loss//val/./x/") == "loss__val_._x" and runs.key("/../") == "__"
+    assert runs.key("\x00") == "_"
     assert runs.text("a\nb\x07", 100) == "a b\\x07"
     assert runs.text("x" * 600, 500) == "x" * 499 + "…"
     assert runs.number(1e300) is None and runs.number(True) == 1.0 and runs.number("8") is None
