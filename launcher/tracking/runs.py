@@ -290,16 +290,16 @@ def campaign_plan(facts: CampaignFacts, jobs: list[JobFacts]) -> RunPlan:
     devices as artifacts. ``jobs``: the campaign's job folders that have a record."""
     manifest = facts.manifest
     folders = {node.folder for node in manifest.nodes.values()}
-    by_status: dict[str, int] = {}
-    for job in jobs:
-        by_status[job.record.status.value] = by_status.get(job.record.status.value, 0) + 1
+    # One tag for every count, so a count that falls to none is not left behind.
+    counts = {s: sum(j.record.status is s for j in jobs) for s in JobStatus}
+    by_status = ", ".join(f"{s.value} {n}" for s, n in counts.items() if n) or "none"
     devices = sorted({device_of(manifest.profile, j.result.environment).label
                       for j in jobs if j.result is not None})
     tags = {KIND: "campaign", CAMPAIGN: facts.stem, TAG + "profile": manifest.profile,
             TAG + "image": text(manifest.image, MAX_TAG_VALUE),
             TAG + "image_id": text(manifest.image_id, MAX_TAG_VALUE),
-            TAG + "jobs": str(len(folders)), TAG + "jobs_not_run": str(len(folders) - len(jobs))}
-    tags.update({TAG + f"jobs_{status}": str(count) for status, count in by_status.items()})
+            TAG + "jobs": str(len(folders)), TAG + "jobs_not_run": str(len(folders) - len(jobs)),
+            TAG + "jobs_by_status": by_status}
     if devices:
         tags[TAG + "device"] = text("; ".join(devices), MAX_TAG_VALUE)
     starts = [t for t in (millis(j.record.started_at) for j in jobs) if t is not None]

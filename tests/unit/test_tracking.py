@@ -100,8 +100,8 @@ def test_a_failed_job_is_a_failed_run_with_its_spec_and_reason(tmp_path):
     assert runs.job_plan(facts_of(collected, canceled.name)).status == "KILLED"
     campaign = runs.campaign_plan(collected.campaigns[0], collected.jobs)
     assert campaign.status == "FAILED"
-    assert campaign.tags["edgecompress.jobs_oom"] == "1"
-    assert campaign.tags["edgecompress.jobs_succeeded"] == "22"
+    assert campaign.tags["edgecompress.jobs_by_status"] == "succeeded 22, oom 1, canceled 1"
+    assert campaign.tags["edgecompress.jobs"] == "24"
 
 
 def test_folders_that_lie_about_their_key_or_never_finished_are_not_runs(tmp_path):
