@@ -26,6 +26,13 @@ class EngineError(UserError):
     exit_code = 3
 
 
+class TrackingError(UserError):
+    """An experiment tracker (MLflow's tracking server) cannot be reached or refuses a
+    request: like the engine, a service the launcher depends on."""
+
+    exit_code = 3
+
+
 def describe_validation_error(error: ValidationError, limit: int = 3) -> str:
     """A pydantic error as one line: where and what, for the first few problems."""
     parts = []

@@ -6,6 +6,7 @@ from launcher.commands import (
     build,
     campaign,
     doctor,
+    export,
     fetch,
     fleet,
     gc,
@@ -18,5 +19,5 @@ from launcher.commands import (
     transfer,
 )
 
-COMMANDS = (build, run, fetch, campaign, fleet, status, results, report, merge, transfer, doctor,
-            gc, schema)
+COMMANDS = (build, run, fetch, campaign, fleet, status, results, report, export, merge, transfer,
+            doctor, gc, schema)

@@ -1,0 +1,1 @@
+"""Export a results store to an experiment tracker (MLflow): ``edgecompress export mlflow``."""
