@@ -5,6 +5,7 @@ only assembles them, in this order (the order ``--help`` lists them)."""
 from launcher.commands import (
     build,
     campaign,
+    diff,
     doctor,
     fetch,
     fleet,
@@ -18,5 +19,5 @@ from launcher.commands import (
     transfer,
 )
 
-COMMANDS = (build, run, fetch, campaign, fleet, status, results, report, merge, transfer, doctor,
-            gc, schema)
+COMMANDS = (build, run, fetch, campaign, fleet, status, results, diff, report, merge, transfer,
+            doctor, gc, schema)
