@@ -47,9 +47,9 @@ class Selection:
 
 def parse_selection(text: str) -> Selection:
     """STORE[::CAMPAIGN][@PROFILE] as a Selection; a one-line UserError when it is not one."""
-    path, selector = text, ""
+    path, separator, selector = text, "", ""
     if SEPARATOR in text and not Path(text).exists():
-        path, _, selector = text.rpartition(SEPARATOR)
+        path, separator, selector = text.rpartition(SEPARATOR)
     if not path:
         raise UserError(f"{inert_line(text)!r}: give a store's folder before '::'")
     campaign, _, profile = selector.partition("@")
@@ -58,7 +58,7 @@ def parse_selection(text: str) -> Selection:
             raise UserError(f"{inert_line(text)!r}: {inert_line(part)!r} is not a {name} name "
                             "(STORE, STORE::CAMPAIGN, STORE::CAMPAIGN@PROFILE or "
                             "STORE::@PROFILE)")
-    if selector and not (campaign or profile):
+    if separator and not (campaign or profile):
         raise UserError(f"{inert_line(text)!r}: name a campaign, a profile or both after '::'")
     return Selection(text, Path(path), campaign or None, profile or None)
 
