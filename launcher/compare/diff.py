@@ -102,6 +102,10 @@ def latency_change(a: Benchmarked, b: Benchmarked) -> LatencyChange | None:
             interval = stats.log_ratio_interval(summary_a, summary_b)
         basis = "summary" if interval is not None else "none"
     ratio = median_b / median_a
+    if not math.isfinite(ratio):  # runs of 1e-300 ms: no measurement, a broken result
+        return None
+    if interval is not None and not all(math.isfinite(v) for v in interval):
+        interval, basis = None, "none"
     low, high = interval if interval is not None else (None, None)
     return LatencyChange(
         a_median_ms=median_a, b_median_ms=median_b, ratio=ratio, ci_low=low, ci_high=high,
@@ -129,7 +133,7 @@ def accuracy_change(a: Row, b: Row) -> AccuracyChange | None:
 
 def ratio(a: float | None, b: float | None) -> RatioChange | None:
     a, b = finite(a), finite(b)
-    if not a or b is None:
+    if not a or b is None or not math.isfinite(b / a):
         return None
     return RatioChange(a=a, b=b, ratio=b / a)
 

@@ -85,6 +85,13 @@ def test_the_same_regression_in_wide_noise_is_not(a_store, b_store):
     assert not document.failed
 
 
+def test_runs_too_small_to_be_measurements_give_no_latency_not_a_crash(a_store):
+    set_base_runs(a_store, [5e-324] * 5)  # valid per the schema; the ratio overflows
+    document = diff(str(a_store), str(stores.RECORDED))
+    assert pair(document, "base").latency is None
+    assert pair(document, "fp16").latency is not None
+
+
 def test_an_accuracy_drop_over_five_copies(a_store, b_store):
     stores.set_accuracy(a_store, "int8", [0.930, 0.940, 0.935, 0.945, 0.940])
     stores.set_accuracy(b_store, "int8", [0.900, 0.910, 0.905, 0.895, 0.910])
