@@ -5,7 +5,7 @@ worst per method and schedule.
 
 Every campaign shares one store, so each base copy trains once.
 
-    .venv/bin/python bench/pruning_decay.py [--profile x86-tf2.12] [--copies 3]
+    .venv/bin/python bench/pruning_decay.py [--profile x86-tf2.12] [--copies 3] [--decays A,B]
 """
 
 from __future__ import annotations
@@ -17,17 +17,18 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from launcher.study.campaign import preset_text  # noqa: E402
 
-DECAYS = ("constant", "cosine")
+DECAYS = ("constant", "cosine", "cosine_after_masks")
 METHODS = ("prune25", "prune50", "prune75")
 MODEL = "MobileNetV3Small"
 
 
-def campaign(store: Path, name: str, text: str, profile: str) -> dict[str, dict]:
+def campaign(store: Path, name: str, text: str, profile: str) -> dict[str, dict[str, Any]]:
     path = store.parent / f"{name}.toml"
     path.write_text(text)
     subprocess.run([sys.executable, "-m", "launcher", "campaign", "run", str(path), "--store",
@@ -39,18 +40,19 @@ def campaign(store: Path, name: str, text: str, profile: str) -> dict[str, dict]
             for node, info in nodes.items() if not node.startswith("decode")}
 
 
-def quick_with(name: str, decay: str, copies: int) -> str:
+def quick_with(name: str, decay: str, copies: int, methods: list[str]) -> str:
     text = preset_text("quick").replace('name = "quick"', f'name = "{name}"')
     text = text.replace('methods = ["fp16", "int8", "prune50", "distill"]',
-                        f"methods = {json.dumps(list(METHODS))}")
+                        f"methods = {json.dumps(methods)}")
     text = text.replace("copies = 1", f"copies = {copies}")
     return text + f'\n[pruning]\nlearning_rate_decay = "{decay}"\n'
 
 
-def drops(found: dict[str, dict], copies: int) -> dict[str, list[float]]:
+def drops(found: dict[str, dict[str, Any]], copies: int,
+          methods: list[str]) -> dict[str, list[float]]:
     """method -> each copy's drop in points (base top-1 minus pruned top-1)."""
     out: dict[str, list[float]] = {}
-    for method in METHODS:
+    for method in methods:
         for copy in range(1, copies + 1):
             base = found[f"benchmark/train/{MODEL}/copy{copy}"]["metrics"]["top1_accuracy"]
             pruned = found[f"benchmark/{method}/{MODEL}/copy{copy}"]["metrics"]["top1_accuracy"]
@@ -62,18 +64,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", default="x86-tf2.12")
     parser.add_argument("--copies", type=int, default=3)
+    parser.add_argument("--decays", default=",".join(DECAYS),
+                        help="the schedules to compare, comma-separated")
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help="the pruning methods, comma-separated")
     args = parser.parse_args()
+    decays = [name for name in args.decays.split(",") if name]
+    methods = [name for name in args.methods.split(",") if name]
     store = Path(tempfile.mkdtemp(prefix="bench-pruning-decay-")) / "store"
     by_decay = {decay: drops(campaign(store, f"quick-{decay}",
-                                      quick_with(f"quick-{decay}", decay, args.copies),
-                                      args.profile), args.copies)
-                for decay in DECAYS}
+                                      quick_with(f"quick-{decay}", decay, args.copies,
+                                                 methods),
+                                      args.profile), args.copies, methods)
+                for decay in decays}
     print(f"profile {args.profile}; quick preset (digits, 32 px, 3 pruning epochs, Adam 1e-3, "
           f"regime pruned_layers); {args.copies} base copies, each pruned under both schedules")
     print("| method | schedule | drop per copy (points) | mean | worst |")
     print("|---|---|---|---|---|")
-    for method in METHODS:
-        for decay in DECAYS:
+    for method in methods:
+        for decay in decays:
             values = by_decay[decay][method]
             print(f"| {method} | {decay} | {', '.join(f'{v:+.2f}' for v in values)} | "
                   f"{statistics.mean(values):+.2f} | {max(values):+.2f} |")

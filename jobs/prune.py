@@ -35,6 +35,7 @@ pruning fit with its per-epoch validation, strip_pruning), ``save_s`` (the Saved
 their sum; counting the data, checking the clone and the extra validation passes stay outside
 every timer.
 """
+import math
 import time
 
 from jobs import architectures, compat, data, models
@@ -83,6 +84,41 @@ def schedule(tfmot, spec, total_steps, steps_per_epoch, frequency):
     # Constant, or a polynomial with a single change (a fit of one epoch): the target at once.
     return sparsity.ConstantSparsity(spec["target_sparsity"], begin_step=begin, end_step=end,
                                      frequency=frequency)
+
+
+def cosine_after(rate, hold_steps, total_steps, step):
+    """The rate at ``step``: ``rate`` up to ``hold_steps``, then half a cosine down to 0 at
+    ``total_steps``. Pure: the schedule below computes the same in TensorFlow."""
+    span = float(max(1, total_steps - hold_steps))
+    progress = min(1.0, max(0.0, (step - hold_steps) / span))
+    return rate * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def learning_rate(tf, keras, spec, total_steps, last_mask_step):
+    """The fine-tune's learning rate: a number, or a schedule over the fit's steps.
+
+    constant: Adam's rate throughout. cosine: from the rate down to 0 at the last step.
+    cosine_after_masks: the rate while the masks may change, then down to 0 over what is
+    left (at least an epoch, mask_plan): the network recovers from each mask at the full
+    rate, and the last epoch settles instead of ending on one noisy step."""
+    rate = spec["learning_rate"]
+    decay = spec.get("learning_rate_decay") or "constant"
+    if decay == "cosine":
+        return keras.optimizers.schedules.CosineDecay(rate, total_steps)
+    if decay != "cosine_after_masks":
+        return rate
+
+    class CosineAfterMasks(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            span = float(max(1, total_steps - last_mask_step))
+            progress = tf.clip_by_value(
+                (tf.cast(step, tf.float32) - float(last_mask_step)) / span, 0.0, 1.0)
+            return rate * 0.5 * (1.0 + tf.cos(math.pi * progress))
+
+        def get_config(self):
+            return {"rate": rate, "hold_steps": last_mask_step, "total_steps": total_steps}
+
+    return CosineAfterMasks()
 
 
 def apply_regime(keras, model, regime):
@@ -236,12 +272,8 @@ def run(spec, context):
 
     mask_changes = []
     started = time.time()
-    learning_rate = spec["learning_rate"]
-    if spec.get("learning_rate_decay") == "cosine":
-        # Down to 0 at the last step: the masks stop changing an epoch before the end, and
-        # the last epoch then settles instead of ending on one noisy step of Adam.
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, total_steps)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+    rate = learning_rate(tf, keras, spec, total_steps, planned[-1])
+    model.compile(optimizer=keras.optimizers.Adam(rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
     history = model.fit(train, validation_data=validation if has_validation else None,
                         epochs=spec["epochs"], verbose=2,

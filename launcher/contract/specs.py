@@ -191,7 +191,8 @@ class PruneSpec(DataSpec):
     learning_rate: float = Field(default=1e-3, gt=0, lt=10)
     learning_rate_decay: LearningRateDecay = Field(
         default="constant", description="the learning rate over the fine-tuning: constant, "
-        "or cosine (from learning_rate down to 0 at the last step)")
+        "cosine (from learning_rate down to 0 at the last step), or cosine_after_masks "
+        "(learning_rate while the masks change, then down to 0)")
     regime: PruneRegime = Field(
         default="pruned_layers", description="what trains while pruning: pruned_layers (the "
         "pruned Conv2D/Dense layers; BatchNormalization frozen), all (every layer, "

@@ -71,7 +71,7 @@ TRAINING_REGIMES: tuple[str, ...] = get_args(TrainingRegime)
 # paper's likely procedure).
 PruneRegime = Literal["pruned_layers", "all", "as_restored"]
 PRUNE_REGIMES: tuple[str, ...] = get_args(PruneRegime)
-LearningRateDecay = Literal["constant", "cosine"]
+LearningRateDecay = Literal["constant", "cosine", "cosine_after_masks"]
 
 # How the benchmark times one image. call: one call of the model (a tf.function for a
 # SavedModel, Interpreter.invoke for .tflite) with its output fetched to the host before the next

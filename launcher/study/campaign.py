@@ -123,7 +123,8 @@ class PruningConfig(Config):
         "a frozen backbone pruned without retraining, the paper's likely procedure)")
     learning_rate: float = Field(default=1e-3, gt=0, lt=10)
     learning_rate_decay: LearningRateDecay = Field(
-        default="constant", description="constant, or cosine down to 0 at the last step")
+        default="constant", description="constant, cosine (down to 0 at the last step) or "
+        "cosine_after_masks (constant while the masks change, then down to 0)")
 
 
 # The same fields and checks as the benchmark job's spec: one definition.

@@ -30,6 +30,7 @@ from launcher.runner import JobOutcome, JobRequest, run_job
 from launcher.store import Store
 
 from ..digits import write_digits_folder
+from .in_image import python_in_image
 from .test_jobs_in_containers import assert_valid_on_disk
 
 pytestmark = pytest.mark.docker
@@ -296,3 +297,22 @@ def test_soft_targets_from_true_logits_and_what_each_regime_trains(jobs):
     assert full["moved"] == [True, True, True] and full["bn_trainable"] > 0
     assert frozen_bn["moved"] == [False, True, True] and frozen_bn["bn_trainable"] == 0
     assert frozen_bn["trainable"] == full["trainable"] - full["bn_trainable"]
+
+
+def test_the_fine_tunes_learning_rate_schedules_in_this_twins_keras(image_id):
+    """The TensorFlow schedules of jobs/prune.py against the pure arithmetic the unit tests
+    check, in this twin's Keras (2.7's, 2.12's, 3's tf_keras)."""
+    script = textwrap.dedent("""
+        from jobs import compat, prune
+        tf = compat.import_tensorflow(); keras = compat.keras_module(tf)
+        spec = {"learning_rate": 1e-3}
+        after = prune.learning_rate(tf, keras, dict(spec, learning_rate_decay="cosine_after_masks"),
+                                    96, 64)
+        cosine = prune.learning_rate(tf, keras, dict(spec, learning_rate_decay="cosine"), 96, 64)
+        steps = (0, 1, 64, 70, 80, 95, 96, 120)
+        same = all(abs(float(after(k)) - prune.cosine_after(1e-3, 64, 96, k)) < 1e-9
+                   for k in steps)
+        ends = (float(cosine(0)), float(cosine(96)))
+        print(same, ends, prune.learning_rate(tf, keras, spec, 96, 64))
+    """)
+    assert python_in_image(image_id, script, {}) == "True (0.0010000000474974513, 0.0) 0.001"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.prune import FIRST_STEP, mask_plan
+from jobs.prune import FIRST_STEP, cosine_after, mask_plan
 
 
 @pytest.mark.parametrize(("epochs", "steps_per_epoch", "frequency", "steps"), [
@@ -36,3 +36,16 @@ def test_the_old_schedule_masked_at_the_end_of_the_first_epoch():
                      if (step - 0) % steps_per_epoch == 0)
     assert old_first == steps_per_epoch
     assert mask_plan(2 * steps_per_epoch, steps_per_epoch, steps_per_epoch)[2][0] == 1
+
+
+def test_the_rate_holds_while_the_masks_change_then_falls_to_zero():
+    rate = 1e-3
+    assert cosine_after(rate, 64, 96, 0) == rate
+    assert cosine_after(rate, 64, 96, 64) == rate
+    assert cosine_after(rate, 64, 96, 80) == pytest.approx(rate / 2)
+    assert cosine_after(rate, 64, 96, 96) == pytest.approx(0.0, abs=1e-12)
+    assert cosine_after(rate, 64, 96, 500) == pytest.approx(0.0, abs=1e-12)
+    falling = [cosine_after(rate, 64, 96, step) for step in range(64, 97)]
+    assert falling == sorted(falling, reverse=True)
+    # A fit of one epoch has its only mask at step 1: the whole fit is the fall.
+    assert cosine_after(rate, 1, 1, 1) == rate
