@@ -9,15 +9,17 @@ from typing import Any
 
 from rich.table import Table
 
+from launcher.compare import render as diff_text
 from launcher.console import escape
 from launcher.contract.record import JobStatus
 from launcher.device.checks import Check
+from launcher.output.diff import DiffDocument
 from launcher.runner import JobOutcome
 from launcher.store import StoredJob
 from launcher.study.execute import Assessment, State
 
 __all__ = ["escape", "outcome_table", "results_table", "status_tables", "checks_table",
-           "counts_table", "format_value"]
+           "counts_table", "format_value", "diff_tables"]
 
 CHECK_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
 STATE_STYLE = {State.done: "green", State.failed: "red", State.interrupted: "yellow"}
@@ -148,3 +150,32 @@ def checks_table(title: str, checks: Iterable[Check]) -> Table:
         table.add_row(check.name, f"[{CHECK_STYLE[check.state]}]{check.state}[/]",
                       escape(check.detail))
     return table
+
+
+def diff_tables(document: DiffDocument) -> list[Table | str]:
+    """edgecompress diff: the pairs, the rows without a partner, what the differences mean,
+    the notes and the gate (texts from launcher/compare/render.py, shared with Markdown)."""
+    shown: list[Table | str] = [escape(diff_text.side_line("A", document.a)),
+                                escape(diff_text.side_line("B", document.b))]
+    pairs = Table(title="pairs", show_lines=False)
+    for column in diff_text.PAIR_COLUMNS:
+        pairs.add_column(column, overflow="fold")
+    for pair in document.pairs:
+        cells = [escape(cell) for cell in diff_text.pair_cells(pair)]
+        cells[-1] = f"[red]{cells[-1]}[/]" if cells[-1] else ""
+        pairs.add_row(*cells)
+    shown.append(pairs if document.pairs else "no row of A pairs with a row of B")
+    if document.unpaired:
+        unpaired = Table(title="unpaired rows")
+        for column in diff_text.UNPAIRED_COLUMNS:
+            unpaired.add_column(column, overflow="fold")
+        for item in document.unpaired:
+            unpaired.add_row(*(escape(cell) for cell in diff_text.unpaired_cells(item)))
+        shown.append(unpaired)
+    shown += [escape(line) for line in diff_text.why_lines(document)]
+    shown += [escape(note) for note in document.notes]
+    shown.append(escape(diff_text.statistics_line(document)))
+    gate = diff_text.gate_line(document)
+    if gate:
+        shown.append(f"[{'red' if document.failed else 'green'}]{escape(gate)}[/]")
+    return shown

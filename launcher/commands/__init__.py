@@ -5,6 +5,7 @@ only assembles them, in this order (the order ``--help`` lists them)."""
 from launcher.commands import (
     build,
     campaign,
+    diff,
     doctor,
     export,
     fetch,
@@ -19,5 +20,5 @@ from launcher.commands import (
     transfer,
 )
 
-COMMANDS = (build, run, fetch, campaign, fleet, status, results, report, export, merge, transfer,
-            doctor, gc, schema)
+COMMANDS = (build, run, fetch, campaign, fleet, status, results, diff, report, export, merge,
+            transfer, doctor, gc, schema)

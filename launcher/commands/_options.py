@@ -88,3 +88,9 @@ def limits_from(args: argparse.Namespace) -> Limits:
         first = error.errors()[0]
         option = LIMIT_OPTIONS[str(first["loc"][0])]
         raise UserError(f"invalid {option}: {first['msg']}") from None
+
+
+def add_json(parser: argparse._ActionsContainer, schema: str) -> None:
+    """--json: one JSON document on stdout and nothing else there (launcher/output/)."""
+    parser.add_argument("--json", action="store_true",
+                        help=f"print one JSON document on stdout (schema/{schema}.schema.json)")

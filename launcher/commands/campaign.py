@@ -9,6 +9,7 @@ from pathlib import Path
 
 from launcher import settings
 from launcher.commands._options import (
+    add_json,
     add_limits,
     add_store,
     add_wait,
@@ -27,6 +28,8 @@ from launcher.errors import UserError
 from launcher.fleet.connect import connect_fleet
 from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.limits import Limits
+from launcher.output.base import emit
+from launcher.output.build import plan_document
 from launcher.store_lock import command_line, store_lock
 from launcher.study import training_placement
 from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides
@@ -85,6 +88,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                      "(no engine needed, nothing runs)")
     add_campaign_arguments(plan_parser)
     plan_parser.add_argument("--list", action="store_true", help="list every job")
+    add_json(plan_parser, "campaign-plan-output")
     plan_parser.set_defaults(handler=plan)
 
 
@@ -117,6 +121,9 @@ def campaign_profile(args: argparse.Namespace, config: CampaignConfig) -> str:
 
 def plan(args: argparse.Namespace) -> int:
     expanded = expand(campaign_config(args))
+    if args.json:
+        emit(plan_document(expanded))
+        return 0
     console.print(escape(f"campaign {expanded.config.name}: {len(expanded.nodes)} jobs "
                          f"({expanded.config.copies} copies)"))
     console.print(counts_table(expanded.counts(), JOB_NAMES))

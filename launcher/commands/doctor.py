@@ -6,18 +6,22 @@ from __future__ import annotations
 import argparse
 
 from launcher import settings
+from launcher.commands._options import add_json
 from launcher.console import console
 from launcher.device import preflight
 from launcher.device.power import check_sampler, sampling_for
 from launcher.device.profiles import PROFILES
 from launcher.docker_client import Engine
 from launcher.errors import EngineError
+from launcher.output.base import emit
+from launcher.output.build import doctor_document
 from launcher.views import checks_table
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = commands.add_parser("doctor", help="check the Docker engine, runtimes, disk and "
                                  "images")
+    add_json(parser, "doctor-output")
     parser.set_defaults(handler=run)
 
 
@@ -35,5 +39,9 @@ def run(args: argparse.Namespace) -> int:
     checks = preflight.doctor_checks(facts, error, present, store)
     if info is not None and facts.tegra_release is not None:
         checks.append(check_sampler(sampling_for(True)))
-    console.print(checks_table("edgecompress doctor", checks))
-    return 1 if any(c.state == "fail" for c in checks) else 0
+    failed = any(c.state == "fail" for c in checks)
+    if args.json:
+        emit(doctor_document(checks))
+    else:
+        console.print(checks_table("edgecompress doctor", checks))
+    return 1 if failed else 0

@@ -8,11 +8,14 @@ import argparse
 from rich.table import Table
 
 from launcher import settings
+from launcher.commands._options import add_json
 from launcher.console import console
 from launcher.docker_client import label
 from launcher.errors import EngineError, UserError
 from launcher.fleet import status
 from launcher.fleet.connect import manager
+from launcher.output.base import emit
+from launcher.output.build import fleet_document
 from launcher.views import escape
 
 
@@ -35,6 +38,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     status_parser = actions.add_parser("status", help="nodes, profiles, current job, health")
     add_fleet_option(status_parser, "the fleet's manager")
+    add_json(status_parser, "fleet-status-output")
     status_parser.set_defaults(handler=run)
 
 
@@ -56,10 +60,14 @@ def run(args: argparse.Namespace) -> int:
         for task in found:
             if task.state in ("running", "starting", "preparing", "assigned", "accepted"):
                 jobs[task.node_id] = what
+    rows = status.rows(nodes, jobs)
+    if args.json:
+        emit(fleet_document(url, rows))
+        return 0
     table = Table(title=escape(f"fleet {url}"))
     for column in ("node", "role", "profile", "job", "health"):
         table.add_column(column)
-    for row in status.rows(nodes, jobs):
+    for row in rows:
         table.add_row(*(escape(cell) for cell in (row.hostname, row.role, row.profile, row.job,
                                                   row.health)))
     console.print(table)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from launcher.commands._options import add_json
 from launcher.commands.campaign import add_campaign_arguments, campaign_config, campaign_profile
 from launcher.console import console
 from launcher.device.profiles import Profile, get_profile
 from launcher.docker_client import Engine
 from launcher.errors import EngineError, UserError
+from launcher.output.base import emit
+from launcher.output.build import status_document
 from launcher.store import Store
 from launcher.study import training_placement
 from launcher.study.execute import Resolver, State, dataset_folder
@@ -22,7 +25,9 @@ from launcher.weights_cache import WeightsCache
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = commands.add_parser("status", help="done / to do / failed per job of a campaign")
     add_campaign_arguments(parser)
-    parser.add_argument("--all", action="store_true", help="list done jobs too")
+    parser.add_argument("--all", action="store_true", help="list done jobs too (--json: "
+                        "always)")
+    add_json(parser, "status-output")
     parser.set_defaults(handler=run)
 
 
@@ -56,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
     resolver = Resolver(plan, store, image_id, dataset_folder(plan, store, create=False),
                         train_image_id, cached_weights(needed, WeightsCache.from_settings()))
     assessments = resolver.assess_all()
+    complete = all(a.state is State.done for a in assessments)
+    if args.json:
+        emit(status_document(config.name, profile.name, store.root, assessments))
+        return 0 if complete else 1
     title = f"campaign {config.name} on {profile.name} ({store.root})"
     for table in status_tables(title, assessments, show_done=args.all):
         console.print(table)
-    return 0 if all(a.state is State.done for a in assessments) else 1
+    return 0 if complete else 1

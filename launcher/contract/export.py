@@ -2,10 +2,11 @@
 check that they are current. Pure apart from ``stale_files``, which reads the committed copies.
 
 schema/*.schema.json are the JSON Schemas of a job's spec, a job's result and the launcher's
-run record. jobs/_contract.py carries the seam's vocabulary (job names, architectures,
-quantize modes, container paths, environment variable names, the error-line prefix, the schema
-version) to the container side as plain Python 3.6 literals: jobs/ cannot import pydantic, and
-a value typed twice by hand drifts.
+run record, and of the documents the commands print with ``--json`` (launcher/output/:
+schema/<command>-output.schema.json). jobs/_contract.py carries the seam's vocabulary (job
+names, architectures, quantize modes, container paths, environment variable names, the
+error-line prefix, the schema version) to the container side as plain Python 3.6 literals:
+jobs/ cannot import pydantic, and a value typed twice by hand drifts.
 """
 
 from __future__ import annotations
@@ -20,6 +21,15 @@ from launcher.contract import specs, vocabulary
 from launcher.contract.record import RunRecord
 from launcher.contract.results import JOB_RESULT
 from launcher.contract.specs import JOB_SPEC
+from launcher.output.base import Document
+from launcher.output.diff import DiffDocument
+from launcher.output.documents import (
+    DoctorDocument,
+    FleetStatusDocument,
+    PlanDocument,
+    ResultsDocument,
+    StatusDocument,
+)
 
 CONTRACT_FILE = "jobs/_contract.py"
 SCHEMA_DIR = "schema"
@@ -93,13 +103,28 @@ def render_contract(values: Mapping[str, Value] | None = None) -> str:
     return HEADER + body
 
 
+# The --json documents, by the file stem of their schema: <command>-output.
+OUTPUT_DOCUMENTS: dict[str, type[Document]] = {
+    "results-output": ResultsDocument,
+    "status-output": StatusDocument,
+    "campaign-plan-output": PlanDocument,
+    "diff-output": DiffDocument,
+    "doctor-output": DoctorDocument,
+    "fleet-status-output": FleetStatusDocument,
+}
+
+
 def json_schemas() -> dict[str, dict[str, Any]]:
     """The exported JSON Schemas, by file name."""
-    return {
+    schemas = {
         "job-spec.schema.json": JOB_SPEC.json_schema(),
         "job-result.schema.json": JOB_RESULT.json_schema(),
         "run-record.schema.json": RunRecord.model_json_schema(),
     }
+    # What a command prints is what is serialized: the schema of the serialized form.
+    for stem, document in OUTPUT_DOCUMENTS.items():
+        schemas[f"{stem}.schema.json"] = document.model_json_schema(mode="serialization")
+    return schemas
 
 
 def render_json_schema(schema: dict[str, Any]) -> str:

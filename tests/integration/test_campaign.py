@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 from PIL import Image
 
 from launcher.docker_client import Engine, label
+from launcher.study.campaign import preset_text
 
 from .conftest import TEST_PROFILE
 
@@ -242,6 +244,40 @@ def test_report_from_the_real_results(runs, tmp_path):
     assert float(accuracy[(model, "base")]["mean %"]) > 60
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == len(figures)
+
+
+def test_diff_flags_a_slower_benchmark_setting(runs, tmp_path):
+    """Issue 23: the finished quick campaign's store copied, and the quick campaign run into the
+    copy again under another name with Keras predict() as its timing method, fp16 only. Only
+    the two copy-1 benchmarks whose spec changed run (decode, train and quantize are reused),
+    and diff of the two campaigns flags the base's latency, names the timing method, and lists
+    the methods the variant did not run as unpaired."""
+    store = tmp_path / "store"
+    shutil.copytree(runs.store, store, symlinks=True)
+    config = tmp_path / "quick-predict.toml"
+    config.write_text(preset_text("quick").replace('name = "quick"', 'name = "quick-predict"')
+                      .replace("[benchmark]\n", '[benchmark]\nlatency_method = "predict"\n'))
+    ran = subprocess.run(edgecompress("campaign", "run", str(config), "--methods", "fp16",
+                                      "--profile", TEST_PROFILE, "--store", str(store)),
+                         capture_output=True, text=True, timeout=900)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "2 job(s) ran (2 succeeded), 3 already done" in ran.stdout, ran.stdout
+
+    proc = subprocess.run(edgecompress("diff", f"{runs.store}::quick", f"{store}::quick-predict",
+                                       "--json", "--fail-on", "latency:1.1"),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    document = json.loads(proc.stdout)
+    base = next(p for p in document["pairs"] if p["method"] == "base")
+    assert base["latency"]["ratio"] > 1.1 and base["latency"]["significant"], base["latency"]
+    assert base["latency"]["basis"] == "runs" and base["gate"], base
+    assert [(d["setting"], d["a"], d["b"]) for d in base["differences"]] == [
+        ("timing method", "call", "predict")]
+    # A .tflite has no predict(): fp16 is timed by call on both sides, and so not marked.
+    fp16 = next(p for p in document["pairs"] if p["method"] == "fp16")
+    assert fp16["differences"] == [] and fp16["a"]["folder"] != fp16["b"]["folder"]
+    assert {(u["side"], u["method"]) for u in document["unpaired"]} == {
+        ("a", "int8"), ("a", "prune50"), ("a", "distill")}
 
 
 def test_failed_jobs_wait_for_retry_failed(engine, image_id, tmp_path):

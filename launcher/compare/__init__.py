@@ -1,0 +1,1 @@
+"""edgecompress diff: two sets of results (stores, campaigns, devices) compared row by row."""
