@@ -32,7 +32,8 @@ def campaign(store: Path, name: str, text: str, profile: str) -> dict[str, dict[
     path = store.parent / f"{name}.toml"
     path.write_text(text)
     subprocess.run([sys.executable, "-m", "launcher", "campaign", "run", str(path), "--store",
-                    str(store), "--profile", profile], check=True, stdout=subprocess.DEVNULL)
+                    str(store), "--profile", profile, "--retry-failed"], check=True,
+                   stdout=subprocess.DEVNULL)
     manifest = next((store / "campaigns").glob(f"{name}@*.json"))
     nodes = json.loads(manifest.read_text())["nodes"]
     return {node: json.loads((store / "jobs" / info["folder"] / "out" / "result.json")
@@ -64,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", default="x86-tf2.12")
     parser.add_argument("--copies", type=int, default=3)
+    parser.add_argument("--store", type=Path, help="a store to reuse (default: a new one)")
     parser.add_argument("--decays", default=",".join(DECAYS),
                         help="the schedules to compare, comma-separated")
     parser.add_argument("--methods", default=",".join(METHODS),
@@ -71,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     decays = [name for name in args.decays.split(",") if name]
     methods = [name for name in args.methods.split(",") if name]
-    store = Path(tempfile.mkdtemp(prefix="bench-pruning-decay-")) / "store"
+    store = args.store or Path(tempfile.mkdtemp(prefix="bench-pruning-decay-")) / "store"
     by_decay = {decay: drops(campaign(store, f"quick-{decay}",
                                       quick_with(f"quick-{decay}", decay, args.copies,
                                                  methods),
