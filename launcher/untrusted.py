@@ -57,8 +57,10 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_regular_file(path: Path, max_bytes: int) -> bytes:
-    """The bytes of a regular file, never following a link and never blocking."""
+def _open_regular(path: Path, max_bytes: int) -> tuple[int, os.stat_result]:
+    """An fd of a regular file of at most ``max_bytes``, opened without following a link and
+    without blocking (a FIFO opens, then is refused by fstat), and its stat. The caller
+    closes the fd; FileNotFoundError passes through."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -75,6 +77,16 @@ def read_regular_file(path: Path, max_bytes: int) -> bytes:
         if info.st_size > max_bytes:
             raise Untrusted(f"{path.name} is {info.st_size:,} bytes, over the "
                             f"{max_bytes:,}-byte cap")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file, never following a link and never blocking."""
+    fd, _ = _open_regular(path, max_bytes)
+    try:
         chunks, total = [], 0
         while total <= max_bytes:
             chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
@@ -306,17 +318,11 @@ def copy_plain_tree(source: Path, target: Path, max_bytes: int = MAX_TREE_BYTES)
 
 
 def _copy_file(source: Path, target: Path, max_bytes: int) -> int:
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(source, flags)
-    except OSError as error:
+        fd, info = _open_regular(source, max_bytes)
+    except FileNotFoundError as error:  # removed under us: refused like any other change
         raise Untrusted(f"cannot open {source.name}: {error.strerror}") from None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise Untrusted(f"{source.name} is {_kind(info.st_mode)}")
-        if info.st_size > max_bytes:
-            raise Untrusted(f"over the {max_bytes:,}-byte cap")
         with open(target, "xb") as out:
             for offset, length in _data_extents(fd, info.st_size):
                 os.lseek(fd, offset, os.SEEK_SET)
