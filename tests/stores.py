@@ -12,7 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jobs.benchmark import summarise
+from jobs.benchmark import summarise, write_samples
+from launcher.contract.vocabulary import (
+    LATENCY_SAMPLES_ARTIFACT,
+    LATENCY_SAMPLES_FILE,
+    LATENCY_SAMPLES_FORMAT,
+)
 
 RECORDED = Path(__file__).parent / "data" / "campaign-quick-2copies"
 MANIFEST = "quick@x86-tf2.12.json"
@@ -60,6 +65,25 @@ def set_runs(result: dict[str, Any], kept: list[float], warmup: float = 50.0) ->
     result["spec"]["latency_runs"] = len(runs)
     result["samples"] = {"latency_ms_per_image_all_runs": runs}
     result["metrics"].update(summarise(runs, warmups))
+
+
+def set_images(store: Path, node: str, table: list[list[float]], name: str = MANIFEST) -> None:
+    """Every timed image of the benchmark's kept runs (runs x images), written as the job
+    writes them (jobs/benchmark.py write_samples) and named in its result; the runs' means
+    and the metrics follow from them."""
+    out = folder(store, node, name) / "out"
+    write_samples(str(out / LATENCY_SAMPLES_FILE), table)
+
+    def change(result: dict[str, Any]) -> None:
+        set_runs(result, [sum(run) / len(run) for run in table])
+        result["metrics"].update(latency_images=len(table[0]),
+                                 latency_samples_format=LATENCY_SAMPLES_FORMAT)
+        result["artifacts"] = [a for a in result["artifacts"]
+                               if a["name"] != LATENCY_SAMPLES_ARTIFACT] + [
+            {"name": LATENCY_SAMPLES_ARTIFACT, "kind": "file", "path": LATENCY_SAMPLES_FILE,
+             "bytes": (out / LATENCY_SAMPLES_FILE).stat().st_size}]
+
+    edit_result(store, node, change, name)
 
 
 def set_accuracy(store: Path, method: str, values: list[float], name: str = MANIFEST) -> None:

@@ -4,12 +4,14 @@ document out (launcher/output/diff.py). docs/diff.md explains the statistics.
 
 - Accuracy: each copy's top-1 on each side; B's mean minus A's in points, with Welch's t-test
   (two-sided p, the difference's 95 % interval) and the copies counted.
-- Latency: B's median per image over A's. No job records every image's time: the finest
-  samples are each run's mean per image (``latency_ms_per_image_all_runs``). Where both sides
-  hold at least two kept runs, the interval is a percentile bootstrap of the ratio of medians
-  over those runs (seeded: reproducible); else, where each side recorded a mean, standard
-  deviation and two or more runs, a log-ratio interval from those (``log_ratio_interval``);
-  else none. ``basis`` says which.
+- Latency: B's median per image over A's. Where both sides kept every timed image (the
+  benchmark's per-image side file), the medians are over every image of the kept runs and the
+  interval is a percentile bootstrap drawing whole runs on each side
+  (launcher/compare/image_bootstrap.py); else the medians are over each run's mean per image
+  (``latency_ms_per_image_all_runs``) and, where both sides hold at least two kept runs, the
+  interval is a percentile bootstrap of the ratio of medians over those runs; else, where each
+  side recorded a mean, standard deviation and two or more runs, a log-ratio interval from
+  those (``log_ratio_interval``); else none. All seeded: reproducible. ``basis`` says which.
 - Size and gzip size of the model benchmarked, energy per inference where both sampled power:
   B / A, one exact measurement each.
 """
@@ -20,8 +22,11 @@ import math
 import statistics
 from typing import Literal
 
+import numpy as np
+
 from launcher.compare import stats
 from launcher.compare.gate import crossed, fails_on_unpaired
+from launcher.compare.image_bootstrap import bootstrap_ratio_over_images
 from launcher.compare.pairing import pair_rows
 from launcher.compare.rows import Benchmarked, Row
 from launcher.compare.settings import differences
@@ -41,6 +46,7 @@ from launcher.output.diff import (
 from launcher.report.cells import method_order, model_order
 
 LATENCY_SAMPLES = "latency_ms_per_image_all_runs"
+Basis = Literal["images", "runs", "summary", "none"]
 # Qualcomm AI Hub's scorecard buckets its speed-ups at these factors.
 BUCKETS = (1.1, 1.2, 1.5, 2.0, 5.0, 10.0)
 THROTTLING_NOTE = (
@@ -86,13 +92,15 @@ def _summary(measured: Benchmarked) -> stats.Summary | None:
 
 
 def latency_change(a: Benchmarked, b: Benchmarked) -> LatencyChange | None:
+    if a.images is not None and b.images is not None:
+        return _latency_over_images(a, b, a.images, b.images)
     runs_a, runs_b = kept_runs(a), kept_runs(b)
     median_a = statistics.median(runs_a) if runs_a else finite(a.result.metrics.latency_ms_median)
     median_b = statistics.median(runs_b) if runs_b else finite(b.result.metrics.latency_ms_median)
     if not median_a or median_b is None:
         return None
     interval: tuple[float, float] | None = None
-    basis: Literal["runs", "summary", "none"]
+    basis: Basis
     if len(runs_a) >= 2 and len(runs_b) >= 2:
         basis = "runs"
         interval = stats.bootstrap_ratio_of_medians(runs_a, runs_b)
@@ -101,6 +109,25 @@ def latency_change(a: Benchmarked, b: Benchmarked) -> LatencyChange | None:
         if summary_a is not None and summary_b is not None:
             interval = stats.log_ratio_interval(summary_a, summary_b)
         basis = "summary" if interval is not None else "none"
+    return _change(a, b, median_a, median_b, interval, basis)
+
+
+def _latency_over_images(a: Benchmarked, b: Benchmarked, images_a: np.ndarray,
+                         images_b: np.ndarray) -> LatencyChange | None:
+    median_a, median_b = float(np.median(images_a)), float(np.median(images_b))
+    interval: tuple[float, float] | None = None
+    basis: Basis = "none"
+    if min(images_a.shape[0], images_b.shape[0]) >= 2:
+        interval = bootstrap_ratio_over_images(images_a, images_b, stats.CONFIDENCE,
+                                               stats.BOOTSTRAP_RESAMPLES, stats.BOOTSTRAP_SEED)
+        basis = "images"
+    return _change(a, b, median_a, median_b, interval, basis)
+
+
+def _change(a: Benchmarked, b: Benchmarked, median_a: float, median_b: float,
+            interval: tuple[float, float] | None, basis: Basis) -> LatencyChange | None:
+    if not median_a:
+        return None
     ratio = median_b / median_a
     if not math.isfinite(ratio):  # runs of 1e-300 ms: no measurement, a broken result
         return None
@@ -179,11 +206,17 @@ def notes(pairs: list[Pair]) -> list[str]:
     if unnamed:
         found.append(f"{unnamed} pair(s) matched by name alone: neither side recorded the "
                      "network's fingerprint (results from before fingerprints).")
-    fallback = [p for p in pairs if p.latency is not None and p.latency.basis != "runs"]
+    fallback = [p for p in pairs
+                if p.latency is not None and p.latency.basis not in ("images", "runs")]
     if fallback:
         found.append(f"{len(fallback)} latency interval(s) not from both sides' runs: "
                      "'summary' is a log-ratio interval from mean, std and run count; 'none' "
                      "has a side with a single run and cannot be significant.")
+    by_runs = [p for p in pairs if p.latency is not None and p.latency.basis == "runs"]
+    if by_runs:
+        found.append(f"{len(by_runs)} latency median(s) over run means, not images: a side "
+                     "kept no per-image latencies (a result from before them, or a store "
+                     "copied without its artifacts).")
     invalid = sum(1 for p in pairs if any(d.invalidates for d in p.differences))
     if invalid:
         found.append(f"{invalid} pair(s) differ in a setting that invalidates the comparison: "

@@ -4,7 +4,8 @@ a loader.
 
 A row's latency, size, energy and benchmark settings are those of copy 1's benchmark (the
 paper's rule: latency on copy 1; the other copies' benchmarks time one image once and measure
-accuracy only), else of the lowest copy benchmarked; its accuracy is every copy's. Its network
+accuracy only), else of the lowest copy benchmarked, with that benchmark's per-image latencies
+where it kept them; its accuracy is every copy's. Its network
 is the fingerprint the job that built the model recorded (launcher/report/networks.py): the
 base's train job for the base and every compression of it, the student's for distill and
 scratch.
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from launcher.contract.record import RunRecord
 from launcher.contract.results import BenchmarkResult, JobResult
@@ -28,6 +31,8 @@ from launcher.study.manifest import Manifest, ManifestNode
 
 # A job folder's record and valid result, or None (not done, failed, invalid).
 Loader = Callable[[str], tuple[RunRecord, JobResult] | None]
+# A benchmark folder's per-image latencies (kept runs x images), or None where it kept none.
+SampleLoader = Callable[[str, BenchmarkResult], np.ndarray | None]
 
 # The methods whose network is their own (a student's); every other is the base's, compressed.
 OWN_NETWORK = ("distill", "scratch")
@@ -39,6 +44,8 @@ class Benchmarked:
     copy: int
     result: BenchmarkResult
     record: RunRecord
+    # Every timed image of the kept runs (runs x images), where the job kept them.
+    images: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -83,8 +90,14 @@ def _network(manifest: Manifest, load: Loader, model: str, method: str, copy: in
     return None
 
 
-def rows_of(campaign: str, manifest: Manifest, load: Loader) -> list[Row]:
-    """The campaign's rows, one per model x method with at least one valid benchmark."""
+def no_samples(folder: str, result: BenchmarkResult) -> np.ndarray | None:
+    return None
+
+
+def rows_of(campaign: str, manifest: Manifest, load: Loader,
+            samples: SampleLoader = no_samples) -> list[Row]:
+    """The campaign's rows, one per model x method with at least one valid benchmark; the
+    measured benchmark's per-image latencies read through ``samples``."""
     groups: dict[tuple[str, str], list[ManifestNode]] = {}
     for node in manifest.nodes.values():
         if node.role == "benchmark":
@@ -101,6 +114,7 @@ def rows_of(campaign: str, manifest: Manifest, load: Loader) -> list[Row]:
         if not measured:
             continue
         first = measured[0]  # copy 1's when it has a result, else the lowest copy's
+        first = replace(first, images=samples(first.folder, first.result))
         accuracy: dict[int, float] = {}
         for item in measured:
             top1 = item.result.metrics.top1_accuracy

@@ -17,13 +17,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from launcher.compare.rows import Row, merge_rows, rows_of
 from launcher.contract.record import RunRecord
-from launcher.contract.results import JobResult
+from launcher.contract.results import BenchmarkResult, JobResult
 from launcher.errors import UserError
 from launcher.inert import inert_line
+from launcher.latency_samples import read_samples
 from launcher.store import Store
 from launcher.study.manifest import NAME_PATTERN, manifests
+from launcher.untrusted import Untrusted
 
 SEPARATOR = "::"
 
@@ -92,5 +96,13 @@ def load_side(selection: Selection) -> Side:
                              else (stored.record, stored.result))
         return cache[folder]
 
-    rows = [row for path, manifest in chosen for row in rows_of(path.stem, manifest, load)]
+    def samples(folder: str, result: BenchmarkResult) -> np.ndarray | None:
+        try:
+            runs = read_samples(root / "jobs" / folder / "out", result)
+        except (Untrusted, OSError):
+            return None  # Store.load validated it when present: gone or changed since
+        return None if runs is None else np.asarray(runs, dtype=np.float64)
+
+    rows = [row for path, manifest in chosen
+            for row in rows_of(path.stem, manifest, load, samples)]
     return Side(selection, tuple(path.stem for path, _ in chosen), tuple(merge_rows(rows)))

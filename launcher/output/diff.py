@@ -63,9 +63,11 @@ class LatencyChange(Out):
     ratio: float = Field(ge=0, description="B / A: above 1 is slower")
     ci_low: float | None
     ci_high: float | None
-    basis: Literal["runs", "summary", "none"] = Field(
-        description="runs: bootstrap over each side's kept runs; summary: log-ratio interval "
-        "from each side's mean, std and run count; none: no interval (a side with one run)")
+    basis: Literal["images", "runs", "summary", "none"] = Field(
+        description="images: medians over every timed image, bootstrap drawing each side's "
+        "kept runs whole; runs: medians over the kept runs' means, bootstrap over them; "
+        "summary: log-ratio interval from each side's mean, std and run count; none: no "
+        "interval (a side with one run)")
     runs_a: int = Field(ge=0)
     runs_b: int = Field(ge=0)
     significant: bool = Field(description="the interval excludes 1")

@@ -270,7 +270,7 @@ def test_diff_flags_a_slower_benchmark_setting(runs, tmp_path):
     document = json.loads(proc.stdout)
     base = next(p for p in document["pairs"] if p["method"] == "base")
     assert base["latency"]["ratio"] > 1.1 and base["latency"]["significant"], base["latency"]
-    assert base["latency"]["basis"] == "runs" and base["gate"], base
+    assert base["latency"]["basis"] == "images" and base["gate"], base
     assert [(d["setting"], d["a"], d["b"]) for d in base["differences"]] == [
         ("timing method", "call", "predict")]
     # A .tflite has no predict(): fp16 is timed by call on both sides, and so not marked.

@@ -4,8 +4,10 @@ scipy.stats.ttest_ind(equal_var=False)), hard-coded so the test needs no scipy."
 
 import math
 
+import numpy as np
 import pytest
 
+from launcher.compare.image_bootstrap import PooledRuns, bootstrap_ratio_over_images
 from launcher.compare.stats import (
     Summary,
     bootstrap_ratio_of_medians,
@@ -104,3 +106,23 @@ def test_log_ratio_interval_from_summaries():
     assert 1.2 < low < 1.3 < high < 1.4
     assert log_ratio_interval(Summary(10, 10, 0, 1), b) is None  # one run: no spread known
     assert log_ratio_interval(Summary(10, 10, 0, 5), Summary(13, 13, 0, 5)) is None
+
+
+@pytest.mark.parametrize("runs, images", [(1, 1), (2, 3), (3, 4), (5, 7)])
+def test_a_resampled_pooled_median_is_numpys_median_of_the_pooled_runs(runs, images):
+    rng = np.random.default_rng(runs * 10 + images)
+    table = rng.lognormal(size=(runs, images))
+    pooled = PooledRuns(table)
+    draws = rng.integers(0, runs, size=(50, runs))
+    expected = [np.median(table[draw].ravel()) for draw in draws]
+    assert pooled.resampled_medians(draws) == pytest.approx(expected)
+    assert pooled.median() == pytest.approx(np.median(table))
+
+
+def test_the_image_interval_is_reproducible_and_holds_its_point():
+    rng = np.random.default_rng(7)
+    a = rng.lognormal(0, 0.1, size=(6, 200))
+    b = 1.2 * rng.lognormal(0, 0.1, size=(6, 200))
+    first = bootstrap_ratio_over_images(a, b, 0.95, 500, 1)
+    assert first == bootstrap_ratio_over_images(a, b, 0.95, 500, 1)
+    assert first[0] < np.median(b) / np.median(a) < first[1]

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from launcher.compare.diff import bucket, compare
 from launcher.compare.gate import parse_fail_on
 from launcher.compare.sides import Selection, load_side, parse_selection
+from launcher.contract.vocabulary import LATENCY_SAMPLES_FILE
 from launcher.errors import UserError
 from launcher.output.diff import DiffDocument
 from tests import stores
@@ -83,6 +85,58 @@ def test_the_same_regression_in_wide_noise_is_not(a_store, b_store):
     assert latency.ratio == pytest.approx(1.3)
     assert not latency.significant and latency.ci_low < 1 < latency.ci_high
     assert not document.failed
+
+
+def image_runs(seed: int, scale: float, runs: int = 5, images: int = 400,
+               spread: float = 0.05) -> list[list[float]]:
+    """Kept runs x images around 6.4 ms x scale, log-normal within a run."""
+    rng = np.random.default_rng(seed)
+    return (6.4 * scale * rng.lognormal(0.0, spread, size=(runs, images))).tolist()
+
+
+def test_per_image_latencies_on_both_sides_give_medians_over_images(a_store, b_store):
+    base = stores.benchmark_node("base", 1)
+    stores.set_images(a_store, base, image_runs(1, 1.0))
+    stores.set_images(b_store, base, image_runs(2, 1.3))
+    latency = pair(diff(str(a_store), str(b_store)), "base").latency
+    assert latency.basis == "images" and latency.significant
+    assert latency.ratio == pytest.approx(1.3, rel=0.02)
+    assert 1.2 < latency.ci_low < 1.3 < latency.ci_high < 1.4
+
+
+def test_a_median_over_images_can_differ_from_the_median_of_run_means(a_store, b_store):
+    # B's runs have A's mean per image, but 3 images in 5 are 0.7x as fast and the rest 1.45x
+    # as slow: the run means see no change, the images' median does.
+    base = stores.benchmark_node("base", 1)
+    a = image_runs(3, 1.0, spread=0.01)
+    b = [[v * (1.45 if i % 5 < 2 else 0.7) for i, v in enumerate(run)] for run in a]
+    stores.set_images(a_store, base, a)
+    stores.set_images(b_store, base, b)
+    latency = pair(diff(str(a_store), str(b_store)), "base").latency
+    assert latency.basis == "images" and latency.significant
+    assert latency.ratio == pytest.approx(0.7, rel=0.02)
+    assert latency.ci_low <= latency.ratio <= latency.ci_high
+    means = [sum(run) / len(run) for run in b]
+    assert np.median(means) / np.median([sum(run) / len(run) for run in a]) == pytest.approx(
+        1.0, abs=0.01)
+
+
+def test_one_side_without_per_image_latencies_falls_back_to_run_means(a_store, b_store):
+    base = stores.benchmark_node("base", 1)
+    stores.set_images(b_store, base, image_runs(4, 1.3))
+    set_base_runs(a_store, TIGHT)
+    document = diff(str(a_store), str(b_store))
+    assert pair(document, "base").latency.basis == "runs"
+    assert any("over run means, not images" in note for note in document.notes)
+
+
+def test_a_latency_file_removed_after_filing_falls_back_to_run_means(a_store, b_store):
+    base = stores.benchmark_node("base", 1)
+    stores.set_images(a_store, base, image_runs(5, 1.0))
+    stores.set_images(b_store, base, image_runs(6, 1.3))
+    (stores.folder(b_store, base) / "out" / LATENCY_SAMPLES_FILE).unlink()
+    latency = pair(diff(str(a_store), str(b_store)), "base").latency
+    assert latency.basis == "runs" and latency.ratio == pytest.approx(1.3, rel=0.02)
 
 
 def test_runs_too_small_to_be_measurements_give_no_latency_not_a_crash(a_store):
