@@ -35,12 +35,13 @@ from launcher.contract.record import JobStatus  # noqa: E402
 from launcher.device.profiles import get_profile  # noqa: E402
 from launcher.docker_client import Engine  # noqa: E402
 from launcher.docker_swarm import SwarmEngine  # noqa: E402
+from launcher.execution.schedule import run_plan  # noqa: E402
 from launcher.fleet.backend import SwarmBackend  # noqa: E402
 from launcher.fleet.connect import prepare  # noqa: E402
-from launcher.fleet.execute import run_fleet_plan  # noqa: E402
 from launcher.fleet.images import remote  # noqa: E402
 from launcher.fleet.keeper import network_kept  # noqa: E402
 from launcher.fleet.node_placement import eligible  # noqa: E402
+from launcher.fleet.site import FleetSite  # noqa: E402
 from launcher.runner import JobRequest, run_job  # noqa: E402
 from launcher.store import Store, load_result  # noqa: E402
 from launcher.study.campaign import load_campaign, with_overrides  # noqa: E402
@@ -56,7 +57,7 @@ BASE = os.environ.get("EDGECOMPRESS_BASE_X86_TF2_12", "edgecompress/base:bookwor
 class Quiet:
     def begin(self, plan, assessments): pass  # type: ignore[no-untyped-def]
     def started(self, node): pass  # type: ignore[no-untyped-def]
-    def line(self, text): pass  # type: ignore[no-untyped-def]
+    def line(self, node, text): pass  # type: ignore[no-untyped-def]
     def finished(self, node, assessment, ran): pass  # type: ignore[no-untyped-def]
 
 
@@ -89,9 +90,8 @@ def main() -> None:
                 spec = resolve_spec(make_model_node(100 + index), {})
                 request = JobRequest(spec=spec, image=job_image.TAG, image_id=stand_in,
                                      deadline_s=120, limits=target.limits)
-                swarm_run = run_job(engine, Store(lab.store / "dispatch"), request,
-                                    backend=SwarmBackend(engine, worker, fleet.image,
-                                                         fleet.network))
+                swarm_run = run_job(SwarmBackend(engine, worker, fleet.image, fleet.network),
+                                    Store(lab.store / "dispatch"), request)
                 local_run = run_job(local, Store(Path(tempfile.mkdtemp())), request)
                 on_fleet.append(swarm_run.record.wall_s)
                 here.append(local_run.record.wall_s)
@@ -110,7 +110,7 @@ def main() -> None:
                 sizes = range(200 + 100 * workers, 200 + 100 * workers + args.jobs)
                 plan = Plan(config, tuple(make_model_node(size) for size in sizes))
                 started = time.perf_counter()
-                summary = run_fleet_plan(fleet, plan, waiting, Quiet())
+                summary = run_plan(plan, FleetSite(fleet, waiting), Quiet())
                 walls[workers] = time.perf_counter() - started
                 assert summary.complete and len(summary.ran) == args.jobs, summary
                 print(f"spread, {args.jobs} jobs of {args.wait:g} s on {workers} worker(s): "
@@ -166,8 +166,8 @@ def campaign(lab: swarm.LabSwarm, engine: SwarmEngine, local: Engine, profile: s
         with only(lab, workers):
             store = Store(lab.store / f"campaign-{workers}")
             started = time.perf_counter()
-            summary = run_fleet_plan(fleet, expand(config),
-                                     dataclasses.replace(target, store=store), Quiet())
+            summary = run_plan(expand(config),
+                               FleetSite(fleet, dataclasses.replace(target, store=store)), Quiet())
             walls[workers] = time.perf_counter() - started
         checked = valid_results(summary.ran)
         assert summary.complete and checked == len(summary.ran), (summary, checked)

@@ -1,6 +1,6 @@
 """Where a job's container runs and how the launcher waits for it: the Backend seam (start it,
-wait against the launcher's own deadline, keep its log, stop it on Ctrl-C, leave nothing
-behind), this engine's LocalBackend, and the Ctrl-C handling every backend shares. A fleet's
+wait against the launcher's own deadline, keep its log, stop it when the run is canceled
+(launcher/execution/cancel.py), leave nothing behind), and this engine's LocalBackend. A fleet's
 backend is launcher/fleet/backend.py; run_job (launcher/runner.py) judges what they report.
 """
 
@@ -8,52 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from launcher.device.power import PowerSampler, Sampling
 from launcher.docker_client import ContainerRequest, Engine
 from launcher.errors import EngineError
+from launcher.execution.cancel import Cancel
 from launcher.files import unique_temp
 from launcher.joblog import JobLog
 from launcher.outcome import StopCause
-
-# Handled like Ctrl-C: a terminal closing (SIGHUP) or a service manager stopping the launcher
-# (SIGTERM) must stop the running job and record it canceled, not leave it running.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-class CtrlC:
-    """The first SIGINT, SIGTERM or SIGHUP asks the running job to stop (the run then ends as
-    canceled, everything finished before it kept); a second one raises KeyboardInterrupt at
-    once. Installed only in the main thread (signals are delivered there)."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.signal_name = ""
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> CtrlC:
-        if threading.current_thread() is threading.main_thread():
-            for number in STOP_SIGNALS:
-                self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for number, previous in self._previous.items():
-            signal.signal(number, previous)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        self.signal_name = signal.Signals(signum).name
-
 
 # How often the wait loop looks at the deadline and Ctrl-C; exits are seen at once anyway.
 WAIT_SLICE_S = 0.5
@@ -71,7 +39,7 @@ class Watch:
     """What a backend watches while its job runs; run_job owns all of it."""
 
     deadline: float  # time.monotonic() by which the job must have ended
-    ctrl_c: CtrlC
+    cancel: Cancel  # set: stop the job (Ctrl-C, or the run stopping)
     over_limit: Callable[[], bool] | None  # out/ grew past its cap
     log: JobLog  # where the output goes as it comes
     log_path: Path  # the kept log, to be replaced by the engine's whole copy at the end
@@ -93,8 +61,8 @@ class Ended:
 
 class Backend(Protocol):
     """Where a job's container runs: start it, wait for it against ``watch.deadline``, keep its
-    log in ``watch.log``, stop it on Ctrl-C, and leave nothing behind. One module each:
-    this engine (LocalBackend), a Swarm node (launcher/fleet/backend.py)."""
+    log in ``watch.log``, stop it when ``watch.cancel`` is set, and leave nothing behind. One
+    module each: this engine (LocalBackend), a Swarm node (launcher/fleet/backend.py)."""
 
     def execute(self, request: ContainerRequest, watch: Watch) -> Ended: ...
 
@@ -125,7 +93,7 @@ class LocalBackend:
         try:
             engine.start(container_id)
             streamer = _stream(engine, container_id, watch.log, watch.on_line)
-            cause = _wait(engine, container_id, watch.deadline, watch.ctrl_c, watch.over_limit)
+            cause = _wait(engine, container_id, watch.deadline, watch.cancel, watch.over_limit)
             try:
                 state = engine.state(container_id)
                 exit_code, oom_killed = state.exit_code, state.oom_killed
@@ -179,14 +147,14 @@ def _reread_log(engine: Engine, container_id: str, path: Path, cap_bytes: int) -
     os.replace(tmp, path)
 
 
-def _wait(engine: Engine, container_id: str, deadline: float, ctrl_c: CtrlC,
+def _wait(engine: Engine, container_id: str, deadline: float, cancel: Cancel,
           over_limit: Callable[[], bool] | None = None) -> StopCause:
     """Wait for exit against our own deadline (the SDK's timeout only bounds one HTTP call),
     looking at out/'s size every WATCH_S."""
     next_watch = time.monotonic() + WATCH_S
     try:
         while True:
-            if ctrl_c.requested:
+            if cancel.requested:
                 engine.stop(container_id, grace_s=3)
                 return StopCause.cancel
             remaining = deadline - time.monotonic()
@@ -199,7 +167,7 @@ def _wait(engine: Engine, container_id: str, deadline: float, ctrl_c: CtrlC,
                     engine.kill(container_id)
                     return StopCause.output_limit
             if engine.wait(container_id, timeout=min(remaining, WAIT_SLICE_S)):
-                return StopCause.cancel if ctrl_c.requested else StopCause.none
+                return StopCause.cancel if cancel.requested else StopCause.none
     except EngineError:
         return StopCause.engine_lost
 

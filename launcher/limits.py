@@ -54,6 +54,8 @@ class Resolved(BaseModel):
     out_bytes: int
 
 
+# What a job may use of the host's memory where no one set its limit (an x86 twin).
+DEFAULT_HOST_SHARE = 0.9
 # What every profile starts from; profiles set memory (and swap) for their board.
 BASE = Limits(swap_mb=0, pids=4096, tmp_mb=1024, log_mb=16, out_mb=4096)
 
@@ -61,7 +63,7 @@ BASE = Limits(swap_mb=0, pids=4096, tmp_mb=1024, log_mb=16, out_mb=4096)
 def resolve(limits: Limits, host_memory_bytes: int) -> Resolved:
     full = limits.over(BASE)
     memory = (full.memory_mb * MiB if full.memory_mb is not None
-              else int(host_memory_bytes * 0.9) // MiB * MiB)
+              else int(host_memory_bytes * DEFAULT_HOST_SHARE) // MiB * MiB)
     assert full.swap_mb is not None and full.pids is not None and full.tmp_mb is not None
     assert full.log_mb is not None and full.out_mb is not None
     return Resolved(memory_bytes=memory, memory_swap_bytes=memory + full.swap_mb * MiB,

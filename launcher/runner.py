@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
-import grp
 import json
 import os
 import time
@@ -18,32 +16,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from launcher.backend import Backend, CtrlC, Ended, LocalBackend, Watch
+from launcher.backend import Backend, Ended, LocalBackend, Watch
 from launcher.contract.record import JobStatus, RunRecord
 from launcher.contract.results import JobResult
 from launcher.contract.specs import AnySpec
-from launcher.contract.vocabulary import (
-    CONTAINER_INPUTS_DIR,
-    CONTAINER_OUT_DIR,
-    CONTAINER_SPEC_PATH,
-    ENV_IMAGE_ID,
-    ENV_SAVE_APART,
-)
 from launcher.device.power import POWER_LOG, Sampling
-from launcher.docker_client import ContainerRequest, Engine, Mount, label
+from launcher.docker_client import Engine
 from launcher.errors import UserError
+from launcher.execution.cancel import Cancel, CtrlC
+from launcher.execution.container import (
+    UNPRIVILEGED_UID,
+    container_request,
+    container_user,
+    gpu_groups,
+    session_labels,
+)
 from launcher.files import first_unreadable_by_others
 from launcher.joblog import JobLog
 from launcher.keys import canonical_json, job_key
-from launcher.limits import Resolved, save_apart
-from launcher.outcome import StopCause, classify, guard_command
-from launcher.owner import Owner, this_owner
+from launcher.limits import Resolved
+from launcher.outcome import StopCause, classify
 from launcher.store import RESULT_NAME, Store, load_result
 from launcher.untrusted import MAX_TREE_ENTRIES, MiB, Usage, disk_usage, give_back, read_json
-
-# Jobs run as this user when the launcher runs as root: never root inside the container.
-UNPRIVILEGED_UID = 1000
-SESSION_ID = uuid.uuid4().hex[:12]
 
 
 @dataclass(frozen=True)
@@ -82,54 +76,17 @@ class JobOutcome:
     reused: bool = False
 
 
-@functools.cache
-def launcher_owner() -> Owner:
-    return this_owner(os.getpid())
-
-
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
-def session_labels(kind: str, **more: str) -> dict[str, str]:
-    """The labels by which gc and the next run tell what this launcher started: its session,
-    the kind of thing (job, power, keeper), its owner (host and pid), and ``more``."""
-    return {label("session"): SESSION_ID, label("kind"): kind,
-            label("owner"): str(launcher_owner()),
-            **{label(name): value for name, value in more.items()}}
-
-
-def container_user() -> str:
-    uid = os.getuid()
-    return f"{UNPRIVILEGED_UID}:{UNPRIVILEGED_UID}" if uid == 0 else f"{uid}:{os.getgid()}"
-
-
-# On a Jetson the GPU's device nodes (/dev/nvhost-*, /dev/nvmap) belong to the video group;
-# a container user outside it sees no CUDA device (NVIDIA/nvidia-docker#1449).
-GPU_GROUPS = ("video", "render")
-
-
-def gpu_groups(runtime: str | None,
-               lookup: Callable[[str], int | None] | None = None) -> tuple[str, ...]:
-    """The host's gids of the GPU device groups, for containers of the nvidia runtime."""
-    if runtime != "nvidia":
-        return ()
-    find = lookup or _host_gid
-    return tuple(str(gid) for gid in (find(name) for name in GPU_GROUPS) if gid is not None)
-
-
-def _host_gid(name: str) -> int | None:
-    try:
-        return grp.getgrnam(name).gr_gid
-    except KeyError:
-        return None
-
-
-def run_job(engine: Engine, store: Store, request: JobRequest,
+def run_job(where: Engine | Backend, store: Store, request: JobRequest,
             on_line: Callable[[str], None] | None = None,
-            backend: Backend | None = None) -> JobOutcome:
-    """``backend`` starts the container and waits for it (default: on ``engine``, here);
-    everything else (the spec, the mounts, judging and filing) is the same wherever it ran."""
+            cancel: Cancel | None = None) -> JobOutcome:
+    """``where`` the container runs: this engine, or a Backend (a fleet's board, a test's
+    report); everything else (the spec, the mounts, judging and filing) is the same wherever it
+    ran. ``cancel``: what stops the job (a campaign's, shared by every job it runs); None: this
+    job's own Ctrl-C."""
     key = request.key
     folder = store.job_folder(request.job, key)
     if not request.force:
@@ -156,52 +113,29 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     if os.getuid() == 0:
         os.chown(out_dir, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
 
-    mounts = [
-        Mount(str((folder / "spec.json").resolve()), CONTAINER_SPEC_PATH, read_only=True),
-        Mount(str(out_dir.resolve()), CONTAINER_OUT_DIR, read_only=False),
-    ]
-    mounts += [Mount(str(path.resolve()), f"{CONTAINER_INPUTS_DIR}/{name}",
-                     read_only=True)
-               for name, path in sorted(request.inputs.items())]
-    for target, host in sorted(request.caches.items()):
+    for host in request.caches.values():
         host.mkdir(parents=True, exist_ok=True)
         if os.getuid() == 0:
             os.chown(host, UNPRIVILEGED_UID, UNPRIVILEGED_UID)
-        mounts.append(Mount(str(host.resolve()), target, read_only=False))
     limits = request.limits
-    container_request = ContainerRequest(
-        image=request.image_id,
-        entrypoint=guard_command(request.deadline_s),
-        command=["--spec", CONTAINER_SPEC_PATH, "--out", CONTAINER_OUT_DIR],
-        name=f"edgecompress-{request.job}-{key[:12]}-{uuid.uuid4().hex[:6]}",
-        mounts=tuple(mounts),
-        labels=session_labels("job", job=request.job, key=key),
-        environment={**request.environment, ENV_IMAGE_ID: request.image_id,
-                     **({ENV_SAVE_APART: "1"} if save_apart(limits) else {})},
-        user=container_user(),
-        group_add=gpu_groups(request.runtime),
-        runtime=request.runtime,
-        network_disabled=not request.network,
-        mem_limit=limits.memory_bytes if limits else None,
-        memswap_limit=limits.memory_swap_bytes if limits else None,
-        pids_limit=limits.pids if limits else None,
-        tmp_bytes=limits.tmp_bytes if limits else None,
-        log_bytes=limits.log_bytes if limits else None,
-    )
+    container = container_request(
+        request, folder, container_user(), gpu_groups(request.runtime),
+        session_labels("job", job=request.job, key=key), uuid.uuid4().hex[:6])
 
     started_at, t0 = _now(), time.monotonic()
     log_bytes = limits.log_bytes if limits else DEFAULT_LOG_BYTES
     log = JobLog(folder / "log.txt", log_bytes)
-    backend = backend or LocalBackend(engine)
+    backend = LocalBackend(where) if isinstance(where, Engine) else where
     sampler = (backend.power_sampler(request.power, folder / POWER_LOG)
                if request.power is not None and request.job == "benchmark" else None)
-    with CtrlC() as ctrl_c, (sampler or contextlib.nullcontext()):
-        watch = Watch(deadline=t0 + request.deadline_s, ctrl_c=ctrl_c,
+    stopping = contextlib.nullcontext(cancel) if cancel is not None else CtrlC()
+    with stopping as stop, (sampler or contextlib.nullcontext()):
+        watch = Watch(deadline=t0 + request.deadline_s, cancel=stop,
                       over_limit=_out_watch(out_dir, limits.out_bytes) if limits else None,
                       log=log, log_path=folder / "log.txt", log_bytes=log_bytes,
                       on_line=on_line)
         try:
-            ended = backend.execute(container_request, watch)
+            ended = backend.execute(container, watch)
         finally:
             log.close()
     # From here to the record nothing the job left may stop a status.json being filed: a
@@ -209,7 +143,7 @@ def run_job(engine: Engine, store: Store, request: JobRequest,
     # job has no status, and every re-run runs it (and fails here) again.
     try:
         status, reason, result = _judge(request, out_dir, folder, spec_json, ended,
-                                        ctrl_c.signal_name or "SIGINT", limits,
+                                        stop.signal_name or "SIGINT", limits,
                                         time.monotonic() - t0)
     except Exception as error:  # noqa: BLE001 - whatever went wrong, it is named, not raised
         status, reason, result = (JobStatus.invalid_result,

@@ -83,14 +83,17 @@ def profile_limits(profile: Profile) -> Limits:
     return Limits(memory_mb=profile.memory_mb, swap_mb=profile.swap_mb)
 
 
+def host_memory(meminfo: Path = Path("/proc/meminfo")) -> int:
+    try:
+        return host_memory_bytes(meminfo.read_text())
+    except (OSError, ValueError):
+        return 4 * 1024**3  # cannot tell: assume a small board
+
+
 def job_limits(profile: Profile, chosen: Limits, meminfo: Path = Path("/proc/meminfo")
                ) -> Resolved:
     """``chosen`` (the command line over the campaign's [limits]) over the profile's."""
-    try:
-        host_memory = host_memory_bytes(meminfo.read_text())
-    except (OSError, ValueError):
-        host_memory = 4 * 1024**3  # cannot tell: assume a small board
-    return resolve(chosen.over(profile_limits(profile)), host_memory)
+    return resolve(chosen.over(profile_limits(profile)), host_memory(meminfo))
 
 
 def connect(profile_name: str, store: Path, warn: Callable[[str], None],

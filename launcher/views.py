@@ -16,7 +16,7 @@ from launcher.device.checks import Check
 from launcher.output.diff import DiffDocument
 from launcher.runner import JobOutcome
 from launcher.store import StoredJob
-from launcher.study.execute import Assessment, State
+from launcher.study.resolve import Assessment, State
 
 __all__ = ["escape", "outcome_table", "results_table", "status_tables", "checks_table",
            "counts_table", "format_value", "diff_tables"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from pathlib import Path
 
 from launcher import settings
@@ -25,22 +26,33 @@ from launcher.contract.specs import JOB_NAMES
 from launcher.device.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 from launcher.docker_client import Engine
 from launcher.errors import UserError
+from launcher.execution.local import (
+    LocalSite,
+    Training,
+    default_parallel,
+    fit_parallel,
+    share_memory,
+)
+from launcher.execution.schedule import run_plan
+from launcher.execution.site import Site
 from launcher.fleet.connect import connect_fleet
-from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
+from launcher.fleet.site import FleetSite
 from launcher.limits import Limits
 from launcher.output.base import emit
 from launcher.output.build import plan_document
 from launcher.store_lock import command_line, store_lock
 from launcher.study import training_placement
 from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides
-from launcher.study.execute import Summary, Training, WeightsLookup, run_plan
 from launcher.study.fetch import fetch_weights, weights_needed
 from launcher.study.manifest import find_manifests
 from launcher.study.plan import Plan, expand
 from launcher.study.progress import CampaignProgress
-from launcher.target import Target, connect, job_limits
+from launcher.study.resolve import WeightsLookup
+from launcher.target import Target, connect, host_memory, job_limits
 from launcher.views import counts_table, escape
 from launcher.weights_cache import WeightsCache
+
+MAX_PARALLEL = 64
 
 
 def add_campaign_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +90,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                             "else generous per job kind)")
     run_parser.add_argument("--verbose", "-v", action="store_true",
                             help="print every job's log")
+    run_parser.add_argument(
+        "--parallel", type=parallel_count, metavar="N",
+        help="run up to N jobs at once on this machine; benchmark jobs always run alone "
+        "(default: the campaign's 'parallel', else 1 on a Jetson profile and one per two "
+        f"cores on an x86 twin: {default_parallel(False, os.cpu_count() or 1)} here). Lowered "
+        "when the jobs' memory limits do not fit the host together")
     add_limits(run_parser)
     add_fleet_option(run_parser, "run on this Docker Swarm's nodes of the profile, one job per "
                      "node at a time")
@@ -90,6 +108,34 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     plan_parser.add_argument("--list", action="store_true", help="list every job")
     add_json(plan_parser, "campaign-plan-output")
     plan_parser.set_defaults(handler=plan)
+
+
+def parallel_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PARALLEL:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to "
+                                         f"{MAX_PARALLEL}")
+    return value
+
+
+def wanted_slots(args: argparse.Namespace, config: CampaignConfig) -> int:
+    """How many jobs should run at once on this machine: the command line's, the
+    campaign's, else the profile's default."""
+    profile = get_profile(campaign_profile(args, config))
+    return int(args.parallel or config.parallel
+               or default_parallel(profile.is_jetson, os.cpu_count() or 1))
+
+
+def fitted_slots(wanted: int, target: Target) -> int:
+    """``wanted``, lowered (with one line) until the jobs' memory limits fit the host."""
+    memory = target.limits.memory_bytes if target.limits else None
+    slots, why = fit_parallel(wanted, memory, host_memory())
+    if why is not None:
+        warn(why)
+    return slots
 
 
 def campaign_config(args: argparse.Namespace, from_store: bool = False) -> CampaignConfig:
@@ -190,42 +236,41 @@ def run(args: argparse.Namespace) -> int:
     # Before the engine or the fleet is asked: a missing file is one line and nothing starts.
     weights = campaign_weights(expanded, campaign_profile(args, config), config.train_profile,
                                fleet_store=Path(args.store) if url else None)
-    fleet: Fleet | None = None
+    site: Site
     if url:
         with console.status(escape(f"fleet {url}: preflight")) as shown:
             fleet, target = connect_fleet(url, campaign_profile(args, config), args.store,
                                           args.registry,
                                           lambda line: shown.update(escape(line[:100])), limits,
                                           train_profile=placed_training(config, args))
-        training = None  # the fleet's training lane (Fleet.training) runs it
+        site = FleetSite(fleet, target)
     else:
+        wanted = wanted_slots(args, config)
+        # An x86 twin's job may use 90 % of the host by default: N at once share it.
+        limits = share_memory(limits, get_profile(campaign_profile(args, config)), wanted,
+                              host_memory())
         engine, target = connect(campaign_profile(args, config), args.store, warn, limits)
-        training = training_for(engine, config, target, limits)
+        site = LocalSite(engine, target, fitted_slots(wanted, target),
+                         training_for(engine, config, target, limits))
     # After the engine (or fleet) answers: nothing is written to a store when nothing can
     # run.
     with store_lock(Path(args.store), command_line(), args.wait, warn):
         console.print("[bold]campaign[/] " + escape(
             f"{config.name}: {len(expanded.nodes)} jobs on {target.image}"
-            + (f" over the fleet {url}" if url else "") + f", results in {args.store}"),
+            + (f" over the fleet {url}" if url else "")
+            + (f", {site.slots} at a time" if isinstance(site, LocalSite) and site.slots > 1
+               else "") + f", results in {args.store}"),
             soft_wrap=True)
         with CampaignProgress(console, verbose=args.verbose) as progress:
-            if fleet is not None:
-                summary: Summary = run_fleet_plan(fleet, expanded, target, progress,
-                                                  retry_failed=args.retry_failed,
-                                                  deadline_s=args.timeout or config.timeout_s,
-                                                  weights=weights)
-            else:
-                summary = run_plan(engine, expanded, target, progress,
-                                   retry_failed=args.retry_failed,
-                                   deadline_s=args.timeout or config.timeout_s, training=training,
-                                   weights=weights)
+            summary = run_plan(expanded, site, progress, retry_failed=args.retry_failed,
+                               deadline_s=args.timeout or config.timeout_s, weights=weights)
     ran_ok = sum(1 for o in summary.ran if o.record.status is JobStatus.succeeded)
     console.print(
         f"{config.name}: {len(summary.ran)} job(s) ran ({ran_ok} succeeded), "
         f"{summary.reused} already done, {len(summary.failed)} failed, "
         f"{len(summary.waiting)} waiting on a failed job; {summary.wall_s:.1f} s",
         markup=False, soft_wrap=True)
-    if isinstance(summary, FleetSummary):
+    if url:
         spread = ", ".join(f"{host} {count}" for host, count in sorted(summary.nodes_used.items()))
         console.print(f"jobs per node: {spread or 'none'}"
                       + (f"; {summary.lost_attempts} attempt(s) lost with their node and run "

@@ -14,10 +14,10 @@ from launcher.output.base import emit
 from launcher.output.build import status_document
 from launcher.store import Store
 from launcher.study import training_placement
-from launcher.study.execute import Resolver, State, dataset_folder
 from launcher.study.fetch import cached_weights, weights_needed
 from launcher.study.manifest import find_manifests
 from launcher.study.plan import expand
+from launcher.study.resolve import Resolver, State, dataset_folder
 from launcher.views import status_tables
 from launcher.weights_cache import WeightsCache
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import threading
 import time
 from pathlib import Path
 
@@ -22,11 +21,11 @@ from launcher.device.power import PowerSampler, Sampling
 from launcher.docker_client import ContainerRequest
 from launcher.docker_swarm import NodeInfo, ServiceRequest, SwarmEngine, TaskState
 from launcher.errors import EngineError
+from launcher.execution.container import container_user, session_labels
 from launcher.fleet import tasks
 from launcher.fleet.power import CompanionSampler
 from launcher.joblog import JobLog
 from launcher.outcome import StopCause
-from launcher.runner import container_user, session_labels
 
 # How often the task and its node are read: each read is one call to the manager. Often at
 # first, where a short job ends and its board waits for the next, then every POLL_S.
@@ -39,13 +38,11 @@ NO_OOM_FLAG = ("Swarm reports no OOMKilled flag, so an out-of-memory kill cannot
 
 class SwarmBackend:
     """Run one job on ``node``. ``image`` is the registry-qualified name every node pulls
-    (the same image id as the request's); ``cancel`` is set by the fleet's launcher when it
-    is stopping (the runner's Ctrl-C handler only lives in the main thread)."""
+    (the same image id as the request's)."""
 
-    def __init__(self, engine: SwarmEngine, node: NodeInfo, image: str, network: str | None,
-                 cancel: threading.Event | None = None) -> None:
+    def __init__(self, engine: SwarmEngine, node: NodeInfo, image: str, network: str | None
+                 ) -> None:
         self.engine, self.node, self.image, self.network = engine, node, image, network
-        self.cancel = cancel or threading.Event()
         self.last_task: TaskState | None = None
 
     def power_sampler(self, sampling: Sampling, log_path: Path) -> PowerSampler:
@@ -89,7 +86,7 @@ class SwarmBackend:
         poll_s = FIRST_POLL_S
         try:
             while True:
-                if watch.ctrl_c.requested or self.cancel.is_set():
+                if watch.cancel.requested:
                     return StopCause.cancel, task
                 if time.monotonic() >= watch.deadline:
                     return StopCause.deadline, task

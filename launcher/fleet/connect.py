@@ -15,7 +15,7 @@ from launcher.docker_client import Engine, label
 from launcher.docker_swarm import SwarmEngine
 from launcher.errors import UserError
 from launcher.fleet import cleanup, images, node_placement, preflight
-from launcher.fleet.execute import Fleet, Lane
+from launcher.fleet.site import Fleet, Lane
 from launcher.limits import Limits, resolve
 from launcher.store import Store
 from launcher.target import Target, image_id_of, profile_limits

@@ -21,8 +21,8 @@ from collections.abc import Iterator, Sequence
 
 from launcher.docker_client import ContainerRequest
 from launcher.docker_swarm import ServiceRequest, SwarmEngine
+from launcher.execution.container import container_user, session_labels
 from launcher.fleet.node_placement import PROFILE_LABEL
-from launcher.runner import container_user, session_labels
 
 KIND = "keeper"
 MEMORY_BYTES = 16 * 1024**2

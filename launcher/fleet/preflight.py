@@ -25,8 +25,8 @@ from pathlib import Path
 from launcher.device.jetson import L4tRelease, parse_l4t_release
 from launcher.docker_client import ContainerRequest, Mount
 from launcher.docker_swarm import NodeInfo, ServiceRequest, SwarmEngine, TaskState
+from launcher.execution.container import container_user, session_labels
 from launcher.fleet import tasks
-from launcher.runner import container_user, session_labels
 
 PROBE_DIR = ".fleet-preflight"
 L4T_FILE = "/etc/nv_tegra_release"

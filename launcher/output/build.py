@@ -24,8 +24,8 @@ from launcher.output.documents import (
     StoredJobEntry,
 )
 from launcher.store import StoredJob
-from launcher.study.execute import Assessment, State
 from launcher.study.plan import Plan
+from launcher.study.resolve import Assessment, State
 
 NO_VALUE = "-"  # what fleet status rows show for "none"
 

@@ -161,6 +161,10 @@ class CampaignConfig(Config):
                                                 "kind")
     limits: Limits = Field(default=Limits(), description="what each job container may use; "
                            "unset fields: the profile's (launcher/limits.py)")
+    parallel: int | None = Field(default=None, ge=1, le=64,
+                                 description="jobs at once on this machine (benchmarks always "
+                                 "alone); default: 1 on a Jetson, one per two cores on an x86 "
+                                 "twin; --parallel overrides")
 
     @field_validator("weights", mode="before")
     @classmethod

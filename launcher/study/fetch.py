@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.pretrained import WeightsFile, weights_file
-from launcher.study.execute import WeightsLookup
 from launcher.study.plan import Plan, is_weights, weights_architecture
+from launcher.study.resolve import WeightsLookup
 from launcher.weights_cache import WeightsCache
 
 

@@ -56,7 +56,7 @@ class Node:
     @property
     def upstream(self) -> tuple[str, ...]:
         """The nodes it waits for: those whose models it reads (not the dataset, nor a
-        cache: launcher/study/execute.py runs a job without a cache that is not done)."""
+        cache: launcher/execution/schedule.py runs a job without a cache that is not done)."""
         return tuple(dict.fromkeys(source for field, source in self.inputs
                                    if source != DATASET and not is_cache(field)
                                    and not is_weights(source)))

@@ -1,4 +1,4 @@
-"""Campaign progress with rich: jobs done of total, the current job and its last log line,
+"""Campaign progress with rich: jobs done of total, each running job and its last log line,
 elapsed time, and an estimate of what remains from the durations measured so far.
 
 ``estimate_remaining`` is pure; ``CampaignProgress`` is the display (the executor's Events).
@@ -7,7 +7,6 @@ elapsed time, and an estimate of what remains from the durations measured so far
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Iterable
 from types import TracebackType
 
@@ -17,14 +16,15 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 
 from launcher.console import escape
 from launcher.inert import inert
-from launcher.study.execute import Assessment, State
 from launcher.study.plan import Node, Plan
+from launcher.study.resolve import Assessment, State
 
 
 def estimate_remaining(todo: Iterable[Node], measured: Iterable[tuple[Node, float]]
@@ -69,11 +69,9 @@ class CampaignProgress:
             MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("[dim]~{task.fields[remaining]} left"), console=console)
         self.campaign = self.progress.add_task("campaign", total=None, remaining="?")
-        self.job = self.progress.add_task("", total=None, remaining="?", visible=False)
+        self.running: dict[str, TaskID] = {}  # node id -> its line, while it runs
         self.todo: dict[str, Node] = {}
         self.measured: list[tuple[Node, float]] = []
-        self.current: Node | None = None
-        self.started_at = 0.0
 
     def __enter__(self) -> CampaignProgress:
         self.progress.start()
@@ -99,23 +97,26 @@ class CampaignProgress:
         self._update_estimate()
 
     def started(self, node: Node) -> None:
-        self.current, self.started_at = node, time.monotonic()
-        self.progress.update(self.job, description=f"{node.id}: starting", visible=True)
+        self.running[node.id] = self.progress.add_task(
+            f"{escape(node.id)}: starting", total=None, remaining="?")
 
-    def line(self, text: str) -> None:
+    def line(self, node: Node, text: str) -> None:
         text = text.strip()
         if self.verbose:
             # Inert here too: the console handed in need not be the launcher's InertConsole.
-            self.console.print(inert(text), style="dim", soft_wrap=True, markup=False)
-        if text and self.current is not None:
-            # Called from the log-streaming thread; rich's progress takes its own lock.
-            self.progress.update(self.job,
-                                 description=f"{self.current.id}: {escape(text[:90])}")
+            prefix = f"{node.id}: " if len(self.running) > 1 else ""
+            self.console.print(inert(prefix + text), style="dim", soft_wrap=True,
+                               markup=False)
+        task = self.running.get(node.id)
+        if text and task is not None:
+            # Called from the job's log-streaming thread; rich's progress takes its own lock.
+            self.progress.update(task, description=f"{escape(node.id)}: {escape(text[:90])}")
 
     def finished(self, node: Node, assessment: Assessment, ran: bool) -> None:
         self.todo.pop(node.id, None)
-        self.progress.update(self.job, visible=False)
-        self.current = None
+        task = self.running.pop(node.id, None)
+        if task is not None:
+            self.progress.remove_task(task)
         if ran and assessment.record is not None:
             self.measured.append((node, assessment.record.wall_s))
         self.progress.advance(self.campaign)

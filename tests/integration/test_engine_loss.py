@@ -34,7 +34,8 @@ from pathlib import Path
 from launcher.docker_client import Engine
 from launcher.store import Store
 from launcher.study.campaign import load_campaign, with_overrides
-from launcher.study.execute import run_plan
+from launcher.execution.local import LocalSite
+from launcher.execution.schedule import run_plan
 from launcher.study.plan import Plan
 from launcher.target import Target
 from tests.stand_ins.job_image import make_model_node
@@ -42,7 +43,7 @@ from tests.stand_ins.job_image import make_model_node
 class Quiet:
     def begin(self, plan, assessments): pass
     def started(self, node): pass
-    def line(self, text): pass
+    def line(self, node, text): pass
     def finished(self, node, assessment, ran): print(node.id, assessment.state.value, flush=True)
 
 image_id, store, sleep_s = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
@@ -51,7 +52,7 @@ config = with_overrides(load_campaign("paper"), models=["MobileNetV3Small"], met
 nodes = tuple(make_model_node(size) for size in (32, 33, 34))
 target = Target(store=Store(store), profile="x86-tf2.12", image="stand-in", image_id=image_id,
                 environment={"SLEEP_S": sleep_s, "SLEEP_SIZE": "33"})
-summary = run_plan(Engine.connect(), Plan(config, nodes), target, Quiet())
+summary = run_plan(Plan(config, nodes), LocalSite(Engine.connect(), target), Quiet())
 print("ran", len(summary.ran), "reused", summary.reused, "complete", summary.complete,
       flush=True)
 '''

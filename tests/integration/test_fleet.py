@@ -31,16 +31,18 @@ from launcher.device.power import Sampling
 from launcher.docker_client import Engine, label
 from launcher.docker_swarm import SwarmEngine
 from launcher.errors import EngineError
+from launcher.execution.container import SESSION_ID
+from launcher.execution.schedule import Summary, run_plan
 from launcher.files import tree_digest
 from launcher.fleet import cleanup, preflight
 from launcher.fleet.backend import SwarmBackend
 from launcher.fleet.connect import prepare, prepare_training
-from launcher.fleet.execute import Fleet, FleetSummary, run_fleet_plan
 from launcher.fleet.images import remote
 from launcher.fleet.node_placement import eligible
+from launcher.fleet.site import Fleet, FleetSite
 from launcher.keys import job_key
 from launcher.limits import Limits, resolve
-from launcher.runner import SESSION_ID, JobRequest, run_job
+from launcher.runner import JobRequest, run_job
 from launcher.store import Store, load_result
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan, resolve_spec
@@ -59,7 +61,7 @@ PROFILE = "x86-tf2.12"
 class Quiet:
     def begin(self, plan, assessments): pass
     def started(self, node): pass
-    def line(self, text): pass
+    def line(self, node, text): pass
     def finished(self, node, assessment, ran): pass
 
 
@@ -138,7 +140,7 @@ def test_jobs_spread_over_both_workers_with_results_as_a_local_run(lab, fleet, s
                                                                    tmp_path):
     made, target = fleet
     sizes = [40, 41, 42, 43]
-    summary = run_fleet_plan(made, plan_of(sizes), sleeping(target, 40, 2), Quiet())
+    summary = run_plan(plan_of(sizes), FleetSite(made, sleeping(target, 40, 2)), Quiet())
     assert summary.complete, summary
     assert sorted(summary.nodes_used) == sorted(w.name for w in lab.workers), summary.nodes_used
     for outcome in summary.ran:
@@ -162,7 +164,7 @@ def test_jobs_spread_over_both_workers_with_results_as_a_local_run(lab, fleet, s
     local_result = json.loads((local.folder / "out" / "result.json").read_text())
     assert fleet_result == local_result
 
-    again = run_fleet_plan(made, plan_of(sizes), target, Quiet())
+    again = run_plan(plan_of(sizes), FleetSite(made, target), Quiet())
     assert again.reused == len(sizes) and not again.ran, "done jobs start nothing"
     assert not made.engine.services({label("kind"): "keeper"}), "the run took its keeper"
 
@@ -228,9 +230,9 @@ def test_a_missing_image_is_not_a_success(lab, fleet, stand_in, tmp_path):
     worker = eligible(made.engine.nodes(), PROFILE)[0]
     backend = SwarmBackend(made.engine, worker, f"{lab.registry}/{job_image.TAG}:missing",
                            made.network)
-    outcome = run_job(made.engine, Store(lab.store / "missing"), JobRequest(
+    outcome = run_job(backend, Store(lab.store / "missing"), JobRequest(
         spec=resolve_spec(make_model_node(50), {}), image=job_image.TAG, image_id=stand_in,
-        deadline_s=60, limits=target.limits), backend=backend)
+        deadline_s=60, limits=target.limits))
     assert outcome.record.status is JobStatus.failed, outcome.record
     assert outcome.result is None
     assert "could not start" in (outcome.record.reason or ""), outcome.record.reason
@@ -315,11 +317,11 @@ def test_a_benchmark_is_sampled_by_a_companion_on_its_own_board(lab, fleet, stan
     watcher = threading.Thread(target=watch_companions)
     watcher.start()
     try:
-        outcome = run_job(made.engine, Store(lab.store / "power"), JobRequest(
+        outcome = run_job(SwarmBackend(made.engine, worker, made.image, made.network),
+                          Store(lab.store / "power"), JobRequest(
             spec=spec, image=job_image.TAG, image_id=stand_in, inputs={"model": model},
             deadline_s=120, limits=target.limits, power=sampling,
-            environment={"RUN_S": "0.5"}), backend=SwarmBackend(
-                made.engine, worker, made.image, made.network))
+            environment={"RUN_S": "0.5"}))
     finally:
         done.set()
         watcher.join()
@@ -373,7 +375,7 @@ def test_training_placed_on_another_profile_gives_the_keys_of_a_merge_based_run(
                 PROFILE, store, lab.registry, lab.push_registry, lambda line: None), target
 
         on_fleet, target = placed(lab.store / "placed")
-        summary = run_fleet_plan(on_fleet, plan, target, Quiet())
+        summary = run_plan(plan, FleetSite(on_fleet, target), Quiet())
         assert summary.complete and len(summary.ran) == 4, summary
         assert summary.nodes_used == {trainer.name: 2, board.name: 2}, summary.nodes_used
         for outcome in summary.ran:
@@ -396,7 +398,7 @@ def test_training_placed_on_another_profile_gives_the_keys_of_a_merge_based_run(
                               cwd=ROOT, timeout=120)
         assert proc.returncode == 0, proc.stderr
         on_fleet, target = placed(merged)
-        after_merge = run_fleet_plan(on_fleet, plan, target, Quiet())
+        after_merge = run_plan(plan, FleetSite(on_fleet, target), Quiet())
         assert after_merge.complete and after_merge.reused == 2, after_merge
         assert after_merge.nodes_used == {board.name: 2}, after_merge.nodes_used
         folders = {p.name for p in (lab.store / "placed" / "jobs").iterdir()}
@@ -411,7 +413,8 @@ DRIVER = r'''
 import json, sys
 from pathlib import Path
 from launcher.docker_swarm import SwarmEngine
-from launcher.fleet.execute import Fleet, run_fleet_plan
+from launcher.execution.schedule import run_plan
+from launcher.fleet.site import Fleet, FleetSite
 from launcher.limits import Limits, resolve
 from launcher.store import Store
 from launcher.study.campaign import load_campaign, with_overrides
@@ -422,7 +425,7 @@ from tests.stand_ins.job_image import make_model_node
 class Quiet:
     def begin(self, plan, assessments): pass
     def started(self, node): pass
-    def line(self, text): pass
+    def line(self, node, text): pass
     def finished(self, node, assessment, ran): pass
 
 args = json.loads(sys.argv[1])
@@ -432,8 +435,8 @@ config = with_overrides(load_campaign("paper"), models=["MobileNetV3Small"], met
 target = Target(store=Store(Path(args["store"])), profile=args["profile"], image=args["image"],
                 image_id=args["image_id"], environment={"SLEEP_S": "60", "SLEEP_SIZE": "70"},
                 limits=resolve(Limits(), 2 * 1024**3))
-summary = run_fleet_plan(Fleet(engine, args["image"], args["network"]),
-                         Plan(config, (make_model_node(70),)), target, Quiet())
+summary = run_plan(Plan(config, (make_model_node(70),)),
+                   FleetSite(Fleet(engine, args["image"], args["network"]), target), Quiet())
 print("canceled" if summary.canceled else "not canceled", flush=True)
 '''
 
@@ -512,9 +515,9 @@ def test_a_worker_killed_mid_job_runs_it_again_on_the_other(lab, fleet):
     settle(lab)
     assert not any(leftovers(lab, kind) for kind in cleanup.KINDS)
     sizes = [60, 61]  # 60 goes first, to the first worker (by name), and sleeps
-    result: dict[str, FleetSummary] = {}
-    runner = threading.Thread(target=lambda: result.setdefault("summary", run_fleet_plan(
-        made, plan_of(sizes), sleeping(target, 60, 6), Quiet())))
+    result: dict[str, Summary] = {}
+    runner = threading.Thread(target=lambda: result.setdefault("summary", run_plan(
+        plan_of(sizes), FleetSite(made, sleeping(target, 60, 6)), Quiet())))
     runner.start()
     first = lab.workers[0]
     first_id = lab.node_id(first)

@@ -21,9 +21,10 @@ from launcher.contract.specs import InputRef, MakeModelSpec, ProbeSpec, Quantize
 from launcher.device.preflight import HostFacts, device_environment
 from launcher.device.profiles import resolve_base_image
 from launcher.docker_client import ContainerRequest, label
+from launcher.execution.container import container_user, gpu_groups
 from launcher.files import tree_digest
 from launcher.limits import Limits, resolve
-from launcher.runner import JobRequest, container_user, gpu_groups, run_job
+from launcher.runner import JobRequest, run_job
 from launcher.store import Store
 
 from .conftest import job_containers

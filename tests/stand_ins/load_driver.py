@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 from launcher.docker_client import Engine
+from launcher.execution.local import LocalSite
+from launcher.execution.schedule import run_plan
 from launcher.store import Store
 from launcher.study.campaign import load_campaign, with_overrides
-from launcher.study.execute import run_plan
 from launcher.study.plan import Plan
 from launcher.target import Target
 from tests.stand_ins.job_image import make_model_node
@@ -39,7 +40,7 @@ class Report:
     def started(self, node: object) -> None:
         pass
 
-    def line(self, text: str) -> None:
+    def line(self, node: object, text: str) -> None:
         pass
 
     def finished(self, node: object, assessment: object, ran: bool) -> None:
@@ -57,7 +58,7 @@ def main() -> None:
                     image_id=image_id)
     threads = threading.active_count()
     started = time.monotonic()
-    summary = run_plan(Engine.connect(), plan, target, Report())
+    summary = run_plan(plan, LocalSite(Engine.connect(), target), Report())
     print(json.dumps({"done": len(summary.ran), "complete": summary.complete,
                       "wall_s": time.monotonic() - started, "rss": rss_bytes(),
                       "threads_before": threads, "threads_after": threading.active_count()}),

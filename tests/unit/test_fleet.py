@@ -237,9 +237,8 @@ class Reported:
 ])
 def test_the_runner_judges_a_backends_report_as_a_local_run(tmp_path, ended, expected):
     spec = MakeModelSpec(architecture="MobileNetV3Small", input_size=32, num_classes=10)
-    outcome = run_job(None, Store(tmp_path), JobRequest(  # type: ignore[arg-type]
-        spec=spec, image="i", image_id="sha256:" + "0" * 64, deadline_s=60),
-        backend=Reported(ended))
+    outcome = run_job(Reported(ended), Store(tmp_path), JobRequest(
+        spec=spec, image="i", image_id="sha256:" + "0" * 64, deadline_s=60))
     assert outcome.record.status is expected, outcome.record
     if expected is not JobStatus.succeeded:
         assert outcome.result is None

@@ -2,7 +2,7 @@
 
 import grp
 
-from launcher.runner import gpu_groups
+from launcher.execution.container import gpu_groups
 
 
 def test_gpu_groups_only_for_the_nvidia_runtime():

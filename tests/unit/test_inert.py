@@ -16,9 +16,9 @@ from launcher.contract.record import JobStatus, RunRecord
 from launcher.inert import inert, inert_line
 from launcher.runner import JobOutcome
 from launcher.store import StoredJob
-from launcher.study.execute import Assessment, State
 from launcher.study.plan import Node
 from launcher.study.progress import CampaignProgress
+from launcher.study.resolve import Assessment, State
 from launcher.views import outcome_table, results_table, status_tables
 
 OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07"  # writes the clipboard
@@ -144,7 +144,7 @@ def test_campaign_progress_prints_inert_on_any_console():
                 copy=1, role="train")
     with progress:
         progress.started(node)
-        progress.line(HOSTILE)
+        progress.line(node, HOSTILE)
         progress.finished(node, Assessment(node, State.failed, HOSTILE, None, record()),
                           ran=True)
     # Progress redraws with cursor controls of its own: only the job's text is checked.

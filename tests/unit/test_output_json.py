@@ -18,7 +18,7 @@ from launcher.fleet.status import rows
 from launcher.output.base import dumps
 from launcher.output.build import fleet_document
 from launcher.output.documents import JobState, ResultsDocument, StoredJobEntry
-from launcher.study.execute import State
+from launcher.study.resolve import State
 from tests import stores
 from tests.unit.test_cli import assert_one_line_error, edgecompress
 

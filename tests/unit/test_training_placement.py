@@ -15,8 +15,8 @@ from launcher.errors import UserError
 from launcher.store import Store
 from launcher.study import training_placement
 from launcher.study.campaign import load_campaign, with_overrides
-from launcher.study.execute import Resolver, State
 from launcher.study.plan import expand
+from launcher.study.resolve import Resolver, State
 
 RECORDED = Path(__file__).parents[1] / "data" / "campaign-quick-2copies"
 RECORDED_IMAGE_ID = "sha256:67a54ef57cc47e6bfe3f46bc3efe07bf949698b3ee56621ef76638b11f520ef7"
@@ -100,7 +100,7 @@ def test_no_job_waits_for_the_decoded_cache(tmp_path):
     decodes the files itself) instead of waiting, so a failed decode blocks nothing, and a
     store whose jobs ran before decoding existed is found done by the same keys
     (test_plan.py)."""
-    from launcher.study.execute import dataset_folder
+    from launcher.study.resolve import dataset_folder
 
     plan = expand(with_overrides(load_campaign("quick"), copies=1))
     store = Store(tmp_path)

@@ -11,9 +11,9 @@ from rich.console import Console
 from launcher.contract.record import JobStatus, RunRecord
 from launcher.runner import JobOutcome
 from launcher.store import StoredJob
-from launcher.study.execute import Assessment, State
 from launcher.study.plan import Node
 from launcher.study.progress import CampaignProgress
+from launcher.study.resolve import Assessment, State
 from launcher.views import outcome_table, results_table, status_tables
 
 HOSTILE = "[/red][bold]boom[/bold] | <b>x</b> [link=file:///etc/passwd]y[/link]"
@@ -53,7 +53,7 @@ def test_campaign_progress_prints_markup_verbatim():
                 copy=1, role="train")
     with progress:
         progress.started(node)
-        progress.line(HOSTILE)
+        progress.line(node, HOSTILE)
         progress.finished(node, Assessment(node, State.failed, HOSTILE, None, record()),
                           ran=True)
     assert out.getvalue().count(HOSTILE) == 2
@@ -63,8 +63,8 @@ def test_a_job_that_lost_its_engine_runs_again_on_resume(tmp_path):
     from launcher.keys import job_key
     from launcher.store import Store
     from launcher.study.campaign import load_campaign, with_overrides
-    from launcher.study.execute import Resolver
     from launcher.study.plan import expand
+    from launcher.study.resolve import Resolver
 
     plan = expand(with_overrides(load_campaign("paper"), models=["MobileNetV3Small"],
                                  methods=["fp16"], copies=1))

@@ -1,39 +1,29 @@
-"""Run a campaign's plan, one container at a time, against the results store.
+"""What the store holds of a campaign's plan: each node's exact spec, key and folder, and
+whether it is done, to do, interrupted, waiting on an upstream, or failed.
 
-For each node in order: digest its inputs (the dataset, the upstream's model artifact),
-resolve its exact spec and key, then reuse it when its folder holds a valid result (no
-container), skip it when it failed before (unless failed jobs are retried), else run it.
-A canceled job (the first Ctrl-C) stops the campaign; re-running resumes with that job.
-Jobs run one after another on purpose: concurrent jobs would disturb each other's latency
-and compression-time measurements, and an edge device has no cores to spare.
+For a node: digest its inputs (the dataset, the upstream's model artifact), resolve its exact
+spec and key, then read its folder: a valid result is done (reused, no container); a failed
+attempt stays failed unless retried. No Docker here: the scheduler
+(launcher/execution/schedule.py) runs what this says is to do; ``status`` only reads.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
 
 from launcher.contract.record import JobStatus, RunRecord
 from launcher.contract.results import JobResult
 from launcher.contract.specs import AnySpec
 from launcher.contract.vocabulary import HANDOFF_ARTIFACT
-from launcher.docker_client import Engine
 from launcher.files import tree_digest
 from launcher.keys import job_key
-from launcher.runner import JobOutcome, run_job
 from launcher.store import Store
 from launcher.study.digits import ensure_digits_folder
 from launcher.study.manifest import (
-    Manifest,
     ManifestNode,
-    load_manifest,
-    manifest_path,
-    write_manifest,
 )
 from launcher.study.plan import (
     DATASET,
@@ -45,7 +35,6 @@ from launcher.study.plan import (
     resolve_spec,
     weights_architecture,
 )
-from launcher.target import Target, request_for
 
 # (architecture, whether the job is a training job) -> the checked weights file, or None when
 # it is not in the cache (launcher/weights_cache.py): training may run on another profile.
@@ -193,117 +182,6 @@ class Resolver:
         return [self.assess(node) for node in self.plan.nodes]
 
 
-@dataclass(frozen=True)
-class Training:
-    """Training placed on another profile: the image id that keys its jobs and, where that
-    image is on this machine, the target that runs them."""
-
-    profile: str
-    image_id: str
-    target: Target | None
-
-    def missing(self, node: Node) -> str:
-        return (f"placed on {self.profile}, whose image is not here: run the campaign with "
-                f"--profile {self.profile} where it is, then 'edgecompress merge' that store "
-                "into this one")
-
-
-class Events(Protocol):
-    """What the executor tells whoever shows progress."""
-
-    def begin(self, plan: Plan, assessments: list[Assessment]) -> None: ...
-    def started(self, node: Node) -> None: ...
-    def line(self, text: str) -> None: ...
-    def finished(self, node: Node, assessment: Assessment, ran: bool) -> None: ...
-
-
-@dataclass
-class Summary:
-    ran: list[JobOutcome] = field(default_factory=list)  # containers started this run
-    reused: int = 0
-    failed: list[Assessment] = field(default_factory=list)  # this run or left from before
-    waiting: list[Assessment] = field(default_factory=list)  # blocked behind a failed job
-    canceled: Assessment | None = None
-    wall_s: float = 0.0
-
-    @property
-    def complete(self) -> bool:
-        return not (self.failed or self.waiting or self.canceled)
-
-
 def manifest_entry(node: Node, folder: Path) -> ManifestNode:
     return ManifestNode(folder=folder.name, job=node.job, model=node.model, method=node.method,
                         copy_label=node.copy, role=node.role)
-
-
-def run_plan(engine: Engine, plan: Plan, target: Target, events: Events,
-             retry_failed: bool = False, deadline_s: float | None = None,
-             clock: Callable[[], float] = time.monotonic,
-             training: Training | None = None, weights: WeightsLookup = no_weights) -> Summary:
-    """``training``: where the train and scratch jobs are keyed and run, when the campaign
-    places them on another profile (None: on ``target``, like everything else)."""
-    started = clock()
-    summary = Summary()
-    resolver = Resolver(plan, target.store, target.image_id, dataset_folder(plan, target.store),
-                        training.image_id if training else None, weights)
-    # Nodes of earlier runs under this name stay: a campaign run model by model (--models)
-    # keeps every model's results in the report; a node run again points at its new folder.
-    earlier = load_manifest(manifest_path(target.store.root, plan.config.name, target.profile))
-    manifest = Manifest(name=plan.config.name, profile=target.profile, image=target.image,
-                        image_id=target.image_id, config=plan.config,
-                        nodes=dict(earlier.nodes) if earlier else {})
-    # A first pass (digests are cached, loads are cheap) tells progress what is left and
-    # how long finished jobs took.
-    events.begin(plan, resolver.assess_all())
-    try:
-        for node in plan.nodes:
-            assessment = resolver.assess(node)
-            if assessment.folder is not None:
-                manifest.nodes[node.id] = manifest_entry(node, assessment.folder)
-            if assessment.state is State.done:
-                summary.reused += 1
-                continue
-            if assessment.state is State.waiting:
-                summary.waiting.append(assessment)
-                events.finished(node, assessment, ran=False)
-                continue
-            if assessment.state is State.failed and not retry_failed:
-                summary.failed.append(assessment)
-                events.finished(node, assessment, ran=False)
-                continue
-            node_target = target
-            if node.role == "train" and training is not None:
-                if training.target is None:
-                    # Its image is not here: the training comes by a merge, or not at all.
-                    summary.failed.append(dataclasses.replace(
-                        assessment, state=State.failed, reason=training.missing(node)))
-                    events.finished(node, summary.failed[-1], ran=False)
-                    continue
-                node_target = training.target
-            outcome = _run_node(engine, resolver, node, node_target, events, deadline_s,
-                                assessment.force)
-            summary.ran.append(outcome)
-            manifest.nodes[node.id] = manifest_entry(node, outcome.folder)
-            write_manifest(target.store.root, manifest)
-            after = resolver.assess(node)
-            events.finished(node, after, ran=True)
-            if outcome.record.status in (JobStatus.canceled, JobStatus.lost):
-                # Ctrl-C, or the engine went away: nothing more can run now; a re-run resumes.
-                summary.canceled = after
-                break
-            if after.state is not State.done:
-                summary.failed.append(after)
-    finally:
-        write_manifest(target.store.root, manifest)
-        summary.wall_s = clock() - started
-    return summary
-
-
-def _run_node(engine: Engine, resolver: Resolver, node: Node, target: Target, events: Events,
-              deadline_s: float | None, force: bool) -> JobOutcome:
-    inputs = resolver.inputs(node)
-    assert inputs is not None  # assess() said every upstream is done
-    spec = resolver.spec(node, inputs)
-    request = request_for(target, spec, inputs, deadline_s, force)
-    events.started(node)
-    return run_job(engine, target.store, request, on_line=events.line)
