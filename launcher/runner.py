@@ -58,6 +58,7 @@ class JobRequest:
     # Benchmark jobs: the host command that samples the device's power while the job runs
     # (launcher/device/power.py); None on machines without one.
     power: Sampling | None = None
+    parallel: int = 1  # jobs the site lets run at once beside it (recorded, not keyed)
 
     @property
     def job(self) -> str:
@@ -166,7 +167,7 @@ def run_job(where: Engine | Backend, store: Store, request: JobRequest,
         started_at=started_at, finished_at=_now(), wall_s=time.monotonic() - t0,
         deadline_s=request.deadline_s,
         inputs={name: str(path.resolve()) for name, path in request.inputs.items()},
-        power=power,
+        power=power, parallel=request.parallel,
     )
     store.write_record(folder, record)
     return JobOutcome(folder, record, result if status is JobStatus.succeeded else None)

@@ -60,3 +60,6 @@ class RunRecord(Strict):
     deadline_s: NonNegFloat
     inputs: dict[str, str] = {}
     power: PowerMeasurement | None = None  # benchmark jobs on a Jetson (or a given sampler)
+    # How many jobs the launcher let run at once on the machine while this one ran (campaign
+    # run --parallel); 1: alone, as every benchmark runs and as the paper's jobs ran.
+    parallel: int = Field(default=1, ge=1, le=64)

@@ -111,6 +111,9 @@ class LocalSite:
             return self.training.target
         return self.target
 
+    def sharing(self, node: Node) -> int:
+        return 1 if node.job == BENCHMARK else self.slots
+
     def refuse(self, node: Node) -> str | None:
         if node.role == "train" and self.training is not None and self.training.target is None:
             # Its image is not here: the training comes by a merge, or not at all.

@@ -11,6 +11,7 @@ holds: each is stopped and recorded canceled, nothing more starts, and a re-run 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -185,7 +186,9 @@ def _dispatch(pool: ThreadPoolExecutor, site: Site, resolver: Resolver, node: No
     inputs = resolver.inputs(node)
     assert inputs is not None  # assessed ready: every upstream is done
     spec = resolver.spec(node, inputs)
-    request = request_for(site.target_for(node), spec, inputs, deadline_s, force)
+    request = dataclasses.replace(
+        request_for(site.target_for(node), spec, inputs, deadline_s, force),
+        parallel=site.sharing(node))
     events.started(node)
 
     def on_line(text: str) -> None:

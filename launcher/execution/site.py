@@ -48,6 +48,10 @@ class Site(Protocol):
         """The target ``node`` runs with (a training lane's, for a placed train job)."""
         ...
 
+    def sharing(self, node: Node) -> int:
+        """How many jobs may run at once on the machine that runs ``node`` (recorded)."""
+        ...
+
     def refuse(self, node: Node) -> str | None:
         """Why ``node`` cannot run on this site at all (it is failed with that reason)."""
         ...

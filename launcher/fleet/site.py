@@ -84,6 +84,9 @@ class FleetSite:
     def target_for(self, node: Node) -> Target:
         return self.fleet.lane_of(node, self.target)[1]
 
+    def sharing(self, node: Node) -> int:
+        return 1  # one job per board
+
     def refuse(self, node: Node) -> str | None:
         return None
 

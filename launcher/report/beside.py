@@ -59,6 +59,12 @@ def comparability(value: PaperValue, device: Device, cells: Cells) -> Comparabil
         device.profile)
     jetson = f"the {PAPER_DEVICE_NAMES[paper_device]}" if paper_device else "the Jetsons"
     compression = value.metric.startswith("compression")
+    shared = max((n for cell in cells.values() if value.model in (None, cell.model)
+                  and cell.method == value.method for n in cell.compression_parallel),
+                 default=1)
+    if compression and shared > 1:
+        return Comparability(False, "", f"no ratio: our compressions ran with up to {shared} "
+                             "jobs at once (--parallel), the paper's alone")
     if compression:
         involved: tuple[str, ...] = ("base",)  # what TensorFlow trains and runs on there
     elif value.metric == "latency_speedup_pct":

@@ -68,6 +68,8 @@ class Cell:
     load_s: list[float] = field(default_factory=list)
     save_s: list[float] = field(default_factory=list)
     compression_total_s: list[float] = field(default_factory=list)  # load + compression + save
+    # Per timed run: how many jobs the launcher let run at once beside it (1: alone)
+    compression_parallel: list[int] = field(default_factory=list)
     # (achieved sparsity of the pruned layers, sparsity of the whole model) per pruning run
     sparsity: list[tuple[float, float]] = field(default_factory=list)
     # job -> (peak RSS, container cgroup peak) of each run that recorded them
@@ -169,6 +171,7 @@ def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
             timed = compression_time(item, loads.get((item.device, item.model, item.copy)))
             if timed is not None:
                 add_compression_time(cell, timed)
+                cell.compression_parallel.append(item.record.parallel)
             if isinstance(item.result, PruneResult):
                 cell.prunes.append(item.result.metrics)
                 cell.sparsity.append((item.result.metrics.achieved_sparsity,

@@ -155,11 +155,13 @@ def compression_table(cells: Cells) -> Table:
         rows.append((cell.model, cell.method, len(cell.compression_s), mean, std,
                      min(cell.compression_s), max(cell.compression_s),
                      mean_std(cell.load_s)[0], mean_std(cell.save_s)[0],
-                     "n/a" if total is None else total, total_std))
+                     "n/a" if total is None else total, total_std,
+                     max(cell.compression_parallel, default=1)))
     return Table("compression_time", "Compression time over the timed runs (s)", (
         Column("model"), Column("method"), Column("runs"), Column("compression mean", 2),
         Column("std", 2), Column("min", 2), Column("max", 2), Column("load mean", 2),
-        Column("save mean", 2), Column("total mean", 2), Column("total std", 2)),
+        Column("save mean", 2), Column("total mean", 2), Column("total std", 2),
+        Column("jobs at once")),
         tuple(rows),
         "Measured inside the job. compression: the compression itself (TFLite conversion with "
         "its calibration, pruning's fine-tuning, distillation's training); load: reading the "
@@ -170,7 +172,10 @@ def compression_table(cells: Cells) -> Table:
         "so load and total stay the paper's; "
         "what the paper's compression times are held against (it does not say what its times "
         "include). Container start and imports are in none of them. n/a: the results were "
-        "recorded before load and save were timed apart: not compared with the paper.")
+        "recorded before load and save were timed apart: not compared with the paper. "
+        "jobs at once: the most jobs the campaign let run on the machine beside a timed run "
+        "(campaign run --parallel); above 1, its times include the wait for cores the others "
+        "held, and are not compared with the paper's (run with --parallel 1 for those).")
 
 
 def energy_table(cells: Cells) -> Table:

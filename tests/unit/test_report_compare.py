@@ -112,6 +112,22 @@ def test_a_comparable_latency_says_how_ours_was_timed():
     assert rows(latency_table(cells))[0]["timing"] == "call"
 
 
+def test_compressions_timed_beside_other_jobs_get_no_ratio_and_say_so():
+    cells = study()
+    fp16 = cells[(MOB_S, "fp16")]
+    fp16.compression_parallel = [1, 2]  # one copy's compression ran with --parallel 2
+    table = paper_table(XAVIER, cells)
+    row = paper_row(table, "compression_s", "fp16", MOB_S)
+    assert row["ours / paper"] is None
+    assert row["compared"] == ("no ratio: our compressions ran with up to 2 jobs at once "
+                               "(--parallel), the paper's alone")
+    alone = paper_row(table, "compression_s", "prune25", MOB_S)
+    assert alone["ours / paper"] is not None, alone
+    by_cell = {(r["model"], r["method"]): r for r in rows(compression_table(cells))}
+    assert by_cell[(MOB_S, "fp16")]["jobs at once"] == 2
+    assert by_cell[(MOB_S, "int8")]["jobs at once"] == 1
+
+
 def test_an_x86_twin_prints_the_papers_number_without_a_ratio_naming_both_backends():
     table = paper_table(TWIN, study(base_backend="tf-cpu"))
     device_dependent = [r for r in rows(table) if r["metric"] in (
