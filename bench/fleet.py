@@ -47,18 +47,13 @@ from launcher.store import Store, load_result  # noqa: E402
 from launcher.study.campaign import load_campaign, with_overrides  # noqa: E402
 from launcher.study.plan import Plan, expand, resolve_spec  # noqa: E402
 from launcher.target import image_id_of  # noqa: E402
+from tests.events import Quiet  # noqa: E402
 from tests.stand_ins import job_image, swarm  # noqa: E402
 from tests.stand_ins.job_image import make_model_node  # noqa: E402
 
 PROFILE = "x86-tf2.12"
 BASE = os.environ.get("EDGECOMPRESS_BASE_X86_TF2_12", "edgecompress/base:bookworm")
 
-
-class Quiet:
-    def begin(self, plan, assessments): pass  # type: ignore[no-untyped-def]
-    def started(self, node): pass  # type: ignore[no-untyped-def]
-    def line(self, node, text): pass  # type: ignore[no-untyped-def]
-    def finished(self, node, assessment, ran): pass  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
@@ -78,7 +73,8 @@ def main() -> None:
     try:
         engine = SwarmEngine.connect(base_url=lab.manager_url)
         local = Engine.connect()
-        fleet, target = prepare(engine, local, job_image.TAG + ":latest", stand_in, PROFILE,
+        fleet, target = prepare(engine, local, job_image.TAG + ":latest", stand_in,
+                                get_profile(PROFILE),
                                 lab.store / "results", lab.registry, lab.push_registry,
                                 lambda line: None)
         lab.pushed.append(remote(lab.push_registry, job_image.TAG + ":latest"))
@@ -156,7 +152,8 @@ def campaign(lab: swarm.LabSwarm, engine: SwarmEngine, local: Engine, profile: s
     started = time.perf_counter()
     # Pushing the image and pulling it on every worker (the preflight) is the fleet's
     # one-off cost, outside the campaigns' wall times.
-    fleet, target = prepare(engine, local, image, image_id, profile, lab.store / "campaign-1",
+    fleet, target = prepare(engine, local, image, image_id, get_profile(profile),
+                            lab.store / "campaign-1",
                             lab.registry, lab.push_registry, lambda line: None)
     print(f"campaign: image pushed and pulled on {len(lab.workers)} workers in "
           f"{time.perf_counter() - started:.0f} s", flush=True)

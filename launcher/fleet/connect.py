@@ -10,7 +10,7 @@ from pathlib import Path
 
 from launcher import settings
 from launcher.device.power import sampling_for
-from launcher.device.profiles import get_profile
+from launcher.device.profiles import Profile, get_profile
 from launcher.docker_client import Engine, label
 from launcher.docker_swarm import SwarmEngine
 from launcher.errors import UserError
@@ -40,12 +40,12 @@ def check_profile(engine: SwarmEngine, profile: str) -> None:
         raise UserError(line)
 
 
-def prepare(engine: SwarmEngine, local: Engine, image: str, image_id: str, profile: str,
+def prepare(engine: SwarmEngine, local: Engine, image: str, image_id: str, profile: Profile,
             store: Path, registry: str, push_registry: str | None,
             on_line: Callable[[str], None], limits: Limits | None = None) -> tuple[Fleet, Target]:
     """Push the image, make the network, sweep services of dead launchers, check every node;
     ``image`` is the launcher's local name of ``image_id``."""
-    check_profile(engine, profile)
+    check_profile(engine, profile.name)
     remote = images.publish(local, image_id, image, registry, push_registry, on_line)
     network = engine.ensure_network(cleanup.NETWORK, {label("kind"): "network"})
     cleanup.sweep(engine)
@@ -53,25 +53,22 @@ def prepare(engine: SwarmEngine, local: Engine, image: str, image_id: str, profi
     return Fleet(engine=engine, image=remote, network=network), target
 
 
-def prepare_training(fleet: Fleet, local: Engine, image: str, image_id: str, profile: str,
+def prepare_training(fleet: Fleet, local: Engine, image: str, image_id: str, profile: Profile,
                      store: Path, registry: str, push_registry: str | None,
                      on_line: Callable[[str], None], limits: Limits | None = None) -> Fleet:
     """The training lane (launcher/study/training_placement.py): the training profile's image
     pushed, its nodes checked; its train and scratch jobs go to those nodes."""
-    check_profile(fleet.engine, profile)
+    check_profile(fleet.engine, profile.name)
     remote = images.publish(local, image_id, image, registry, push_registry, on_line)
     target = _checked_target(fleet.engine, remote, image_id, profile, store, limits)
     return dataclasses.replace(fleet, training=Lane(remote, target))
 
 
-def _checked_target(engine: SwarmEngine, remote: str, image_id: str, profile: str, store: Path,
-                    limits: Limits | None) -> Target:
+def _checked_target(engine: SwarmEngine, remote: str, image_id: str, profile: Profile,
+                    store: Path, limits: Limits | None) -> Target:
     """The preflight on every node of the profile, then the target its jobs run with."""
-    nodes = node_placement.eligible(engine.nodes(), profile)
-    try:
-        l4t = get_profile(profile).l4t
-    except UserError:
-        l4t = None  # a profile of the tests' own (a stand-in image)
+    nodes = node_placement.eligible(engine.nodes(), profile.name)
+    l4t = profile.l4t
     # On a Jetson profile, tegrastats as a companion beside each benchmark (fleet/power.py).
     power = sampling_for(l4t is not None)
     problems = preflight.run(engine, nodes, remote, store, l4t=l4t)
@@ -79,13 +76,8 @@ def _checked_target(engine: SwarmEngine, remote: str, image_id: str, profile: st
         raise UserError("fleet preflight: " + "; ".join(problems))
     # Each job's memory limit must fit the smallest board of the profile.
     smallest = min((n.memory_bytes for n in nodes if n.memory_bytes), default=4 * 1024**3)
-    chosen = limits or Limits()
-    try:
-        base = profile_limits(get_profile(profile))
-    except UserError:
-        base = Limits()  # a profile of the tests' own (a stand-in image)
-    resolved = resolve(chosen.over(base), smallest)
-    return Target(store=Store(store), profile=profile, image=remote, image_id=image_id,
+    resolved = resolve((limits or Limits()).over(profile_limits(profile)), smallest)
+    return Target(store=Store(store), profile=profile.name, image=remote, image_id=image_id,
                   # Swarm has no runtime field: a Jetson node runs the GPU runtime by
                   # default (docs/fleet.md); a path on the shared store for tfds downloads.
                   runtime=None, tfds_cache=store.resolve() / "tfds-cache", limits=resolved,
@@ -108,10 +100,10 @@ def connect_fleet(url: str, profile_name: str, store: Path, registry: str | None
     image_id = image_id_of(local, profile)
     if not store.is_absolute():
         store = store.resolve()
-    fleet, target = prepare(engine, local, profile.image, image_id, profile.name, store,
+    fleet, target = prepare(engine, local, profile.image, image_id, profile, store,
                             prefix, settings.fleet_push(), on_line, limits)
     if train_profile is not None:
         training = get_profile(train_profile)
         fleet = prepare_training(fleet, local, training.image, image_id_of(local, training),
-                                 training.name, store, prefix, settings.fleet_push(), on_line)
+                                 training, store, prefix, settings.fleet_push(), on_line)
     return fleet, target

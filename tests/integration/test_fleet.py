@@ -28,6 +28,7 @@ import pytest
 from launcher.contract.record import JobStatus
 from launcher.contract.specs import BenchmarkSpec, InputRef
 from launcher.device.power import Sampling
+from launcher.device.profiles import get_profile
 from launcher.docker_client import Engine, label
 from launcher.docker_swarm import SwarmEngine
 from launcher.errors import EngineError
@@ -47,6 +48,7 @@ from launcher.store import Store, load_result
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan, resolve_spec
 from launcher.target import Target
+from tests.events import Quiet
 from tests.stand_ins import job_image, swarm
 from tests.stand_ins.job_image import make_model_node
 
@@ -56,13 +58,6 @@ STAND_IN_TEGRASTATS = ROOT / "tests" / "stand_ins" / "tegrastats.py"
 XAVIER_LOG = ROOT / "tests" / "data" / "jetson" / "xavier-nx" / "tegrastats-jp512.log"
 BASE = os.environ.get("EDGECOMPRESS_BASE_X86_TF2_12", "edgecompress/base:bookworm")
 PROFILE = "x86-tf2.12"
-
-
-class Quiet:
-    def begin(self, plan, assessments): pass
-    def started(self, node): pass
-    def line(self, node, text): pass
-    def finished(self, node, assessment, ran): pass
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +83,8 @@ def fleet(lab, stand_in) -> tuple[Fleet, Target]:
     lab.pushed.append(remote(lab.push_registry, job_image.TAG + ":latest"))
     store = lab.store / "results"
     made, target = prepare(engine, Engine.connect(), job_image.TAG + ":latest", stand_in,
-                           PROFILE, store, lab.registry, lab.push_registry, lambda line: None)
+                           get_profile(PROFILE), store, lab.registry, lab.push_registry,
+                           lambda line: None)
     name, _, digest = made.image.partition("@")
     assert name == f"{lab.registry}/{job_image.TAG}:latest" and digest.startswith("sha256:")
     return made, target
@@ -368,11 +364,14 @@ def test_training_placed_on_another_profile_gives_the_keys_of_a_merge_based_run(
 
         def placed(store: Path) -> tuple[Fleet, Target]:
             device_fleet, target = prepare(
-                made.engine, Engine.connect(), job_image.TAG + ":latest", stand_in, device,
-                store, lab.registry, lab.push_registry, lambda line: None)
+                made.engine, Engine.connect(), job_image.TAG + ":latest", stand_in,
+                # a Jetson stand-in of the tests' own: the twin's profile under another name
+                dataclasses.replace(get_profile(PROFILE), name=device), store, lab.registry,
+                lab.push_registry, lambda line: None)
             return prepare_training(
                 device_fleet, Engine.connect(), f"{training_tag}:latest", training_id,
-                PROFILE, store, lab.registry, lab.push_registry, lambda line: None), target
+                get_profile(PROFILE), store, lab.registry, lab.push_registry,
+                lambda line: None), target
 
         on_fleet, target = placed(lab.store / "placed")
         summary = run_plan(plan, FleetSite(on_fleet, target), Quiet())
@@ -420,13 +419,8 @@ from launcher.store import Store
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan
 from launcher.target import Target
+from tests.events import Quiet
 from tests.stand_ins.job_image import make_model_node
-
-class Quiet:
-    def begin(self, plan, assessments): pass
-    def started(self, node): pass
-    def line(self, node, text): pass
-    def finished(self, node, assessment, ran): pass
 
 args = json.loads(sys.argv[1])
 engine = SwarmEngine.connect(base_url=args["url"])

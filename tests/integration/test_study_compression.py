@@ -22,46 +22,27 @@ from pathlib import Path
 import docker
 import pytest
 
-from launcher.contract.record import JobStatus
 from launcher.contract.results import DistillResult, PruneResult
 from launcher.contract.specs import DistillSpec, InputRef, PruneSpec
 from launcher.files import tree_digest
-from launcher.runner import JobOutcome, JobRequest, run_job
+from launcher.runner import JobOutcome
 from launcher.store import Store
 
 from ..digits import write_digits_folder
+from . import job_runs
 from .in_image import python_in_image
-from .test_jobs_in_containers import assert_valid_on_disk
 
 pytestmark = pytest.mark.docker
 SIZE = 32
 COMMON = {"input_size": SIZE, "batch_size": 32, "seed": 1}
 
 
-class Jobs:
+class Jobs(job_runs.Jobs):
     def __init__(self, engine, profile, image_id, store: Store, digits: Path,
                  base_folder: Path) -> None:
-        self.engine, self.profile, self.image_id = engine, profile, image_id
-        self.store, self.digits, self.base_folder = store, digits, base_folder
+        super().__init__(engine, profile, image_id, store, digits)
+        self.base_folder = base_folder
         self.head_parameters = 0  # the base's head (its backbone's width differs by TF version)
-        self.images = InputRef(path="/inputs/images", sha256=tree_digest(digits))
-        self.outcomes: dict[str, JobOutcome] = {}
-
-    def run(self, name: str, spec, inputs: dict[str, Path]) -> JobOutcome:
-        if name not in self.outcomes:
-            outcome = run_job(self.engine, self.store, JobRequest(
-                spec=spec, image=self.profile.image, image_id=self.image_id,
-                inputs={"images": self.digits, **inputs}, deadline_s=900))
-            assert outcome.record.status is JobStatus.succeeded, (
-                f"{name}: {outcome.record.status.value}: {outcome.record.reason}")
-            assert_valid_on_disk(outcome.folder)
-            self.outcomes[name] = outcome
-        return self.outcomes[name]
-
-    @staticmethod
-    def artifact(outcome: JobOutcome) -> Path:
-        assert outcome.result is not None
-        return outcome.folder / "out" / outcome.result.artifacts[0].path
 
     def base(self) -> Path:
         """The frozen-backbone base (see the module's docstring), made once."""

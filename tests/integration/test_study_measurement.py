@@ -22,12 +22,12 @@ from launcher.contract.results import BenchmarkResult, DecodeResult, QuantizeRes
 from launcher.contract.specs import BenchmarkSpec, DecodeSpec, InputRef, MakeModelSpec, QuantizeSpec
 from launcher.files import tree_digest
 from launcher.keys import job_key
-from launcher.runner import JobOutcome, JobRequest, run_job
+from launcher.runner import JobRequest, run_job
 from launcher.store import Store
 
 from ..digits import write_digits_folder
+from . import job_runs
 from .in_image import python_in_image
-from .test_jobs_in_containers import assert_valid_on_disk
 
 pytestmark = pytest.mark.docker
 SIZE = 96
@@ -37,33 +37,7 @@ MANY, FEW = 1000, 20
 MB = 1024 * 1024
 
 
-class Jobs:
-    def __init__(self, engine, profile, image_id, store: Store, digits: Path) -> None:
-        self.engine, self.profile, self.image_id = engine, profile, image_id
-        self.store, self.digits = store, digits
-        self.images = InputRef(path="/inputs/images", sha256=tree_digest(digits))
-        self.outcomes: dict[str, JobOutcome] = {}
-
-    def run(self, name: str, spec, inputs: dict[str, Path]) -> JobOutcome:
-        if name not in self.outcomes:
-            outcome = run_job(self.engine, self.store, JobRequest(
-                spec=spec, image=self.profile.image, image_id=self.image_id,
-                inputs={"images": self.digits, **inputs}, deadline_s=900))
-            assert outcome.record.status is JobStatus.succeeded, (
-                f"{name}: {outcome.record.status.value}: {outcome.record.reason}")
-            assert_valid_on_disk(outcome.folder)
-            self.outcomes[name] = outcome
-        return self.outcomes[name]
-
-    @staticmethod
-    def artifact(outcome: JobOutcome) -> Path:
-        assert outcome.result is not None
-        return outcome.folder / "out" / outcome.result.artifacts[0].path
-
-    @staticmethod
-    def ref(path: Path) -> InputRef:
-        return InputRef(path="/inputs/model", sha256=tree_digest(path))
-
+class Jobs(job_runs.Jobs):
     def model(self) -> Path:
         return self.artifact(self.run("model", MakeModelSpec(
             architecture="MobileNetV3Small", input_size=SIZE, num_classes=10), {}))
