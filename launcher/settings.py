@@ -51,15 +51,30 @@ FLEET = Setting("EDGECOMPRESS_FLEET", "", "a Swarm manager's engine URL (tcp://H
 FLEET_PUSH = Setting("EDGECOMPRESS_FLEET_PUSH", "the fleet's registry",
                      "where the launcher pushes images for a fleet, when it reaches the "
                      "fleet's registry by another address than the nodes do")
+IMAGE_REPOSITORY = Setting(
+    "EDGECOMPRESS_IMAGE_REPOSITORY", "edgecompress/jobs",
+    "the repository of the job images built and run (e.g. one per checkout, so that a build "
+    "in one does not change what another runs)")
 BASE_IMAGE = Setting("EDGECOMPRESS_BASE_<PROFILE>", "the profile's public base",
                      "the base image of a profile's build, e.g. EDGECOMPRESS_BASE_X86_TF2_12")
 
 SETTINGS = (STORE, TFDS_DIR, WEIGHTS_DIR, WEIGHTS_URL, WEIGHTS_HASHES, DEBUG, EXTRA_CA,
-            REGISTRY, TEGRASTATS, POWER_INTERVAL_MS, FLEET, FLEET_PUSH, BASE_IMAGE)
+            REGISTRY, TEGRASTATS, POWER_INTERVAL_MS, FLEET, FLEET_PUSH, IMAGE_REPOSITORY,
+            BASE_IMAGE)
 
 
 def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
+
+
+def image_repository(environ: Mapping[str, str] | None = None) -> str:
+    value = (_env(environ).get(IMAGE_REPOSITORY.name) or "").strip()
+    if not value:
+        return IMAGE_REPOSITORY.default
+    if not re.fullmatch(r"[a-z0-9]+(?:[._/-][a-z0-9]+)*", value):
+        raise UserError(f"{IMAGE_REPOSITORY.name}={value!r} is not a repository name: use "
+                        "lower-case letters, digits and . _ - /, e.g. edgecompress/jobs-mine")
+    return value
 
 
 def store(environ: Mapping[str, str] | None = None) -> Path:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from launcher import settings
 from launcher.errors import UserError
 
-IMAGE_REPOSITORY = "edgecompress/jobs"
 # Base images made from Debian packages (docker/base/make-base-image.sh), tagged by suite.
 LOCAL_BASE_REPOSITORY = "edgecompress/base"
 
@@ -56,7 +55,7 @@ class Profile:
 
     @property
     def image(self) -> str:
-        return f"{IMAGE_REPOSITORY}:{self.tag}"
+        return f"{settings.image_repository()}:{self.tag}"
 
     @property
     def base_env_var(self) -> str:

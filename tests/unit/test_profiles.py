@@ -7,6 +7,7 @@ import pytest
 
 from launcher import images
 from launcher.device.profiles import PROFILES, get_profile
+from launcher.errors import UserError
 
 JETSON = [p for p in PROFILES.values() if p.is_jetson]
 # Emulation stand-ins: a Jetson image's Dockerfile and pins for an x86-64 host under qemu, with
@@ -143,3 +144,18 @@ def test_x86_requirements_render_as_before(name):
     assert images.render_requirements(profile) == "".join(f"{p}\n" for p in profile.requirements)
     sources = images.read_sources(profile)
     assert [name for name in sources if not name.startswith("jobs/")] == ["Dockerfile"]
+
+
+def test_the_image_repository_is_a_setting_checked_in_one_line():
+    from launcher import settings
+
+    assert settings.image_repository({}) == "edgecompress/jobs"
+    assert settings.image_repository({"EDGECOMPRESS_IMAGE_REPOSITORY": "edgecompress/jobs-wt"}
+                                     ) == "edgecompress/jobs-wt"
+    with pytest.raises(UserError, match="EDGECOMPRESS_IMAGE_REPOSITORY='Bad Name'"):
+        settings.image_repository({"EDGECOMPRESS_IMAGE_REPOSITORY": "Bad Name"})
+
+
+def test_a_profiles_image_follows_the_repository_setting(monkeypatch):
+    monkeypatch.setenv("EDGECOMPRESS_IMAGE_REPOSITORY", "edgecompress/jobs-elsewhere")
+    assert get_profile("x86-tf2.12").image == "edgecompress/jobs-elsewhere:x86-tf2.12-py311"
