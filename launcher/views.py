@@ -14,12 +14,13 @@ from launcher.console import escape
 from launcher.contract.record import JobStatus
 from launcher.device.checks import Check
 from launcher.output.diff import DiffDocument
+from launcher.output.recommend import RecommendDocument
 from launcher.runner import JobOutcome
 from launcher.store import StoredJob
 from launcher.study.resolve import Assessment, State
 
 __all__ = ["escape", "outcome_table", "results_table", "status_tables", "checks_table",
-           "counts_table", "format_value", "diff_tables"]
+           "counts_table", "format_value", "diff_tables", "recommend_tables"]
 
 CHECK_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
 STATE_STYLE = {State.done: "green", State.failed: "red", State.interrupted: "yellow"}
@@ -179,3 +180,50 @@ def diff_tables(document: DiffDocument) -> list[Table | str]:
     if gate:
         shown.append(f"[{'red' if document.failed else 'green'}]{escape(gate)}[/]")
     return shown
+
+
+def recommend_tables(document: RecommendDocument) -> list[Table | str]:
+    """edgecompress recommend: one row per model and device, then every candidate judged."""
+    goal = document.goal
+    shown: list[Table | str] = [escape(
+        f"campaign {document.campaign} in {document.store}: the {goal.minimize} ({goal.unit}) "
+        f"least within {goal.max_accuracy_drop_pts:g} points of top-1 ({goal.source})")]
+    if not document.recommendations:
+        return [*shown, "no model of this campaign has a base with an accuracy yet"]
+    chosen = Table(title="recommendation")
+    unit = "gzip MB" if goal.minimize == "size" else goal.unit
+
+    def objective(value: float | None) -> str:
+        if value is None:
+            return "–"
+        return format_value(value / 1e6 if goal.minimize == "size" else value)
+
+    for column in ("model", "profile", "method", "drop pts", "judged drop pts", "rule",
+                   f"{goal.minimize} {unit}", f"base {unit}", "note"):
+        chosen.add_column(column, overflow="fold")
+    candidates = Table(title="every candidate")
+    for column in ("model", "profile", "method", "drop pts", "judged drop pts", "rule",
+                   "copies (base, method)", "meets", f"{goal.minimize} {unit}"):
+        candidates.add_column(column, overflow="fold")
+    for item in document.recommendations:
+        named = next((c for c in item.candidates if c.method in (item.method, item.closest)),
+                     None)
+        method = (f"[green]{escape(item.method)}[/]" if item.method else
+                  f"[red]none[/] (closest: {escape(item.closest)})" if item.closest else
+                  "[red]none[/]")
+        chosen.add_row(escape(item.model), escape(item.profile), method,
+                       *(format_value(v) if v is not None else "–" for v in (
+                           named.drop_pts if named else None,
+                           named.judged_drop_pts if named else None)),
+                       escape(named.rule) if named else "–",
+                       objective(named.objective if named else None),
+                       objective(item.base_objective), escape(item.note))
+        for c in item.candidates:
+            candidates.add_row(escape(item.model), escape(item.profile), escape(c.method),
+                               format_value(c.drop_pts), format_value(c.judged_drop_pts),
+                               escape(c.rule), f"{c.base_copies}, {c.copies}",
+                               "[green]yes[/]" if c.meets else "[red]no[/]",
+                               objective(c.objective))
+    devices = sorted({f"{r.profile}: {r.device}" for r in document.recommendations})
+    return [*shown, chosen, candidates, escape(f"rule: {document.rule}"),
+            *(escape(f"device {line}") for line in devices)]

@@ -12,6 +12,7 @@ from launcher.commands import (
     fleet,
     gc,
     merge,
+    recommend,
     report,
     results,
     run,
@@ -20,5 +21,5 @@ from launcher.commands import (
     transfer,
 )
 
-COMMANDS = (build, run, fetch, campaign, fleet, status, results, diff, report, export, merge,
-            transfer, doctor, gc, schema)
+COMMANDS = (build, run, fetch, campaign, fleet, status, results, diff, report, recommend, export,
+            merge, transfer, doctor, gc, schema)

@@ -23,6 +23,7 @@ from launcher.contract.results import JOB_RESULT
 from launcher.contract.specs import JOB_SPEC
 from launcher.output.base import Document
 from launcher.output.diff import DiffDocument
+from launcher.output.recommend import RecommendDocument
 from launcher.output.documents import (
     DoctorDocument,
     FleetStatusDocument,
@@ -109,6 +110,7 @@ OUTPUT_DOCUMENTS: dict[str, type[Document]] = {
     "status-output": StatusDocument,
     "campaign-plan-output": PlanDocument,
     "diff-output": DiffDocument,
+    "recommend-output": RecommendDocument,
     "doctor-output": DoctorDocument,
     "fleet-status-output": FleetStatusDocument,
 }

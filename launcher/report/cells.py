@@ -28,19 +28,26 @@ from launcher.report.paper import (
     METRICS,
 )
 from launcher.report.results import Device, Measured
+from launcher.study.methods import is_chain, split_chain
 
 Value = str | int | float | None
 MB = 1e6  # the paper's MB: 10^6 bytes
 FAMILIES = {"quantization": ("fp16", "int8"), "pruning": ("prune",), "distillation": ("distill",)}
+CHAINED = "chained"  # prune50+int8, distill+fp16...: launcher/study/methods.py
 
 
 def method_order(method: str) -> tuple[int, int, str]:
-    """base, fp16, int8, prune by sparsity, distill, scratch, then anything else."""
-    fixed = {"base": 0, "fp16": 1, "int8": 2, "distill": 4, "scratch": 5}
+    """base, fp16, int8, prune by sparsity, distill, the chains (by their first link, then
+    their last: prune50+fp16, prune50+int8, prune75+int8, distill+int8), scratch, then
+    anything else."""
+    fixed = {"base": 0, "fp16": 1, "int8": 2, "distill": 4, "scratch": 6}
     if method in fixed:
         return fixed[method], 0, method
+    if (links := split_chain(method)) is not None:
+        first, last = method_order(links[0]), method_order(links[1])
+        return 5, 1000 * first[0] + 10 * first[1] + last[0], method
     found = re.fullmatch(r"prune(\d+)", method)
-    return (3, int(found.group(1)), method) if found else (6, 0, method)
+    return (3, int(found.group(1)), method) if found else (7, 0, method)
 
 
 def model_order(model: str) -> tuple[int, str]:
@@ -48,6 +55,11 @@ def model_order(model: str) -> tuple[int, str]:
 
 
 def family_of(method: str) -> str | None:
+    """The paper's family of a method; ``chained`` for a chain (prune50+int8), which is in
+    none of the paper's three and is ranked, drawn and recommended beside them, never held
+    against the paper's family ranking or its values (launcher/report/beside.py)."""
+    if is_chain(method):
+        return CHAINED
     for family, prefixes in FAMILIES.items():
         if any(method.startswith(prefix) for prefix in prefixes):
             return family

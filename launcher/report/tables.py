@@ -39,6 +39,7 @@ from launcher.report.ranking import ranking_tables
 from launcher.report.results import Device, Measured
 from launcher.report.table import Column, Table
 from launcher.report.tradeoff import pareto_front, tradeoff_points
+from launcher.study.methods import is_chain
 
 # --- tables ----------------------------------------------------------------------------------
 
@@ -118,7 +119,8 @@ def pruning_size_table(cells: Cells) -> Table:
     small-er than the base" can be read, and the sparsity the pruning reached."""
     rows = []
     for cell in ordered(cells):
-        if not cell.method.startswith("prune") or cell.sized is None:
+        # A chain (prune50+int8) is a .tflite: its sizes are in the size table, beside prune50's.
+        if not cell.method.startswith("prune") or is_chain(cell.method) or cell.sized is None:
             continue
         model, method = cell.model, cell.method
         base, base_gzip = size_bytes(cells, model, "base"), size_bytes(cells, model, "base",

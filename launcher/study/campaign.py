@@ -30,6 +30,7 @@ from launcher.contract.vocabulary import (
 from launcher.device.profiles import PROFILES
 from launcher.errors import UserError, describe_validation_error
 from launcher.limits import MAX_DEADLINE_S, Limits
+from launcher.study.methods import METHOD_PATTERN, METHODS_HELP
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,9 +39,7 @@ else:  # Python 3.10 has no tomllib: tomli is the same parser, released separate
 
 PRESETS = ("paper", "quick")
 
-# fp16 / int8: TFLite post-training quantization; pruneNN: tfmot unstructured pruning to NN %
-# sparsity; distill: into the student; scratch: the student trained on labels alone.
-METHOD_PATTERN = r"^(fp16|int8|prune[1-9][0-9]?|distill|scratch)$"
+# METHOD_PATTERN: single methods and chains such as prune50+int8 (launcher/study/methods.py).
 Method = Annotated[str, Field(pattern=METHOD_PATTERN)]
 QUANTIZE_MODES = {"fp16": "fp16", "int8": "int8"}
 
@@ -130,6 +129,20 @@ class PruningConfig(Config):
 # The same fields and checks as the benchmark job's spec: one definition.
 BenchmarkConfig = BenchmarkSettings
 
+Objective = Literal["latency", "size", "energy"]
+
+
+class GoalConfig(Config):
+    """What the recommendation (launcher/report/recommend.py) looks for: the compression
+    within the accuracy budget that is best on the objective."""
+
+    max_accuracy_drop: float = Field(
+        default=1.0, ge=0, le=100, description="the most top-1 a compression may lose against "
+        "its base, in points, judged with the uncertainty over copies")
+    minimize: Objective = Field(
+        default="latency", description="latency (copy 1's mean ms per image), size (gzip "
+        "bytes) or energy (mJ per inference, where a Jetson sampled power)")
+
 
 class CampaignConfig(Config):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -156,6 +169,8 @@ class CampaignConfig(Config):
     distill: DistillConfig = DistillConfig()
     pruning: PruningConfig = PruningConfig()
     benchmark: BenchmarkConfig = BenchmarkConfig()
+    goal: GoalConfig | None = Field(default=None, description="the recommendation's budget "
+                                    "and objective; none: 1 point and latency")
     timeout_s: float | None = Field(default=None, gt=0, le=MAX_DEADLINE_S,
                                     description="per-job deadline; default: generous per job "
                                                 "kind")
@@ -239,6 +254,6 @@ def with_overrides(config: CampaignConfig, *, models: list[str] | None = None,
         first = error.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "campaign"
         hint = (f" (models: {', '.join(ARCHITECTURES)})" if field == "models" else
-                " (methods: fp16, int8, pruneNN, distill, scratch)" if field == "methods"
+                f" (methods: {METHODS_HELP})" if field == "methods"
                 else "")
         raise UserError(f"invalid --{field}: {first['msg']}{hint}") from None

@@ -8,7 +8,8 @@ executor digests those right before it runs the node, or finds it done, and
 
     train (model, copy) ─┬─ benchmark
                          ├─ quantize fp16 / int8 ─── benchmark
-                         ├─ prune NN % ───────────── benchmark
+                         ├─ prune NN % ─┬─────────── benchmark
+                         │              └─ quantize (pruneNN+int8) ── benchmark
                          └─ distill (teacher) ────── benchmark
     scratch (student, copy) ──────────────────────── benchmark
 
@@ -32,6 +33,7 @@ from launcher.contract.vocabulary import CONTAINER_INPUTS_DIR
 from launcher.errors import UserError, describe_validation_error
 from launcher.jobspecs import spec_class
 from launcher.study.campaign import QUANTIZE_MODES, CampaignConfig, prune_sparsity
+from launcher.study.methods import split_chain
 
 DATASET = "dataset"  # an input's source: the campaign's image folder
 # An input's source: the ImageNet weights file of an architecture ("imagenet:DenseNet169"),
@@ -49,7 +51,7 @@ class Node:
     params: Mapping[str, Any]  # the spec's fields except the inputs
     inputs: tuple[tuple[str, str], ...]  # (spec field, DATASET or upstream node id)
     model: str  # the model the numbers belong to: the teacher for distill
-    method: str  # "base", "fp16", "int8", "pruneNN", "distill", "scratch"
+    method: str  # "base", "fp16", "int8", "pruneNN", "distill", "scratch", "pruneNN+int8"...
     copy: int
     role: Role
 
@@ -173,10 +175,11 @@ def expand(config: CampaignConfig) -> Plan:
                 inputs=(*data_in, *weights_inputs(config.weights, "weights_file", model)),
                 model=model, method="base", copy=copy, role="train")
             add(train)
-            for method in config.methods:
-                node = compression_node(config, method, train, data, data_in)
-                if node is not None:
+            for node, benchmarked in compressions(config, train, data, data_in):
+                if benchmarked:
                     add(node)
+                else:
+                    nodes.append(node)
         if "scratch" in config.methods:
             student = config.distill.student
             add(Node(
@@ -187,6 +190,40 @@ def expand(config: CampaignConfig) -> Plan:
                 inputs=(*data_in, *weights_inputs(config.weights, "weights_file", student)),
                 model=student, method="scratch", copy=copy, role="train"))
     return Plan(config, tuple(nodes))
+
+
+def compressions(config: CampaignConfig, train: Node, data: Mapping[str, Any],
+                 data_in: tuple[tuple[str, str], ...]) -> list[tuple[Node, bool]]:
+    """Every compression of one trained copy, each with whether it is benchmarked: the single
+    methods first, then the chains (launcher/study/methods.py), each chain's quantize node
+    reading its first link's model. A first link the campaign does not list as a method of
+    its own still runs (the chain needs its model) but is not benchmarked: nobody asked."""
+    made: dict[str, Node] = {}
+    found: list[tuple[Node, bool]] = []
+    for method in config.methods:
+        if split_chain(method) is None and (
+                node := compression_node(config, method, train, data, data_in)) is not None:
+            made[method] = node
+            found.append((node, True))
+    for method in config.methods:
+        if (links := split_chain(method)) is None:
+            continue
+        first_method, last_method = links
+        first = made.get(first_method)
+        if first is None:
+            first = compression_node(config, first_method, train, data, data_in)
+            if first is None:  # distill of the student itself, not asked for: no chain either
+                continue
+            made[first_method] = first
+            found.append((first, False))
+        found.append((Node(
+            id=f"{method}/{train.model}/copy{train.copy}", job="quantize", params={
+                **data, "mode": QUANTIZE_MODES[last_method],
+                "calibration_images": config.calibration_images},
+            # The first link's SavedModel: the converter reads SavedModels, never the .h5 copy.
+            inputs=(*data_in, ("model", first.id)), model=train.model, method=method,
+            copy=train.copy, role="compress"), True))
+    return found
 
 
 def compression_node(config: CampaignConfig, method: str, train: Node,
