@@ -22,8 +22,12 @@ from launcher.report.cells import Value
 from launcher.report.figures import Drawn, draw_all
 from launcher.report.results import NUMBER_LIMIT, Loaded, load
 from launcher.report.table import Table
+from launcher.report.recommend import report_goal
 from launcher.report.tables import DeviceReport, device_reports
 from launcher.store import Store
+
+
+OPENING = "recommendation"  # the table the report opens with, every device's (tables.py)
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,15 @@ def markdown_table(table: Table) -> str:
 def render_markdown(reports: list[DeviceReport], loaded: Loaded, store: Store,
                     figures: dict[str, list[Drawn]], out: Path) -> str:
     parts = ["# edgecompress report", "", *_header(loaded, store), ""]
+    # The report opens with its answer: per device and model, the method to ship.
+    parts += ["## Recommendation", ""]
+    for report in reports:
+        for table in report.tables:
+            if table.key == OPENING:
+                parts += [f"### {table.title} ({md_text(report.device.profile)}: "
+                          f"{md_text(report.device.label)})", ""]
+                parts += [markdown_table(table) if table.rows else "_no results yet_", ""]
+                parts += [f"_{table.note}_", ""] if table.note else []
     for report in reports:
         parts += [f"## {md_text(report.device.profile)}: {md_text(report.device.label)}", "",
                   "| environment | |", "|---|---|"]
@@ -119,6 +132,8 @@ def render_markdown(reports: list[DeviceReport], loaded: Loaded, store: Store,
                   for name, value in environment_rows(report, loaded)]
         parts.append("")
         for table in report.tables:
+            if table.key == OPENING:
+                continue
             parts += [f"### {table.title}", ""]
             parts += [markdown_table(table) if table.rows else "_no results yet_", ""]
             if table.note:
@@ -158,6 +173,17 @@ def render_html(reports: list[DeviceReport], loaded: Loaded, store: Store,
              f"<title>edgecompress report</title><style>{STYLE}</style></head><body>",
              "<h1>edgecompress report</h1>"]
     parts += [f"<p>{html.escape(line)}</p>" for line in _header(loaded, store)]
+    parts.append("<h2>Recommendation</h2>")
+    for report in reports:
+        for table in report.tables:
+            if table.key == OPENING:
+                parts.append(f"<h3>{html.escape(table.title)} "
+                             f"({html.escape(report.device.profile)}: "
+                             f"{html.escape(report.device.label)})</h3>")
+                parts.append(html_table(table) if table.rows
+                             else "<p><em>no results yet</em></p>")
+                if table.note:
+                    parts.append(f"<p class='note'>{html.escape(table.note)}</p>")
     for report in reports:
         parts.append(f"<h2>{html.escape(report.device.profile)}: "
                      f"{html.escape(report.device.label)}</h2><table>")
@@ -165,6 +191,8 @@ def render_html(reports: list[DeviceReport], loaded: Loaded, store: Store,
                   for n, v in environment_rows(report, loaded)]
         parts.append("</table>")
         for table in report.tables:
+            if table.key == OPENING:
+                continue
             parts.append(f"<h3>{html.escape(table.title)}</h3>")
             parts.append(html_table(table) if table.rows else "<p><em>no results yet</em></p>")
             if table.note:
@@ -203,7 +231,8 @@ def write_report(store: Store, out: Path, campaigns: list[str] | None = None) ->
         which = f" named {', '.join(campaigns)}" if campaigns else ""
         raise UserError(f"no campaign{which} in {store.root}: run one with "
                         "'edgecompress campaign run quick' (or pass --store)")
-    reports = device_reports(loaded.measured)
+    goal, goal_note = report_goal(loaded.goals.get(name) for name in loaded.campaigns)
+    reports = device_reports(loaded.measured, goal, goal_note)
     out.mkdir(parents=True, exist_ok=True)
     figures = {r.device.slug: draw_all(r, out / "figures") for r in reports}
     markdown = out / "report.md"

@@ -8,7 +8,7 @@ environment each result recorded. ``device_of`` and ``Measured`` are pure; ``loa
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from launcher.contract.record import RunRecord
@@ -16,6 +16,7 @@ from launcher.contract.results import BenchmarkResult, Environment, JobResult
 from launcher.latency_samples import read_samples
 from launcher.report.latency_stats import LatencyStats, latency_stats
 from launcher.store import Store
+from launcher.study.campaign import GoalConfig
 from launcher.study.manifest import manifests
 from launcher.untrusted import Untrusted
 
@@ -74,6 +75,8 @@ class Loaded:
     measured: list[Measured]
     campaigns: list[str]  # name@profile of every manifest read
     missing: int  # nodes a manifest names whose folder holds no valid result (yet)
+    # name@profile -> the campaign's [goal] (None: it sets none), for the recommendation
+    goals: dict[str, GoalConfig | None] = field(default_factory=dict)
 
 
 def load(store: Store, campaigns: list[str] | None = None) -> Loaded:
@@ -82,11 +85,13 @@ def load(store: Store, campaigns: list[str] | None = None) -> Loaded:
     found: list[Measured] = []
     seen: set[str] = set()
     names: list[str] = []
+    goals: dict[str, GoalConfig | None] = {}
     missing = 0
     for path, manifest in manifests(store.root):
         if campaigns and manifest.name not in campaigns and path.stem not in campaigns:
             continue
         names.append(path.stem)
+        goals[path.stem] = manifest.config.goal
         for node_id, node in manifest.nodes.items():
             if node.folder in seen or node.role == "prepare":  # no model's numbers
                 continue
@@ -102,7 +107,7 @@ def load(store: Store, campaigns: list[str] | None = None) -> Loaded:
                 model=node.model, method=node.method, copy=node.copy_label, role=node.role,
                 folder=node.folder, record=stored.record, result=result,
                 latency=per_image_stats(stored.folder / "out", stored.result)))
-    return Loaded(found, names, missing)
+    return Loaded(found, names, missing, goals)
 
 
 # Larger than any size, count, time or rate a job measures (bytes of a model, parameters,

@@ -36,9 +36,11 @@ from launcher.report.latency_tables import cold_start_table, per_image_latency_t
 from launcher.report.networks import network_table
 from launcher.report.pruning import pruning_flags_table
 from launcher.report.ranking import ranking_tables
+from launcher.report.recommend import DEFAULT_GOAL, RULE_TEXT, UNITS, recommend
 from launcher.report.results import Device, Measured
 from launcher.report.table import Column, Table
 from launcher.report.tradeoff import pareto_front, tradeoff_points
+from launcher.study.campaign import GoalConfig
 from launcher.study.methods import is_chain
 
 # --- tables ----------------------------------------------------------------------------------
@@ -248,8 +250,42 @@ class DeviceReport:
     tables: tuple[Table, ...]
 
 
-def device_reports(measured: Iterable[Measured]) -> list[DeviceReport]:
+def recommendation_table(cells: Cells, goal: GoalConfig, why: str = "") -> Table:
+    """The report's opening: per model, the method within the budget best on the objective
+    (launcher/report/recommend.py; the same as edgecompress recommend)."""
+    size = goal.minimize == "size"
+    scale = 1e6 if size else 1.0
+    unit = "gzip MB" if size else UNITS[goal.minimize]
+    rows = []
+    for found in recommend(cells, goal):
+        shown = found.chosen or found.closest
+        rows.append((found.model, found.method or "none",
+                     found.closest.method if found.closest else None,
+                     shown.drop_pts if shown else None,
+                     shown.judged_drop_pts if shown else None,
+                     shown.rule if shown else None,
+                     f"{shown.base_copies}, {shown.copies}" if shown else None,
+                     None if shown is None or shown.objective is None
+                     else shown.objective / scale,
+                     None if found.base_objective is None else found.base_objective / scale,
+                     found.note))
+    return Table("recommendation", f"Recommendation: the {goal.minimize} least within "
+                 f"{goal.max_accuracy_drop:g} points of top-1", (
+                     Column("model"), Column("method"), Column("closest"),
+                     Column("drop (points)", 2), Column("judged drop (points)", 2),
+                     Column("rule"), Column("copies (base, method)"),
+                     Column(f"{goal.minimize} {unit}", 3), Column(f"base {unit}", 3),
+                     Column("why")), tuple(rows),
+                 f"Candidates: every compression, chains included (the base and scratch are "
+                 f"not). Rule: {RULE_TEXT}. 'none' when no method meets the budget (closest: "
+                 "the least judged drop). Every candidate: edgecompress recommend. "
+                 + why)
+
+
+def device_reports(measured: Iterable[Measured], goal: GoalConfig | None = None,
+                   goal_note: str = "") -> list[DeviceReport]:
     reports = []
+    goal = goal or DEFAULT_GOAL
     everywhere = build_cells(measured)
     for device, cells in everywhere.items():
         # The energy table only where something sampled power (a Jetson): elsewhere it
@@ -259,7 +295,8 @@ def device_reports(measured: Iterable[Measured]) -> list[DeviceReport]:
         flags = pruning_flags_table(cells)
         networks = network_table(device, cells, everywhere)
         per_image, cold = per_image_latency_table(cells), cold_start_table(cells)
-        tables = (*((networks,) if networks.rows else ()), accuracy_table(cells),
+        tables = (recommendation_table(cells, goal, goal_note),
+                  *((networks,) if networks.rows else ()), accuracy_table(cells),
                   latency_table(cells), *((per_image,) if per_image.rows else ()),
                   *((cold,) if cold.rows else ()), size_table(cells),
                   *((pruning,) if pruning.rows else ()), *((flags,) if flags.rows else ()),
