@@ -23,7 +23,6 @@ from launcher.contract.results import JOB_RESULT
 from launcher.contract.specs import JOB_SPEC
 from launcher.output.base import Document
 from launcher.output.diff import DiffDocument
-from launcher.output.recommend import RecommendDocument
 from launcher.output.documents import (
     DoctorDocument,
     FleetStatusDocument,
@@ -31,6 +30,7 @@ from launcher.output.documents import (
     ResultsDocument,
     StatusDocument,
 )
+from launcher.output.recommend import RecommendDocument
 
 CONTRACT_FILE = "jobs/_contract.py"
 SCHEMA_DIR = "schema"

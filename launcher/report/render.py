@@ -20,12 +20,11 @@ from launcher.files import write_text_atomic
 from launcher.inert import inert, inert_line
 from launcher.report.cells import Value
 from launcher.report.figures import Drawn, draw_all
+from launcher.report.recommend import report_goal
 from launcher.report.results import NUMBER_LIMIT, Loaded, load
 from launcher.report.table import Table
-from launcher.report.recommend import report_goal
 from launcher.report.tables import DeviceReport, device_reports
 from launcher.store import Store
-
 
 OPENING = "recommendation"  # the table the report opens with, every device's (tables.py)
 
