@@ -179,7 +179,9 @@ def compression_table(cells: Cells) -> Table:
         "recorded before load and save were timed apart: not compared with the paper. "
         "jobs at once: the most jobs the campaign let run on the machine beside a timed run "
         "(campaign run --parallel); above 1, its times include the wait for cores the others "
-        "held, and are not compared with the paper's (run with --parallel 1 for those).")
+        "held, and are not compared with the paper's (run with --parallel 1 for those). "
+        "A chain's row (prune50+int8) times its last link alone, the quantization of the "
+        "pruned or distilled model; its first link's time is that method's own row.")
 
 
 def energy_table(cells: Cells) -> Table:

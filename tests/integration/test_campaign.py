@@ -380,3 +380,68 @@ def test_pruning_at_half_keeps_the_bases_accuracy_and_records_how(runs, image_id
     mounts[prune / "out" / "model.h5"] = "/pruned"
     seen = json.loads(python_in_image(image_id, INDEPENDENT_VALIDATION, mounts))
     assert abs(seen["accuracy"] - metrics["final_validation_accuracy"]) <= 1 / seen["examples"]
+
+
+def test_a_chain_quantizes_the_pruned_model_and_recommend_reads_it(runs, tmp_path):
+    """Issue 21: the finished quick campaign's store copied, and a campaign with the chain
+    prune50+int8 beside int8 and prune50 run into the copy. Only the chain's quantize job and
+    its benchmark run (the pruning job is the quick campaign's own, reused by key); the chain's
+    .tflite is smaller under gzip than prune50's SavedModel and than int8 alone (the pruned
+    zeros stay zeros in int8); the report has its rows; recommend names a method for a budget
+    anything meets and, for 0 points, whatever loses nothing or none with the closest."""
+    store = tmp_path / "store"
+    shutil.copytree(runs.store, store, symlinks=True)
+    config = tmp_path / "quick-chains.toml"
+    config.write_text(preset_text("quick").replace('name = "quick"', 'name = "quick-chains"')
+                      .replace('methods = ["fp16", "int8", "prune50", "distill"]',
+                               'methods = ["int8", "prune50", "prune50+int8"]')
+                      + "\n[goal]\nmax_accuracy_drop = 100\nminimize = \"size\"\n")
+    ran = subprocess.run(edgecompress("campaign", "run", str(config), "--profile", TEST_PROFILE,
+                                      "--store", str(store)),
+                         capture_output=True, text=True, timeout=900)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "2 job(s) ran (2 succeeded), 7 already done" in ran.stdout, ran.stdout
+    manifest = json.loads((store / "campaigns" / f"quick-chains@{TEST_PROFILE}.json")
+                          .read_text())
+
+    def metrics(node: str) -> dict:
+        folder = store / "jobs" / manifest["nodes"][node]["folder"]
+        return json.loads((folder / "out" / "result.json").read_text())["metrics"]
+
+    model = "MobileNetV3Small"
+    chain = metrics(f"benchmark/prune50+int8/{model}/copy1")
+    pruned = metrics(f"benchmark/prune50/{model}/copy1")
+    alone = metrics(f"benchmark/int8/{model}/copy1")
+    assert chain["format"] == "tflite" and chain["top1_accuracy"] is not None
+    assert chain["gzip_bytes"] < pruned["gzip_bytes"], (chain, pruned)
+    assert chain["gzip_bytes"] < alone["gzip_bytes"], (chain, alone)
+    quantized = metrics(f"prune50+int8/{model}/copy1")
+    assert quantized["saved_model_bytes"] == pruned["bytes"]  # it converted the pruned model
+
+    out = tmp_path / "report"
+    proc = subprocess.run(edgecompress("report", "--store", str(store), "--campaign",
+                                       "quick-chains", "--out", str(out)),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with open(out / "csv" / "size.csv") as handle:
+        sizes = {r["method"]: r for r in csv.DictReader(handle)}
+    assert float(sizes["prune50+int8"]["gzip MB"]) == pytest.approx(chain["gzip_bytes"] / 1e6)
+    assert (out / "report.md").read_text().startswith("# edgecompress report")
+    assert "## Recommendation" in (out / "report.md").read_text()
+
+    def recommend(*args: str) -> dict:
+        proc = subprocess.run(edgecompress("recommend", "quick-chains", "--store", str(store),
+                                           "--json", *args),
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        (found,) = json.loads(proc.stdout)["recommendations"]
+        return found
+
+    generous = recommend()  # the campaign's goal: 100 points, size
+    assert generous["method"] == "prune50+int8", generous  # the smallest under gzip
+    strict = recommend("--max-drop", "0")
+    lossless = [c["method"] for c in strict["candidates"] if c["judged_drop_pts"] <= 0]
+    if lossless:  # one copy: a method that lost nothing meets a budget of 0
+        assert strict["method"] in lossless
+    else:
+        assert strict["method"] is None and strict["closest"] is not None, strict
