@@ -136,7 +136,8 @@ def test_store_text_is_escaped_and_parses_back():
 def test_help_names_each_schema(tmp_path):
     for command, stem in ((["results"], "results-output"), (["status"], "status-output"),
                           (["campaign", "plan"], "campaign-plan-output"),
-                          (["diff"], "diff-output"), (["doctor"], "doctor-output"),
+                          (["diff"], "diff-output"), (["recommend"], "recommend-output"),
+                          (["doctor"], "doctor-output"),
                           (["fleet", "status"], "fleet-status-output")):
         shown = edgecompress(*command, "--help", env={"COLUMNS": "300"}, cwd=tmp_path)
         assert f"schema/{stem}.schema.json" in shown.stdout, command
