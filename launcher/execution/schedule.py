@@ -132,6 +132,10 @@ def run_plan(plan: Plan, site: Site, events: Events, retry_failed: bool = False,
                          return_when=FIRST_COMPLETED)
                 else:
                     stop.wait(TICK_S)
+            if stop.requested and summary.canceled is None and queue.pending:
+                # Stopped while no job ran (a fleet waiting for a board, or between two jobs):
+                # no canceled job says so, yet what is left never ran: not a complete run.
+                summary.canceled = resolver.assess(queue.pending[0])
     finally:
         if queue.running:  # a KeyboardInterrupt or an error on the way out: each job stops
             stop.set()
