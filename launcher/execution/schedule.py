@@ -222,8 +222,7 @@ def _settle(job: Running, outcome: JobOutcome, site: Site, resolver: Resolver,
             summary.lost_attempts += 1
             queue.pending.insert(0, node)  # first in the queue: it was placed before the rest
             return
-        if verdict is Lost.give_up:
-            summary.lost_attempts += 1
+        if verdict is Lost.give_up:  # not counted: the summary counts attempts run again
             summary.failed.append(Assessment(
                 node, State.failed, f"lost its node {queue.attempts[node.id]} times: "
                 f"{outcome.record.reason}", after.folder, after.record))

@@ -197,6 +197,9 @@ class FakeSite:
     def target_for(self, node: Node) -> Target:
         return self.target
 
+    def sharing(self, node: Node) -> int:
+        return 1 if node.job == "benchmark" else self.slots
+
     def refuse(self, node: Node) -> str | None:
         return None
 
@@ -444,8 +447,9 @@ def test_a_job_lost_too_often_is_failed_and_the_rest_goes_on(tmp_path):
     assert reason.startswith("lost its node 2 times: the node running the job went down"), reason
     assert ids(summary.waiting) == ["benchmark/make_model/32"]
     assert summary.canceled is None
-    # Both lost attempts count, the one given up on too (as the fleet executor always did).
-    assert summary.lost_attempts == 2
+    # Only the attempt run again counts: the summary prints "lost with their node and run
+    # again" (the fleet executor before counted the one given up on too).
+    assert summary.lost_attempts == 1
     assert site.losses == [("make_model/32", 1), ("make_model/32", 2)]
     assert jobs.attempts == Counter({"make_model/32": 2, "make_model/33": 1,
                                      "benchmark/make_model/33": 1})
@@ -491,6 +495,10 @@ def test_two_slots_run_independent_jobs_at_once_and_a_benchmark_alone(tmp_path):
     assert first_benchmark > last_model
     assert sum(summary.nodes_used.values()) == 6 and set(summary.nodes_used) <= {
         "slot0", "slot1"}
+    # Each record keeps how many jobs could run beside it: what the report's compression
+    # times are judged by.
+    parallel = {outcome.record.job: outcome.record.parallel for outcome in summary.ran}
+    assert parallel == {"make_model": 2, "benchmark": 1}, parallel
 
 
 # --- 6. this machine's pure rules -------------------------------------------------------------
