@@ -139,3 +139,22 @@ def test_a_record_without_the_thermal_summary_still_loads():
            "average_power_mw": 5000.0, "energy_per_inference_mj": 10.0}
     power = PowerMeasurement.model_validate(old)
     assert power.thermal is None and power.energy_per_query_window_mj is None
+
+
+def test_a_jobs_outcome_shows_the_hottest_zone_and_the_verdict(tmp_path: Path):
+    import io
+
+    from rich.console import Console
+
+    from launcher.contract.record import JobStatus, RunRecord
+    from launcher.runner import JobOutcome
+    from launcher.views import outcome_table
+
+    power = measured(three_runs(run_1_gpu=675), pinned=True)
+    record = RunRecord(key="k", job="benchmark", status=JobStatus.succeeded, image="i",
+                       image_id="sha256:0", started_at="t0", finished_at="t1", wall_s=1.0,
+                       deadline_s=10.0, power=power)
+    out = io.StringIO()
+    Console(file=out, width=300).print(outcome_table(JobOutcome(tmp_path, record, None)))
+    assert ("thermal  80 C (CPU), 1 of 2 kept run(s) throttled, pinned clocks below their "
+            "maximum: run 1: GR3D 675 < 1109 MHz") in out.getvalue()
