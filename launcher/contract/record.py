@@ -49,6 +49,7 @@ class ThermalSummary(Strict):
 
     clocks_pinned: bool | None = None  # jetson_clocks, as the device preflight recorded it
     samples: NonNegInt  # tegrastats lines inside the kept runs
+    kept_runs: NonNegInt = 0  # runs judged; ``runs`` details the first 1,000 of them
     max_c: float | None = None  # the hottest zone over every kept run
     hottest_zone: str | None = None
     zones_max_c: dict[str, float] = {}  # every zone tegrastats named, PMIC included

@@ -31,6 +31,10 @@ from launcher.device.tegrastats import Sample
 NOT_SENSORS = frozenset({"PMIC"})
 # At most this many runs are named in throttle_reason; the rest are counted.
 NAMED_RUNS = 3
+# Each run's detail is kept for this many kept runs; the verdict and throttled_runs cover them
+# all. A spec may ask for 10,000 runs, and their detail, every clock below its reference in
+# each, would take 3.5 MB of status.json against the store's 4 MiB read limit.
+DETAILED_RUNS = 1_000
 
 NOT_PINNED = "clocks not pinned: throttling cannot be told from DVFS"
 PINNING_UNKNOWN = "whether the clocks were pinned is not recorded: throttling cannot be told"
@@ -85,9 +89,10 @@ def summarise(runs: Sequence[Sequence[Sample]], everything: Sequence[Sample],
     throttled_runs = [run.run for run in per_run if run.throttled]
     throttled, reason = _verdict(per_run, throttled_runs, clocks, bool(timed), clocks_pinned)
     return ThermalSummary(
-        clocks_pinned=clocks_pinned, samples=len(timed), max_c=top[1] if top else None,
-        hottest_zone=top[0] if top else None, zones_max_c=dict(sorted(zones.items())),
-        clocks_mhz=clocks, runs=per_run, throttled_runs=throttled_runs, throttled=throttled,
+        clocks_pinned=clocks_pinned, samples=len(timed), kept_runs=len(per_run),
+        max_c=top[1] if top else None, hottest_zone=top[0] if top else None,
+        zones_max_c=dict(sorted(zones.items())), clocks_mhz=clocks,
+        runs=per_run[:DETAILED_RUNS], throttled_runs=throttled_runs, throttled=throttled,
         throttle_reason=reason)
 
 

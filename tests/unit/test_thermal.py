@@ -113,6 +113,19 @@ def test_many_throttled_runs_are_counted_past_the_named_ones():
     assert summary.throttle_reason.endswith("; and 2 more")
 
 
+def test_ten_thousand_throttled_runs_fit_the_stores_read_limit():
+    from dataclasses import replace as copy
+
+    from launcher.untrusted import MAX_SMALL_JSON_BYTES
+
+    low = copy(board(600, 99.875), cpu_mhz=(1000,) * 6, emc_mhz=1000)
+    runs = [[low] for _ in range(10_000)]
+    summary = thermal.summarise(runs, [board(), low], clocks_pinned=True)
+    assert summary.kept_runs == 10_000 and len(summary.runs) == thermal.DETAILED_RUNS
+    assert len(summary.throttled_runs) == 10_000
+    assert len(summary.model_dump_json(indent=2)) < MAX_SMALL_JSON_BYTES / 4
+
+
 def test_no_sample_inside_the_runs_says_so_and_the_power_is_unmeasured():
     power = measure([(100.0, board())], [0.0], [1.0], warmup_runs=0, images_per_run=10,
                     sampling=SAMPLING, clocks_pinned=True)
