@@ -12,10 +12,10 @@ Temperatures are "NAME@40.5C" (PLL, CPU, PMIC, GPU, AO, AUX, thermal, ...): ever
 names is kept. Clocks are MHz after "@": each CPU core's ("12%@1479", none for a core that is
 "off"), the memory controller's ("EMC_FREQ 4%@204") and the GPU's ("GR3D_FREQ 0%@76", or
 "0%@[114]" on JetPack 5, one number per GPC inside the brackets). The older Nano format prints
-"EMC_FREQ 0% GR3D_FREQ 0%" with no frequency at all: those clocks are then absent, not zero. The
-samples
-are lined up with a job's timed runs by launcher/device/power.py, with the host's clock: L4T R32
-prints no time at all, and R35's whole seconds are too coarse for a run.
+"EMC_FREQ 0% GR3D_FREQ 0%" with no frequency at all: those clocks are then absent, not zero.
+
+The samples are lined up with a job's timed runs by launcher/device/power.py, with the host's
+clock: L4T R32 prints no time at all, and R35's whole seconds are too coarse for a run.
 """
 
 from __future__ import annotations
@@ -116,20 +116,20 @@ def parse_line(line: str) -> Sample:
     )
 
 
-def _cpu_loads(field: str) -> tuple[int | None, ...]:
+def _cpu_loads(cores: str) -> tuple[int | None, ...]:
     """'12%@1479,2%@1479,off,off' -> (12, 2, None, None)."""
     loads: list[int | None] = []
-    for core in field.split(","):
+    for core in cores.split(","):
         match = re.match(r"\s*(\d+)%", core)
         loads.append(int(match.group(1)) if match else None)
     return tuple(loads)
 
 
-def _cpu_clocks(field: str) -> tuple[int | None, ...]:
+def _cpu_clocks(cores: str) -> tuple[int | None, ...]:
     """'12%@1479,2%@1479,off,off' -> (1479, 1479, None, None); '2%,1%' (no clock) -> (None,
     None)."""
     clocks: list[int | None] = []
-    for core in field.split(","):
+    for core in cores.split(","):
         match = re.match(r"\s*\d+%@(\d+)", core)
         clocks.append(int(match.group(1)) if match else None)
     return tuple(clocks)

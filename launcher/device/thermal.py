@@ -5,8 +5,8 @@ The rule (docs/methodology.md, "Power and energy"):
 - Clocks pinned (jetson_clocks, as the device preflight recorded it in the job's environment):
   every CPU core, the GPU (GR3D) and the memory controller (EMC) is held at its maximum, so a
   kept run in which one of them reads below the highest it showed anywhere in the job's
-  samples (the idle samples before the job included) was slowed by the board, not by the
-  model: that run is throttled.
+  samples (the idle samples before the job included), by more than ``CLOCK_TOLERANCE``, was
+  slowed by the board, not by the model: that run is throttled.
 - Clocks not pinned: the governor (DVFS) lowers clocks whenever load drops, between images as
   well as under heat, so a lower clock is no evidence: ``throttled`` is None. No temperature
   decides it either: the throttling trip points differ by board and BSP, and none was verified
@@ -27,6 +27,10 @@ from collections.abc import Mapping, Sequence
 from launcher.contract.record import ClockRange, RunThermal, ThermalSummary
 from launcher.device.tegrastats import Sample
 
+# A clock counts as below its reference only past this fraction of it. A stated choice, not a
+# measured one: it keeps a read-out that wanders by a few MHz at a fixed clock from counting
+# as throttling, and a clock under 1 % lower slows a run by less than that.
+CLOCK_TOLERANCE = 0.01
 # Zones whose reading is a constant, not a temperature (see above).
 NOT_SENSORS = frozenset({"PMIC"})
 # At most this many runs are named in throttle_reason; the rest are counted.
@@ -77,7 +81,7 @@ def summarise(runs: Sequence[Sequence[Sample]], everything: Sequence[Sample],
     for index, samples in enumerate(runs):
         top = hottest(_zone_maxima(samples))
         below = {clock: low for clock, (low, _) in _clock_extremes(samples).items()
-                 if low < reference.get(clock, low)}
+                 if low < reference.get(clock, low) * (1 - CLOCK_TOLERANCE)}
         per_run.append(RunThermal(
             run=index, samples=len(samples), max_c=top[1] if top else None,
             hottest_zone=top[0] if top else None, clocks_below_mhz=below,
