@@ -6,6 +6,7 @@ listed, settings that invalidate a comparison named, and the exit codes of --fai
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -265,10 +266,10 @@ def test_two_devices_of_one_store(a_store):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("results", Selection("results", stores.Path("results"))),
-    ("results::quick", Selection("results::quick", stores.Path("results"), "quick")),
-    ("a/b::quick@nano", Selection("a/b::quick@nano", stores.Path("a/b"), "quick", "nano")),
-    ("r::@xavier", Selection("r::@xavier", stores.Path("r"), None, "xavier")),
+    ("results", Selection("results", Path("results"))),
+    ("results::quick", Selection("results::quick", Path("results"), "quick")),
+    ("a/b::quick@nano", Selection("a/b::quick@nano", Path("a/b"), "quick", "nano")),
+    ("r::@xavier", Selection("r::@xavier", Path("r"), None, "xavier")),
 ])
 def test_selections(text, expected):
     assert parse_selection(text) == expected

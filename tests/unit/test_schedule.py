@@ -26,6 +26,7 @@ import pytest
 
 from launcher.backend import Ended, Watch
 from launcher.contract.record import JobStatus
+from launcher.device.power import PowerSampler, Sampling
 from launcher.device.profiles import get_profile
 from launcher.docker_client import ContainerRequest
 from launcher.docker_swarm import NodeInfo
@@ -104,6 +105,9 @@ class FakeBackend:
 
     def __init__(self, action: str, hold_s: float) -> None:
         self.action, self.hold_s = action, hold_s
+
+    def power_sampler(self, sampling: Sampling, log_path: Path) -> PowerSampler:
+        raise AssertionError("no benchmark here samples power")
 
     def execute(self, request: ContainerRequest, watch: Watch) -> Ended:
         mounts = {m.target: Path(m.source) for m in request.mounts}
