@@ -1,0 +1,142 @@
+"""A model of one's own through a campaign, for real (issue 21): a small CNN that is not a
+keras.applications network (a Rescaling layer, 40 px, 10 classes), trained briefly on the
+digits in the job image and saved as .keras; a campaign compresses it (fp16, int8, prune50)
+and benchmarks every model, and the report has its rows. A model whose class count disagrees
+with the data fails its inspection with one line, and nothing of it runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..digits import write_digits_folder
+from .conftest import TEST_PROFILE
+from .in_image import python_in_image
+
+pytestmark = pytest.mark.docker
+
+# Written in the job image by its own Keras (the host has no TensorFlow): the copy the user
+# brings (10 classes, .keras) and one whose head has 12 classes (.h5).
+MAKE_MODELS = """
+from jobs import compat
+tf = compat.import_tensorflow(); keras = compat.keras_module(tf)
+tf.random.set_seed(0)
+
+def cnn(classes):
+    inputs = keras.Input((40, 40, 3))
+    x = keras.layers.Rescaling(1 / 255.0)(inputs)
+    x = keras.layers.Conv2D(16, 3, activation="relu")(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(32, 3, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
+
+train = keras.utils.image_dataset_from_directory(
+    "/digits/train", image_size=(40, 40), batch_size=32, label_mode="int", seed=0)
+model = cnn(10)
+model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", ["accuracy"])
+model.fit(train, epochs=3, verbose=0)
+model.save("/out/mynet.keras")
+cnn(12).save("/out/twelve.h5")
+print("ok")
+"""
+
+CAMPAIGN = """name = "{name}"
+models = [{{ name = "{model}", path = "{path}" }}]
+methods = ["fp16", "int8", "prune50"]
+copies = 1
+input_size = 40
+batch_size = 32
+weights = "none"
+compress_epochs = 1
+calibration_images = 16
+[dataset]
+source = "digits"
+[benchmark]
+latency_images = 20
+latency_runs = 2
+warmup_runs = 1
+"""
+
+
+def edgecompress(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "launcher", *args], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def own(image_id, tmp_path_factory) -> Path:
+    """A folder with the two model files, written by the job image's Keras."""
+    root = tmp_path_factory.mktemp("own")
+    write_digits_folder(root / "digits", 40, split=(0.15, 0.15))
+    out = root / "models"
+    out.mkdir()
+    out.chmod(0o777)  # the image writes as uid 1000
+    for path in (root, *(root / "digits").rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    python_in_image(image_id, MAKE_MODELS, {root / "digits": "/digits"}, {out: "/out"})
+    return out
+
+
+def test_own_keras_model_through_a_campaign_to_the_report(own, tmp_path):
+    config = own / "mynet.toml"
+    config.write_text(CAMPAIGN.format(name="own", model="mynet", path="mynet.keras"))
+    store = tmp_path / "store"
+    run = edgecompress("campaign", "run", str(config), "--profile", TEST_PROFILE, "--store",
+                       str(store))
+    assert run.returncode == 0, run.stdout + run.stderr
+    manifest = json.loads(next((store / "campaigns").glob("own@*.json")).read_text())
+    nodes = manifest["nodes"]
+    assert not [node for node in nodes if node.startswith(("train/", "scratch/"))]
+
+    def result(node: str) -> dict:
+        folder = store / "jobs" / nodes[node]["folder"]
+        return json.loads((folder / "out" / "result.json").read_text())
+
+    inspected = result("inspect/mynet/copy1")["metrics"]
+    assert (inspected["format"], inspected["input_size"], inspected["num_classes"],
+            inspected["dataset_classes"]) == ("keras", 40, 10, 10)
+    assert inspected["input_shape"] == [None, 40, 40, 3]
+    assert inspected["fingerprint"]["parameters"] == inspected["parameters"]
+    base = result("benchmark/inspect/mynet/copy1")["metrics"]
+    assert base["format"] == "keras" and base["top1_accuracy"] > 0.3  # chance is 0.1
+    for method in ("fp16", "int8"):
+        quantized = result(f"benchmark/{method}/mynet/copy1")["metrics"]
+        assert quantized["format"] == "tflite"
+        assert abs(quantized["top1_accuracy"] - base["top1_accuracy"]) < 0.1
+    pruned = result("prune50/mynet/copy1")["metrics"]
+    assert pruned["input_format"] == "keras" and pruned["achieved_sparsity"] > 0.2
+
+    out = tmp_path / "report"
+    report = edgecompress("report", "--store", str(store), "--out", str(out))
+    assert report.returncode == 0, report.stderr
+    with open(out / "csv" / "accuracy.csv") as handle:
+        accuracy = {(r["model"], r["method"]): r for r in csv.DictReader(handle)}
+    assert {("mynet", m) for m in ("base", "fp16", "int8", "prune50")} <= set(accuracy)
+    assert float(accuracy[("mynet", "base")]["mean %"]) == pytest.approx(
+        100 * base["top1_accuracy"])
+
+    # Run again: everything is done, no container starts.
+    again = edgecompress("campaign", "run", str(config), "--profile", TEST_PROFILE, "--store",
+                         str(store))
+    assert again.returncode == 0 and "0 job(s) ran" in again.stdout, again.stdout
+
+
+def test_a_model_with_other_classes_is_one_line_and_nothing_runs(own, tmp_path):
+    config = own / "twelve.toml"
+    config.write_text(CAMPAIGN.format(name="twelve", model="twelve", path="twelve.h5"))
+    store = tmp_path / "store"
+    run = edgecompress("campaign", "run", str(config), "--profile", TEST_PROFILE, "--store",
+                       str(store))
+    assert run.returncode == 1, run.stdout + run.stderr
+    reasons = [line for line in run.stderr.splitlines() if "inspect/twelve/copy1" in line]
+    assert len(reasons) == 1, run.stderr
+    assert "twelve.h5 has 12 classes out, the dataset has 10" in reasons[0]
+    ran = {folder.name.split("-")[0] for folder in (store / "jobs").iterdir()}
+    assert ran == {"decode", "inspect"}, ran
