@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -128,15 +129,31 @@ def test_own_keras_model_through_a_campaign_to_the_report(own, tmp_path):
     assert again.returncode == 0 and "0 job(s) ran" in again.stdout, again.stdout
 
 
-def test_a_model_with_other_classes_is_one_line_and_nothing_runs(own, tmp_path):
-    config = own / "twelve.toml"
-    config.write_text(CAMPAIGN.format(name="twelve", model="twelve", path="twelve.h5"))
+def test_models_that_do_not_fit_are_one_line_each_and_nothing_runs(own, tmp_path):
+    """A 12-class head on 10-class data, and a .keras file Keras cannot read: each inspection
+    fails with one line naming the file, and no job of either model runs."""
+    with zipfile.ZipFile(own / "broken.keras", "w") as archive:
+        archive.writestr("config.json", "not json")
+    config = own / "unfit.toml"
+    config.write_text(CAMPAIGN.format(name="unfit", model="twelve", path="twelve.h5").replace(
+        '"twelve.h5" }]', '"twelve.h5" }, { name = "broken", path = "broken.keras" }]'))
     store = tmp_path / "store"
     run = edgecompress("campaign", "run", str(config), "--profile", TEST_PROFILE, "--store",
                        str(store))
     assert run.returncode == 1, run.stdout + run.stderr
-    reasons = [line for line in run.stderr.splitlines() if "inspect/twelve/copy1" in line]
-    assert len(reasons) == 1, run.stderr
-    assert "twelve.h5 has 12 classes out, the dataset has 10" in reasons[0]
-    ran = {folder.name.split("-")[0] for folder in (store / "jobs").iterdir()}
-    assert ran == {"decode", "inspect"}, ran
+    for node, reason in (("inspect/twelve/copy1", "twelve.h5 has 12 classes out, the dataset "
+                                                  "has 10"),
+                         ("inspect/broken/copy1", "cannot load the broken.keras at")):
+        lines = [line for line in run.stderr.splitlines() if f"failed: {node}: " in line]
+        assert len(lines) == 1 and reason in lines[0], run.stderr
+    ran = sorted(folder.name.split("-")[0] for folder in (store / "jobs").iterdir())
+    assert ran == ["decode", "inspect", "inspect"], ran
+
+
+def test_run_takes_a_keras_file(own, tmp_path):
+    """edgecompress run quantize --model FILE.h5: the single job reads the format too."""
+    run = edgecompress("run", "quantize", "--model", str(own / "twelve.h5"), "--mode", "fp16",
+                       "--profile", TEST_PROFILE, "--store", str(tmp_path / "store"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    (result,) = (tmp_path / "store" / "jobs").glob("quantize-*/out/result.json")
+    assert json.loads(result.read_text())["metrics"]["tflite_bytes"] > 1000

@@ -201,3 +201,18 @@ def test_custom_objects_are_the_files_dict_or_its_classes(tmp_path):
     assert user_code.custom_objects({}) is None
     with pytest.raises(Exception, match="RuntimeError: no GPU here"):
         user_code.custom_objects({"custom_objects": {"path": str(tmp_path / "c.py")}})
+
+
+def test_an_own_h5_files_load_counts_as_the_load():
+    """The report replaces the load of a trained model's .h5 handoff copy by its SavedModel's;
+    a user's own .h5 file is the model itself, so its load stays what the job measured."""
+    from types import SimpleNamespace
+
+    from launcher.report.cells import read_compression_time
+
+    metrics = SimpleNamespace(load_s=2.0, save_s=1.0, compression_total_s=8.0,
+                              input_format="h5", input_load_s=1.5)
+    own = read_compression_time(metrics, 5.0, None, handoff=False)
+    assert (own.load, own.total) == (2.0, 8.0)
+    copied = read_compression_time(metrics, 5.0, None)
+    assert (copied.load, copied.total) == (None, None)
