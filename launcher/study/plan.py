@@ -87,9 +87,13 @@ def model_inputs(field: str, upstream: Node, handoff: bool = True
         return ((field, upstream.id),
                 *((CUSTOM_OBJECTS, upstream.id) for name, _ in upstream.inputs
                   if name == CUSTOM_OBJECTS))
+    # A pruned model keeps the custom layers of the model it was pruned from (a distilled one
+    # is the student, an architecture; a .tflite has no Keras layers).
+    kept = tuple((name, source) for name, source in upstream.inputs
+                 if name == CUSTOM_OBJECTS and upstream.job == "prune")
     if handoff and upstream.job in KERAS_PRODUCERS:
-        return ((field, upstream.id), (field + HANDOFF_SUFFIX, upstream.id))
-    return ((field, upstream.id),)
+        return ((field, upstream.id), (field + HANDOFF_SUFFIX, upstream.id), *kept)
+    return ((field, upstream.id), *kept)
 
 
 def is_user_file(source: str) -> bool:

@@ -81,6 +81,12 @@ def test_own_models_skip_training_and_are_compressed_and_benchmarked(tmp_path):
         node = plan.node(f"{method}/mynet/copy2")
         assert node.upstream == ("inspect/mynet/copy2",)
         assert ("custom_objects", "inspect/mynet/copy2") in node.inputs
+    # The pruned model keeps the custom layers; the quantized and distilled ones have none.
+    assert ("custom_objects", "inspect/mynet/copy2") in plan.node(
+        "benchmark/prune50/mynet/copy2").inputs
+    for method in ("fp16", "distill"):
+        assert not [field for field, _ in plan.node(f"benchmark/{method}/mynet/copy2").inputs
+                    if field == "custom_objects"]
     assert ("model", USER_FILE + str(tmp_path / "b.h5")) in plan.node(
         "inspect/mynet/copy2").inputs
     # The architecture beside it is trained as before.
