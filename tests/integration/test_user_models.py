@@ -45,7 +45,30 @@ model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", ["
 model.fit(train, epochs=3, verbose=0)
 model.save("/out/mynet.keras")
 cnn(12).save("/out/twelve.h5")
+exec(open("/out/layers.py").read())
+inputs = keras.Input((40, 40, 3))
+outputs = keras.layers.Dense(10, activation="softmax")(
+    keras.layers.GlobalAveragePooling2D()(Scale(1 / 255.0)(inputs)))
+keras.Model(inputs, outputs).save("/out/custom.h5")
 print("ok")
+"""
+
+# A custom layer, as a user's custom_objects file defines it (imported only inside jobs).
+LAYERS = """
+from jobs import compat
+keras = compat.keras_module(compat.import_tensorflow())
+
+
+class Scale(keras.layers.Layer):
+    def __init__(self, factor=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, inputs):
+        return inputs * self.factor
+
+    def get_config(self):
+        return dict(super().get_config(), factor=self.factor)
 """
 
 CAMPAIGN = """name = "{name}"
@@ -79,6 +102,7 @@ def own(image_id, tmp_path_factory) -> Path:
     out = root / "models"
     out.mkdir()
     out.chmod(0o777)  # the image writes as uid 1000
+    (out / "layers.py").write_text(LAYERS)
     for path in (root, *(root / "digits").rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o644)
     python_in_image(image_id, MAKE_MODELS, {root / "digits": "/digits"}, {out: "/out"})
@@ -157,3 +181,21 @@ def test_run_takes_a_keras_file(own, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     (result,) = (tmp_path / "store" / "jobs").glob("quantize-*/out/result.json")
     assert json.loads(result.read_text())["metrics"]["tflite_bytes"] > 1000
+
+
+def test_custom_layers_are_imported_in_the_job(own, tmp_path):
+    """custom_objects: the file is mounted and imported inside the job; without it, Keras's
+    refusal is the failure's one-line reason."""
+    common = ("--model", str(own / "custom.h5"), "--file-name", "custom.h5", "--images",
+              str(own.parent / "digits"), "--input-size", "40", "--profile", TEST_PROFILE,
+              "--store", str(tmp_path / "store"))
+    run = edgecompress("run", "inspect", *common, "--custom-objects", str(own / "layers.py"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    (result,) = (tmp_path / "store" / "jobs").glob("inspect-*/out/result.json")
+    assert json.loads(result.read_text())["metrics"]["num_classes"] == 10
+    refused = edgecompress("run", "inspect", *common)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    reasons = [json.loads(path.read_text()).get("reason") or "" for path in
+               (tmp_path / "store" / "jobs").glob("inspect-*/status.json")]
+    assert any("cannot load the custom.h5 at /inputs/model" in reason and "Scale" in reason
+               for reason in reasons), reasons
