@@ -1,6 +1,7 @@
 """A user's custom layers: the ``custom_objects`` Python file of a campaign's own model,
 mounted read-only and imported here, inside the job's container (the launcher never imports
 it: whatever the file does, it does in the sandbox of one job)."""
+import importlib.machinery
 import importlib.util
 import inspect
 
@@ -16,9 +17,12 @@ def custom_objects(spec):
     if not path:
         return None
     try:
-        found = importlib.util.spec_from_file_location(MODULE_NAME, path)
-        module = importlib.util.module_from_spec(found)
-        found.loader.exec_module(module)
+        # An explicit source loader: the file is mounted as /inputs/custom_objects, and
+        # spec_from_file_location finds no loader for a name without .py.
+        loader = importlib.machinery.SourceFileLoader(MODULE_NAME, path)
+        module = importlib.util.module_from_spec(
+            importlib.util.spec_from_loader(MODULE_NAME, loader))
+        loader.exec_module(module)
     except Exception as error:  # the user's code may raise anything
         raise JobInputError("cannot import the custom_objects file ({}): {}: {}".format(
             path, type(error).__name__, str(error).strip().splitlines()[0]

@@ -42,8 +42,10 @@ train = keras.utils.image_dataset_from_directory(
     "/digits/train", image_size=(40, 40), batch_size=32, label_mode="int", seed=0)
 model = cnn(10)
 model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", ["accuracy"])
-model.fit(train, epochs=3, verbose=0)
-model.save("/out/mynet.keras")
+model.fit(train, epochs=10, verbose=0)
+# Keras 2.12 writes HDF5 under a .keras name unless asked for its zip format (the default
+# from Keras 2.13 on): ask, so that the file is what newer Keras writes.
+model.save("/out/mynet.keras", save_format="keras_v3")
 cnn(12).save("/out/twelve.h5")
 exec(open("/out/layers.py").read())
 inputs = keras.Input((40, 40, 3))

@@ -197,11 +197,13 @@ def test_the_job_names_why_the_data_cannot_feed_a_model():
 def test_custom_objects_are_the_files_dict_or_its_classes(tmp_path):
     from jobs import user_code
 
+    # Named as the job sees it: mounted without its .py suffix.
     (tmp_path / "a.py").write_text("class Mine:\n    pass\nimport json\n")
+    (tmp_path / "a.py").rename(tmp_path / "custom_objects")
     (tmp_path / "b.py").write_text("def f():\n    pass\ncustom_objects = {'g': f}\n")
     (tmp_path / "c.py").write_text("raise RuntimeError('no GPU here')\n")
-    assert list(user_code.custom_objects({"custom_objects": {"path": str(tmp_path / "a.py")}})
-                ) == ["Mine"]
+    assert list(user_code.custom_objects(
+        {"custom_objects": {"path": str(tmp_path / "custom_objects")}})) == ["Mine"]
     assert list(user_code.custom_objects({"custom_objects": {"path": str(tmp_path / "b.py")}})
                 ) == ["g"]
     assert user_code.custom_objects({}) is None
