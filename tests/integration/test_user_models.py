@@ -140,8 +140,8 @@ def test_own_keras_model_through_a_campaign_to_the_report(own, store, tmp_path):
     assert inspected["input_shape"] == [None, 40, 40, 3]
     assert inspected["fingerprint"]["parameters"] == inspected["parameters"]
     base = result("benchmark/inspect/mynet/copy1")["metrics"]
-    # Three epochs of a tiny CNN: well above chance (0.1 on 279 test images), no more.
-    assert base["format"] == "keras" and base["top1_accuracy"] > 0.15
+    # Three epochs of a small CNN: far above chance (0.1; 0.96 seen on the 279 test images).
+    assert base["format"] == "keras" and base["top1_accuracy"] > 0.5
     for method in ("fp16", "int8"):
         quantized = result(f"benchmark/{method}/mynet/copy1")["metrics"]
         assert quantized["format"] == "tflite"
