@@ -17,6 +17,7 @@ JOB_NAMES = (
     "prune",
     "distill",
     "benchmark",
+    "inspect",
 )
 
 ARCHITECTURES = (

@@ -41,10 +41,10 @@ from jobs.sizes import path_bytes
 
 def check(spec):
     path = (spec.get("model") or {}).get("path")
-    if not (models.is_saved_model(path) or (path and os.path.isfile(path) and
-                                            _is_tflite(path))):
-        raise JobInputError("model input {!r} is neither a SavedModel folder nor a .tflite "
-                            "file".format(path))
+    if not (models.keras_format(path) or (path and os.path.isfile(path) and
+                                          _is_tflite(path))):
+        raise JobInputError("model input {!r} is neither a SavedModel folder, a .keras or .h5 "
+                            "file nor a .tflite file".format(path))
     if spec.get("warmup_runs", 0) >= spec.get("latency_runs", 0):
         raise JobInputError("warmup_runs must be fewer than latency_runs")
     if spec.get("model_h5") and not models.is_saved_model(path):
@@ -266,9 +266,9 @@ def run(spec, context):
     method = spec.get("latency_method", "call")
     threads_count, threads_source = threads.resolve(spec)
     intra, inter = threads.set_tensorflow(tf, threads_count)
-    if models.is_saved_model(path):
+    fmt = models.keras_format(path)
+    if fmt is not None:  # a SavedModel, or a user's .keras or .h5 file
         runner = KerasRunner(tf, keras, spec, method, intra or None)
-        fmt = "saved_model"
     else:
         runner, fmt = TFLiteRunner(tf, path, threads_count), "tflite"
         if method != runner.method:

@@ -102,3 +102,33 @@ def make_serializable(keras, model):
                         else float(number))
                 changed.append(layer.name)
     return changed
+
+
+def keras_zip_version(path):
+    """The Keras version a .keras file was written by (its metadata.json), or None."""
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("metadata.json").decode("utf-8")).get(
+                "keras_version")
+    except (OSError, KeyError, ValueError, zipfile.BadZipfile):
+        return None
+
+
+def load_hint(fmt, keras, path=None):
+    """What to do about a model file this Keras cannot load, where the format explains it:
+    the .keras format exists from Keras 2.12 on, and Keras 3 writes a .keras file Keras 2
+    (tf.keras up to TF 2.15, tf_keras after) cannot read."""
+    if fmt != "keras":
+        return ""
+    ours = keras_version(keras) or "?"
+    if ours.split(".")[:2] in (["2", str(minor)] for minor in range(12)):
+        return (" (a .keras file needs Keras 2.12 or newer; this job has Keras {}: save the "
+                "model as .h5 or a SavedModel)".format(ours))
+    theirs = keras_zip_version(path) if path else None
+    if theirs and theirs.split(".")[0] != ours.split(".")[0]:
+        return (" (written by Keras {}, read here with Keras {}, another major version: save "
+                "it as .h5 or a SavedModel from a Keras 2 stack)".format(theirs, ours))
+    return ""

@@ -17,7 +17,8 @@ from jobs.errors import JobInputError
 from jobs.sizes import path_bytes
 
 # A job runs the ``run(spec, context)`` function of jobs/<job name>.py, unless named here.
-MODULES = {"scratch": "jobs.train"}
+# (inspect would shadow the standard library's inspect module for code run from jobs/.)
+MODULES = {"scratch": "jobs.train", "inspect": "jobs.inspect_model"}
 
 
 def job_module(job):
@@ -153,9 +154,11 @@ def finish_apart(state_path, out_dir, resumed):
     tf, keras = import_frameworks()
     timings["imports_s"] += time.time() - resumed
     t_save = time.time()
-    from jobs import models
+    from jobs import models, user_code
 
-    model = models.load_keras(keras, os.path.join(out_dir, models.HANDOFF_FILE))
+    # A user's model with custom layers keeps them after pruning: the copy needs them too.
+    model = models.load_keras(keras, os.path.join(out_dir, models.HANDOFF_FILE),
+                              custom_objects=user_code.custom_objects(spec))
     metrics = save_model(module, spec, keras, model, out_dir, state["metrics"])
     timings["job_s"] += time.time() - t_save
     outcome = Outcome(metrics, [tuple(a) for a in state["artifacts"]], state["samples"])

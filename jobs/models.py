@@ -3,8 +3,11 @@ import gzip
 import io
 import os
 import tarfile
+import tempfile
 import time
+import zipfile
 
+from jobs import compat, user_code
 from jobs._contract import HANDOFF_ARTIFACT
 from jobs.errors import JobInputError
 
@@ -12,16 +15,36 @@ SAVED_MODEL_DIR = "saved_model"
 HANDOFF_FILE = "model.h5"
 
 
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
 def is_saved_model(path):
     return bool(path) and os.path.isfile(os.path.join(path, "saved_model.pb"))
 
 
-def check_saved_model(role, ref):
+def keras_format(path):
+    """"saved_model", "keras" (a zip: Keras's own format from 2.12 on) or "h5", told by the
+    content, not the name: an input is mounted as /inputs/<field>, without its suffix."""
+    if is_saved_model(path):
+        return "saved_model"
+    if not path or not os.path.isfile(path):
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if head == HDF5_MAGIC:
+        return "h5"
+    if zipfile.is_zipfile(path):
+        return "keras"
+    return None
+
+
+def check_model(role, ref):
+    """A model input Keras can be asked to load: a SavedModel folder, a .keras or an .h5 file."""
     path = (ref or {}).get("path")
-    if not is_saved_model(path):
+    if keras_format(path) is None:
         raise JobInputError(
-            "{} input {!r} is not a SavedModel folder (no saved_model.pb): pass a folder "
-            "written by train, make_model or model.save()".format(role, path))
+            "{} input {!r} is neither a SavedModel folder (no saved_model.pb), a .keras file "
+            "nor an .h5 file".format(role, path))
 
 
 def check_handoff(spec, field):
@@ -54,23 +77,41 @@ def saved_model_input_size(tf, path):
     return int(list(signature.structured_input_signature[1].values())[0].shape[1])
 
 
-def load_keras(keras, path, role="model"):
+def first_line(error):
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _suffixed(path, fmt):
+    """Keras picks its .keras reader by the file name's suffix: a mounted input has none, so
+    it is read through a symlink that has one (no copy of the model)."""
+    if fmt != "keras" or path.endswith(".keras"):
+        return path
+    link = os.path.join(tempfile.mkdtemp(prefix="model-"), "model.keras")
+    os.symlink(os.path.abspath(path), link)
+    return link
+
+
+def load_keras(keras, path, role="model", custom_objects=None):
+    fmt = keras_format(path)
     try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many kinds for a folder it cannot read
-        raise JobInputError("cannot load the {} at {} as a Keras model: {}".format(
-            role, path, str(error).splitlines()[0] if str(error) else type(error).__name__))
+        return keras.models.load_model(_suffixed(path, fmt), compile=False,
+                                       custom_objects=custom_objects)
+    except Exception as error:  # Keras raises many kinds for a file it cannot read
+        raise JobInputError("cannot load the {} at {} as a Keras model: {}{}".format(
+            role, path, first_line(error), compat.load_hint(fmt, keras, path)))
 
 
 def load_input(keras, spec, field, role="model"):
     """(model, format, seconds): the spec's .h5 copy of a model when it has one (``field``_h5),
-    else its SavedModel. Both rebuild the same layers with the same weights; the .h5 loads in
-    about 1.5 s against 6-22 s (bench/handoff_formats.py, docs/benchmarks.md)."""
+    else the model itself (a SavedModel, or a user's .keras or .h5 file). The .h5 copy
+    rebuilds the same layers with the same weights; it loads in about 1.5 s against 6-22 s
+    for the SavedModel (bench/handoff_formats.py, docs/benchmarks.md). A user's custom layers
+    (the spec's ``custom_objects`` file) are imported here, inside the container."""
     handoff = (spec.get(field + "_h5") or {}).get("path")
-    path, fmt = (handoff, "h5") if handoff else (spec[field]["path"], "saved_model")
+    path = handoff or spec[field]["path"]
     started = time.perf_counter()
-    model = load_keras(keras, path, role)
-    return model, fmt, time.perf_counter() - started
+    model = load_keras(keras, path, role, user_code.custom_objects(spec))
+    return model, keras_format(path), time.perf_counter() - started
 
 
 def save(model, out_dir, name=SAVED_MODEL_DIR):

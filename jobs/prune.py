@@ -46,7 +46,7 @@ from jobs.sizes import path_bytes
 
 
 def check(spec):
-    models.check_saved_model("model", spec.get("model"))
+    models.check_model("model", spec.get("model"))
     models.check_handoff(spec, "model")
     target = spec.get("target_sparsity")
     if not isinstance(target, (int, float)) or not 0 < target < 1:

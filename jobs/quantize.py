@@ -1,4 +1,8 @@
-"""quantize: TFLite post-training quantization of a SavedModel.
+"""quantize: TFLite post-training quantization of a SavedModel, a .keras or an .h5 model.
+
+A SavedModel converts as it is (``from_saved_model``); a Keras file is loaded by Keras (its
+custom layers imported from the spec's ``custom_objects`` file) and converted from the model
+(``from_keras_model``), its load counted in ``load_s``.
 
 float32: plain conversion, the reference the others are compared with.  fp16: float16
 weights.  dynamic: int8 weights, float activations.  int8: int8 weights and activations
@@ -10,8 +14,9 @@ split, image folders and tfds alike: the first N of a list ordered by class woul
 class. The result records how many images of each class were drawn.
 
 Compression time, as a user waiting for the compressed model sees it (the paper's figure):
-``load_s`` (TFLiteConverter.from_saved_model, and for the calibrated modes drawing and decoding
-the calibration images: ``calibration_load_s``, part of ``load_s``), ``conversion_s``
+``load_s`` (TFLiteConverter.from_saved_model, or the Keras file's load; for the calibrated
+modes also drawing and decoding the calibration images: ``calibration_load_s``, part of
+``load_s``), ``conversion_s``
 (``converter.convert()`` alone: the compression proper, calibration runs included) and
 ``save_s`` (writing the .tflite file); ``compression_total_s`` is their sum.
 """
@@ -29,7 +34,7 @@ def check(spec):
     if spec.get("mode") not in QUANTIZE_MODES:
         raise JobInputError("quantize mode {!r}: choose one of {}".format(
             spec.get("mode"), ", ".join(QUANTIZE_MODES)))
-    models.check_saved_model("model", spec.get("model"))
+    models.check_model("model", spec.get("model"))
     if spec["mode"] in CALIBRATED_QUANTIZE_MODES:
         count = spec.get("calibration_images")
         if not isinstance(count, int) or count < 1:
@@ -61,7 +66,13 @@ def run(spec, context):
     mode = spec["mode"]
 
     started = time.perf_counter()
-    converter = tf.lite.TFLiteConverter.from_saved_model(source)
+    if models.is_saved_model(source):
+        converter = tf.lite.TFLiteConverter.from_saved_model(source)
+        input_size = None  # read from saved_model.pb only if calibration needs it
+    else:
+        model, _fmt, _load_s = models.load_input(context.keras, spec, "model")
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        input_size = int(model.input_shape[1])
     if mode != "float32":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     images, histogram, calibration_load_s = [], {}, 0.0
@@ -69,7 +80,8 @@ def run(spec, context):
         converter.target_spec.supported_types = [tf.float16]
     elif mode in CALIBRATED_QUANTIZE_MODES:
         calibration_started = time.perf_counter()
-        images, histogram = calibration_set(tf, spec, models.saved_model_input_size(tf, source))
+        images, histogram = calibration_set(
+            tf, spec, input_size or models.saved_model_input_size(tf, source))
         calibration_load_s = time.perf_counter() - calibration_started
 
         def representative():

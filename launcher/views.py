@@ -67,6 +67,11 @@ def outcome_table(outcome: JobOutcome) -> Table:
                           f"per inference (idle {power.idle_power_mw / 1000:.2f} W)")
     elif power is not None:
         table.add_row("power", escape(f"not measured: {power.reason}"))
+    summary = power.thermal if power is not None else None
+    if summary is not None:  # the reason is the verdict's one line, from the record: escaped
+        hottest = (f"{summary.max_c:g} C ({summary.hottest_zone}), "
+                   if summary.max_c is not None else "")
+        table.add_row("thermal", escape(f"{hottest}{summary.throttle_reason or ''}"))
     return table
 
 

@@ -5,6 +5,7 @@ edited with its spec.json; latency metrics are recomputed from the runs by the j
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -86,6 +87,10 @@ def set_images(store: Path, node: str, table: list[list[float]], name: str = MAN
     edit_result(store, node, change, name)
 
 
+def set_top1(result: dict[str, Any], value: float) -> None:
+    result["metrics"]["top1_accuracy"] = value
+
+
 def set_accuracy(store: Path, method: str, values: list[float], name: str = MANIFEST) -> None:
     """Copy N's top-1 is values[N - 1]; copies past the store's are synthesized from copy 2's
     benchmark (a new folder and manifest node each)."""
@@ -99,8 +104,7 @@ def set_accuracy(store: Path, method: str, values: list[float], name: str = MANI
             shutil.copytree(store / "jobs" / template["folder"], store / "jobs" / new)
             data["nodes"][node] = {**template, "folder": new, "copy_label": copy}
             write_manifest(store, data, name)
-        edit_result(store, node, lambda r, v=value: r["metrics"].update(top1_accuracy=v),
-                    name)
+        edit_result(store, node, functools.partial(set_top1, value=value), name)
 
 
 def set_fingerprint(store: Path, node: str, sha: str, name: str = MANIFEST) -> None:

@@ -29,7 +29,7 @@ from launcher.compare.gate import crossed, fails_on_unpaired
 from launcher.compare.image_bootstrap import bootstrap_ratio_over_images
 from launcher.compare.pairing import pair_rows
 from launcher.compare.rows import Benchmarked, Row
-from launcher.compare.settings import differences
+from launcher.compare.settings import NOT_RECORDED, UNTOLD, differences, throttling
 from launcher.compare.sides import Side
 from launcher.output.diff import (
     AccuracyChange,
@@ -53,6 +53,15 @@ THROTTLING_NOTE = (
     "Throttling is not recorded: neither a benchmark's metrics nor its power record hold "
     "clocks or temperatures, so a throttled run cannot be told from a slow one. Pin the "
     "clocks (jetson_clocks), cool the board between runs, and compare runs of one session.")
+# Where both sides' power records hold the thermal summary, a throttled run is a named
+# difference (launcher/compare/settings.py); these say what the rest could not show.
+THROTTLING_UNRECORDED = (
+    "{count} pair(s) with a side whose throttling is not recorded (no power sampler, or a "
+    "record from before the thermal summary): " + THROTTLING_NOTE)
+THROTTLING_UNTOLD = (
+    "{count} pair(s) with a side whose throttling cannot be told (clocks not pinned, or "
+    "tegrastats printed no clock): a throttled run there cannot be told from a slow one; pin "
+    "the clocks (jetson_clocks).")
 
 
 def finite(value: float | None) -> float | None:
@@ -221,8 +230,16 @@ def notes(pairs: list[Pair]) -> list[str]:
     if invalid:
         found.append(f"{invalid} pair(s) differ in a setting that invalidates the comparison: "
                      "see their differences.")
-    found.append(THROTTLING_NOTE)
     return found
+
+
+def throttling_notes(rows: list[tuple[Row, Row]]) -> list[str]:
+    """The throttling the pairs' differences cannot name, from each side's record."""
+    seen = [(throttling(a), throttling(b)) for a, b in rows]
+    unrecorded = sum(1 for a, b in seen if NOT_RECORDED in (a, b))
+    untold = sum(1 for a, b in seen if NOT_RECORDED not in (a, b) and UNTOLD in (a, b))
+    return ([THROTTLING_UNRECORDED.format(count=unrecorded)] if unrecorded else []) + (
+        [THROTTLING_UNTOLD.format(count=untold)] if untold else [])
 
 
 def compare(a: Side, b: Side, thresholds: list[Threshold]) -> DiffDocument:
@@ -235,7 +252,7 @@ def compare(a: Side, b: Side, thresholds: list[Threshold]) -> DiffDocument:
     failed = any(p.gate for p in pairs) or bool(unpaired and fails_on_unpaired(thresholds))
     return DiffDocument(
         a=side_summary(a), b=side_summary(b), pairs=pairs, unpaired=unpaired,
-        notes=notes(pairs),
+        notes=notes(pairs) + throttling_notes(pairing.pairs),
         statistics=Statistics(confidence=stats.CONFIDENCE, alpha=stats.ALPHA,
                               bootstrap_resamples=stats.BOOTSTRAP_RESAMPLES,
                               bootstrap_seed=stats.BOOTSTRAP_SEED),

@@ -17,6 +17,7 @@ from launcher.compare.rows import Row
 from launcher.output.diff import Difference
 
 NOT_RECORDED = "not recorded"
+UNTOLD = "cannot be told"  # throttling: clocks not pinned, or no clock printed
 
 
 def _timing(row: Row) -> str:
@@ -88,6 +89,19 @@ def _clocks(row: Row) -> str:
     return NOT_RECORDED if pinned is None else "pinned" if pinned else "not pinned"
 
 
+def throttling(row: Row) -> str:
+    """The row's throttling as its power record's thermal summary says (docs/methodology.md,
+    "Power and energy"): NOT_RECORDED without one (no sampler, or a record from before it)."""
+    power = row.measured.record.power
+    summary = power.thermal if power is not None else None
+    if summary is None:
+        return NOT_RECORDED
+    if summary.throttled:
+        runs = ", ".join(str(run) for run in summary.throttled_runs)
+        return f"throttled (kept run {runs})"
+    return "not throttled" if summary.throttled is False else UNTOLD
+
+
 def differences(a: Row, b: Row) -> list[Difference]:
     found = [Difference(setting=s.name, a=s.read(a), b=s.read(b), invalidates=s.invalidates,
                         why=s.why)
@@ -98,6 +112,12 @@ def differences(a: Row, b: Row) -> list[Difference]:
             setting="clocks", a=clocks_a, b=clocks_b, invalidates=True,
             why="a Jetson's clocks not pinned (jetson_clocks) scale with load: latency "
             "follows the governor"))
+    throttled_a, throttled_b = throttling(a), throttling(b)
+    if throttled_a.startswith("throttled") or throttled_b.startswith("throttled"):
+        found.append(Difference(
+            setting="throttled run", a=throttled_a, b=throttled_b, invalidates=True,
+            why="a pinned clock fell below its maximum during a kept run: its latency and "
+            "energy measure the board's heat as much as the model"))
     if (a.network is None) != (b.network is None):
         found.append(Difference(
             setting="network", a=a.network[:12] if a.network else NOT_RECORDED,

@@ -23,6 +23,45 @@ class JobStatus(str, Enum):
     lost = "lost"  # the Docker engine went away while it ran: not the job's doing, run again
 
 
+class ClockRange(Strict):
+    """One clock over the kept runs, and the most it showed anywhere in the job's samples."""
+
+    min_mhz: NonNegInt
+    max_mhz: NonNegInt
+    reference_mhz: NonNegInt  # the highest in the whole power.log (idle samples included)
+
+
+class RunThermal(Strict):
+    """One kept latency run's samples (launcher/device/thermal.py)."""
+
+    run: NonNegInt  # 0: the first kept run (after the warm-up runs)
+    samples: NonNegInt
+    max_c: float | None = None  # the hottest zone (PMIC left out: a fixed value, not a sensor)
+    hottest_zone: str | None = None
+    # Clocks below their reference in this run, each at the lowest it reached.
+    clocks_below_mhz: dict[str, NonNegInt] = {}
+    throttled: bool | None = None
+
+
+class ThermalSummary(Strict):
+    """The board's temperatures and clocks over the kept runs, from the same tegrastats lines
+    as the power, and whether a run was throttled (docs/methodology.md, "Power and energy")."""
+
+    clocks_pinned: bool | None = None  # jetson_clocks, as the device preflight recorded it
+    samples: NonNegInt  # tegrastats lines inside the kept runs
+    kept_runs: NonNegInt = 0  # runs judged; ``runs`` details the first 1,000 of them
+    max_c: float | None = None  # the hottest zone over every kept run
+    hottest_zone: str | None = None
+    zones_max_c: dict[str, float] = {}  # every zone tegrastats named, PMIC included
+    clocks_mhz: dict[str, ClockRange] = {}  # "CPU0".., "GR3D", "EMC"; absent: not printed
+    runs: list[RunThermal] = []
+    throttled_runs: list[NonNegInt] = []
+    # True: a pinned clock fell below its reference in a kept run; False: none did;
+    # None: cannot be told (clocks not pinned, or no clock printed).
+    throttled: bool | None = None
+    throttle_reason: Reason | None = None  # one line: which runs and clocks, or why None
+
+
 class PowerMeasurement(Strict):
     """What the launcher measured of the device's power while a benchmark's timed runs ran
     (launcher/device/power.py): tegrastats on the host, samples inside the kept runs only."""
@@ -40,6 +79,11 @@ class PowerMeasurement(Strict):
     idle_power_mw: NonNegFloat | None = None
     energy_above_idle_per_inference_mj: float | None = None
     reason: Reason | None = None  # why there is no number, when there is none
+    # MLPerf's window-based figure: the energy over the kept runs' windows (average power x
+    # their length) over the images they held. It counts what the job does between timed
+    # images, so it is above the latency-based figure. Absent in records before it.
+    energy_per_query_window_mj: NonNegFloat | None = None
+    thermal: ThermalSummary | None = None  # absent in records from before it
 
 
 class RunRecord(Strict):

@@ -17,6 +17,7 @@ from launcher.contract.specs import (
     BenchmarkSpec,
     DecodeSpec,
     DistillSpec,
+    InspectSpec,
     MakeModelSpec,
     ProbeSpec,
     PruneSpec,
@@ -90,7 +91,8 @@ class DecodeResult(ResultBase):
 
 # The file a job loaded a Keras model from: the SavedModel itself, or its .h5 copy (the same
 # graph and weights, loaded in a tenth of the time: bench/handoff_formats.py).
-InputFormat = Literal["saved_model", "h5"]
+# A user's own model (an inspect job's input) can be a .keras file too.
+InputFormat = Literal["saved_model", "h5", "keras"]
 
 
 class TrainMetrics(Strict):
@@ -266,7 +268,7 @@ class DistillResult(ResultBase):
 
 
 class BenchmarkMetrics(Strict):
-    format: Literal["saved_model", "tflite"]
+    format: Literal["saved_model", "tflite", "keras", "h5"]
     input_format: InputFormat | None = None  # for a SavedModel: the file the job loaded
     backend: str  # e.g. "tf-cpu", "tf-gpu", "tflite-cpu"
     # The threads the model ran with: the spec's, else the CPUs the container may use
@@ -327,9 +329,29 @@ class BenchmarkResult(ResultBase):
         return self
 
 
+class InspectMetrics(Strict):
+    """What a user's model file is, as Keras loaded it inside the job (jobs/inspect.py)."""
+
+    format: InputFormat
+    input_shape: list[int | None]  # the model's input shape, None for the batch dimension
+    input_size: int = Field(ge=1)
+    num_classes: int = Field(ge=2)
+    dataset_classes: int = Field(ge=2)
+    parameters: int = Field(ge=1)
+    fingerprint: Fingerprint
+    load_s: NonNegFloat
+    model_bytes: int = Field(ge=1)
+
+
+class InspectResult(ResultBase):
+    job: Literal["inspect"]
+    spec: InspectSpec
+    metrics: InspectMetrics
+
+
 JobResult = Annotated[
     ProbeResult | MakeModelResult | DecodeResult | TrainResult | ScratchResult | QuantizeResult
-    | PruneResult | DistillResult | BenchmarkResult,
+    | PruneResult | DistillResult | BenchmarkResult | InspectResult,
     Field(discriminator="job"),
 ]
 JOB_RESULT = TypeAdapter(JobResult)

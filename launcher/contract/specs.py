@@ -66,6 +66,14 @@ def _weights_file_needs_imagenet(data: Any, weights: str, weights_file: str) -> 
         raise ValueError(f"{weights_file} is given but {weights} is not 'imagenet'")
 
 
+MODEL_DESCRIPTION = ("the model: a SavedModel folder, a .keras file (Keras >= 2.12) or an .h5 "
+                     "file")
+CUSTOM_OBJECTS_DESCRIPTION = (
+    "a Python file defining the model's custom layers (its ``custom_objects`` dict, else every "
+    "class it defines), mounted read-only and imported inside the job's container, never on "
+    "the host")
+
+
 class SpecBase(Strict):
     schema_version: Literal[1] = SCHEMA_VERSION
 
@@ -165,10 +173,11 @@ class ScratchSpec(TrainingSpec):
 
 
 class QuantizeSpec(DataSpec):
-    """TFLite post-training quantization of a SavedModel."""
+    """TFLite post-training quantization of a SavedModel, .keras or .h5 model."""
 
     job: Literal["quantize"] = "quantize"
-    model: InputRef
+    model: InputRef = Field(description=MODEL_DESCRIPTION)
+    custom_objects: InputRef | None = Field(default=None, description=CUSTOM_OBJECTS_DESCRIPTION)
     mode: QuantizeMode = "fp16"
     calibration_images: int = Field(
         default=128, ge=1, le=100_000,
@@ -179,7 +188,8 @@ class PruneSpec(DataSpec):
     """tfmot unstructured magnitude pruning, then strip_pruning."""
 
     job: Literal["prune"] = "prune"
-    model: InputRef
+    model: InputRef = Field(description=MODEL_DESCRIPTION)
+    custom_objects: InputRef | None = Field(default=None, description=CUSTOM_OBJECTS_DESCRIPTION)
     # The same model as an .h5 file (HANDOFF in jobs/models.py), loaded instead of the
     # SavedModel when given: seconds instead of tens of seconds, the same outputs.
     model_h5: InputRef | None = None
@@ -203,7 +213,9 @@ class DistillSpec(DataSpec):
     """Knowledge distillation from a trained teacher into a student."""
 
     job: Literal["distill"] = "distill"
-    teacher: InputRef
+    teacher: InputRef = Field(description=MODEL_DESCRIPTION)
+    custom_objects: InputRef | None = Field(
+        default=None, description="the teacher's custom layers: " + CUSTOM_OBJECTS_DESCRIPTION)
     teacher_h5: InputRef | None = None  # as PruneSpec.model_h5
     student: Architecture = "MobileNetV3Small"
     student_weights: Literal["imagenet"] | None = "imagenet"
@@ -258,9 +270,23 @@ class BenchmarkSpec(DataSpec, BenchmarkSettings):
     """Accuracy on the test split, latency by the paper's rule, and size of any artifact."""
 
     job: Literal["benchmark"] = "benchmark"
-    model: InputRef  # a SavedModel folder or a .tflite file: what is sized
+    model: InputRef = Field(description=MODEL_DESCRIPTION + ", or a .tflite file: what is sized")
+    custom_objects: InputRef | None = Field(default=None, description=CUSTOM_OBJECTS_DESCRIPTION)
     model_h5: InputRef | None = None  # a SavedModel's .h5 copy: what runs (PruneSpec.model_h5)
     accuracy: bool = True
+
+
+class InspectSpec(DataSpec):
+    """Load a user's model file and check it against the data: input size, class count."""
+
+    job: Literal["inspect"] = "inspect"
+    model: InputRef = Field(description=MODEL_DESCRIPTION)
+    custom_objects: InputRef | None = Field(default=None, description=CUSTOM_OBJECTS_DESCRIPTION)
+    # The name the user gave the file: inside the container it is /inputs/model, and the one
+    # line a refusal prints must name the file the user can fix. Part of the key, so a
+    # renamed file is inspected again (a second or so), never compressed again.
+    file_name: str = Field(default="model", min_length=1, max_length=255,
+                           pattern=r"^[^/\x00-\x1f]+$")
 
 
 def needs_tfds_download(spec: BaseModel) -> bool:
@@ -272,7 +298,7 @@ def needs_tfds_download(spec: BaseModel) -> bool:
 
 
 AnySpec = (ProbeSpec | MakeModelSpec | DecodeSpec | TrainSpec | ScratchSpec | QuantizeSpec
-           | PruneSpec | DistillSpec | BenchmarkSpec)
+           | PruneSpec | DistillSpec | BenchmarkSpec | InspectSpec)
 JobSpec = Annotated[AnySpec, Field(discriminator="job")]
 JOB_SPEC = TypeAdapter(JobSpec)
 # Job name -> its spec model, in the union's order: the names are the ``job`` Literals.

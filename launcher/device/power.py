@@ -4,7 +4,9 @@ The job records when each timed latency run started and ended (Unix seconds; a c
 the host's clock). The launcher runs ``tegrastats --interval <ms>`` on the host while the
 container runs, stamps each line with the host's clock as it arrives, and keeps the stamped
 lines in the job's ``power.log``. Afterwards the samples inside the kept runs give the module's
-average input power, and energy per inference = average power x per-image latency.
+average input power, and energy per inference = average power x per-image latency. The same
+samples give the board's temperatures and clocks per kept run, and whether a run was throttled
+(launcher/device/thermal.py).
 
 The sampling needs no privilege inside the container. ``PowerSampler`` is the side effect
 (a process, a thread, a file); ``measure`` and the log round trip are pure.
@@ -29,8 +31,9 @@ from pathlib import Path
 from types import TracebackType
 
 from launcher import settings
-from launcher.contract.record import PowerMeasurement
+from launcher.contract.record import PowerMeasurement, ThermalSummary
 from launcher.contract.results import BenchmarkResult, JobResult
+from launcher.device import thermal
 from launcher.device.checks import Check
 from launcher.device.tegrastats import (
     INPUT_RAILS,
@@ -115,7 +118,8 @@ def parse_log(text: str) -> list[tuple[float, Sample]]:
 def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
             ended: Sequence[float], warmup_runs: int, images_per_run: int,
             sampling: Sampling, job_started: float | None = None,
-            latency_s: float | None = None) -> PowerMeasurement:
+            latency_s: float | None = None,
+            clocks_pinned: bool | None = None) -> PowerMeasurement:
     """Average input power over the kept latency runs (the warm-up runs left out, as for the
     latency) and the energy of one inference; with the time the job started, also the idle
     power before it and the energy of one inference above idle. Unmeasurable windows give a
@@ -125,12 +129,17 @@ def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
     times. A run's window also holds what the job does between images outside their timed
     spans (each image's input made ready): without it, the window's share per image.
 
+    ``clocks_pinned``: what the device preflight recorded (the job's environment,
+    jetson_clocks); it decides what a clock below its maximum means (launcher/device/thermal.py).
+    The thermal summary needs no power rail: it is there whenever there are kept runs.
+
     A record of more than ``MAX_WINDOWS`` runs (warm-up runs included) is not measured: the
     result says why, with no number, rather than a power over part of its runs."""
+    summary: ThermalSummary | None = None
 
     def unmeasured(reason: str, count: int = 0) -> PowerMeasurement:
         return PowerMeasurement(source=sampling.source, interval_ms=sampling.interval_ms,
-                                samples=count, reason=reason)
+                                samples=count, reason=reason, thermal=summary)
 
     recorded = max(len(started), len(ended))
     if recorded > MAX_WINDOWS:
@@ -140,6 +149,8 @@ def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
     runs = list(zip(started, ended, strict=False))[warmup_runs:]
     if not runs:
         return unmeasured("the job recorded no kept latency run to line the samples up with")
+    summary = thermal.summarise(per_window(samples, runs), [s for _, s in samples],
+                                clocks_pinned)
     inside = inside_windows(samples, runs)
     powered = [sample for sample in inside if sample.power_mw is not None]
     timed_s = sum(end - start for start, end in runs)
@@ -162,7 +173,11 @@ def measure(samples: Sequence[tuple[float, Sample]], started: Sequence[float],
         energy_per_inference_mj=average_mw * latency_s, idle_samples=len(idle),
         idle_power_mw=idle_mw,
         energy_above_idle_per_inference_mj=(None if idle_mw is None
-                                            else (average_mw - idle_mw) * latency_s))
+                                            else (average_mw - idle_mw) * latency_s),
+        # mW x s = mJ: the windows' energy over the images they held.
+        energy_per_query_window_mj=average_mw * timed_s / (len(runs) * images_per_run)
+        if images_per_run > 0 else None,
+        thermal=summary)
 
 
 def inside_windows(samples: Sequence[tuple[float, Sample]],
@@ -191,6 +206,24 @@ def inside_windows(samples: Sequence[tuple[float, Sample]],
         depth += edges[position]
         covered[index] = depth > 0
     return [sample for (_, sample), inside in zip(samples, covered, strict=True) if inside]
+
+
+def per_window(samples: Sequence[tuple[float, Sample]],
+               windows: Sequence[tuple[float, float]]) -> list[list[Sample]]:
+    """Each window's samples (both ends included), in stamp order; the stamps sorted once and
+    each window found by bisection, as in ``inside_windows``. Windows that overlap share
+    their samples; a reversed or NaN window holds none."""
+    ordered = sorted(((stamp, sample) for stamp, sample in samples if not math.isnan(stamp)),
+                     key=lambda item: item[0])
+    stamps = [stamp for stamp, _ in ordered]
+    held: list[list[Sample]] = []
+    for start, end in windows:
+        if not start <= end:
+            held.append([])
+            continue
+        first, past = bisect.bisect_left(stamps, start), bisect.bisect_right(stamps, end)
+        held.append([sample for _, sample in ordered[first:past]])
+    return held
 
 
 class PowerSampler:
@@ -289,7 +322,8 @@ class PowerSampler:
         measured = measure(parse_log(text), result.samples.get("latency_run_started_unix", []),
                            result.samples.get("latency_run_ended_unix", []),
                            result.spec.warmup_runs, result.metrics.latency_images,
-                           self.sampling, job_started, result.metrics.latency_ms_mean / 1000)
+                           self.sampling, job_started, result.metrics.latency_ms_mean / 1000,
+                           result.environment.jetson_clocks)
         if measured.average_power_mw is None and self.error:
             return measured.model_copy(update={"reason": self.error})
         return measured

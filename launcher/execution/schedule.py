@@ -132,6 +132,10 @@ def run_plan(plan: Plan, site: Site, events: Events, retry_failed: bool = False,
                          return_when=FIRST_COMPLETED)
                 else:
                     stop.wait(TICK_S)
+            if stop.requested and summary.canceled is None and queue.pending:
+                # Stopped while no job ran (a fleet waiting for a board, or between two jobs):
+                # no canceled job says so, yet what is left never ran: not a complete run.
+                summary.canceled = resolver.assess(queue.pending[0])
     finally:
         if queue.running:  # a KeyboardInterrupt or an error on the way out: each job stops
             stop.set()
@@ -218,8 +222,7 @@ def _settle(job: Running, outcome: JobOutcome, site: Site, resolver: Resolver,
             summary.lost_attempts += 1
             queue.pending.insert(0, node)  # first in the queue: it was placed before the rest
             return
-        if verdict is Lost.give_up:
-            summary.lost_attempts += 1
+        if verdict is Lost.give_up:  # not counted: the summary counts attempts run again
             summary.failed.append(Assessment(
                 node, State.failed, f"lost its node {queue.attempts[node.id]} times: "
                 f"{outcome.record.reason}", after.folder, after.record))

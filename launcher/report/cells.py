@@ -137,18 +137,22 @@ def compression_time(item: Measured,
         proper = result.metrics.distill_s
     else:
         return None
-    return read_compression_time(result.metrics, proper, saved_model_load_s)
+    # A user's own .h5 file is the model itself, not a handoff copy: its load is the load.
+    handoff = any(getattr(result.spec, field, None) is not None
+                  for field in ("model_h5", "teacher_h5"))
+    return read_compression_time(result.metrics, proper, saved_model_load_s, handoff)
 
 
 def read_compression_time(metrics: object, proper: float,
-                          saved_model_load_s: float | None = None) -> CompressionTime:
+                          saved_model_load_s: float | None = None,
+                          handoff: bool = True) -> CompressionTime:
     """The compression proper with load, save and total where the metrics hold them, as the
     paper counts them: from the SavedModel. A job that loaded the .h5 copy has its model's
     load replaced by the SavedModel's (``saved_model_load_s``); unknown, load and total are
     None rather than a figure that would flatter it."""
     load, save = _seconds(metrics, "load_s"), _seconds(metrics, "save_s")
     total = _seconds(metrics, "compression_total_s")
-    if getattr(metrics, "input_format", None) == "h5":
+    if handoff and getattr(metrics, "input_format", None) == "h5":
         handoff_load = _seconds(metrics, "input_load_s")
         if load is None or handoff_load is None or saved_model_load_s is None:
             return CompressionTime(proper, None, save, None)

@@ -4,6 +4,7 @@ Pure: cells in, tables out."""
 
 from __future__ import annotations
 
+from launcher.contract.record import PowerMeasurement
 from launcher.report.cells import Cells, ordered
 from launcher.report.table import Column, Table
 
@@ -27,6 +28,17 @@ def _threads(metrics: object) -> str:
     return " ".join(parts)
 
 
+def throttled_cell(power: PowerMeasurement | None) -> str:
+    """Whether copy 1's timed runs were throttled (launcher/device/thermal.py); empty where
+    its record holds no thermal summary (no sampler: the x86 twins)."""
+    summary = power.thermal if power is not None else None
+    if summary is None:
+        return ""
+    if summary.throttled:
+        return "yes: kept run " + ", ".join(str(run) for run in summary.throttled_runs)
+    return "no" if summary.throttled is False else "cannot tell"
+
+
 def per_image_latency_table(cells: Cells) -> Table:
     rows = []
     for cell in ordered(cells):
@@ -37,13 +49,15 @@ def per_image_latency_table(cells: Cells) -> Table:
                      stats.images, first.latency_ms_mean, stats.mean, _ci(stats.mean_ci),
                      stats.p50, stats.p90, _ci(stats.p90_ci), stats.p99,
                      stats.early_stopping_p90, stats.early_stopping_p99,
-                     "" if stats.p99_claim_ok else "too few images"))
+                     "" if stats.p99_claim_ok else "too few images",
+                     throttled_cell(cell.power.get(1))))
     return Table("latency_per_image", "Latency over every timed image on copy 1 (ms)", (
         Column("model"), Column("method"), Column("backend"), Column("threads"),
         Column("runs kept"), Column("images timed"), Column("paper's mean", 3),
         Column("mean", 3), Column("mean 95% CI"), Column("p50", 3), Column("p90", 3),
         Column("p90 95% CI"), Column("p99", 3), Column("MLPerf early-stopping p90", 3),
-        Column("MLPerf early-stopping p99", 3), Column("p99 claim")), tuple(rows),
+        Column("MLPerf early-stopping p99", 3), Column("p99 claim"), Column("throttled")),
+        tuple(rows),
         "Over every image of the kept runs (the side file the job wrote, validated), not over "
         "the run means. paper's mean: the mean of the run means (the paper's figure), the same "
         "as the mean over images up to float32 rounding. CIs: percentile bootstrap resampling "
@@ -51,7 +65,9 @@ def per_image_latency_table(cells: Cells) -> Table:
         "MLPerf early stopping: LoadGen's single-stream estimate at 99 % confidence (the t-th "
         "largest latency, t from its binomial bound); empty below 64 images for p90 and 662 "
         "for p99 (then 'too few images'). threads: TFLite's num_threads and TensorFlow's "
-        "intra-op threads (inter-op 1), the same count on a device.")
+        "intra-op threads (inter-op 1), the same count on a device. throttled: as in the "
+        "energy table (a pinned clock below its maximum in a kept run); empty without a power "
+        "sampler.")
 
 
 def cold_start_table(cells: Cells) -> Table:

@@ -32,7 +32,11 @@ from launcher.report.cells import (
     size_bytes,
     size_reduction_x,
 )
-from launcher.report.latency_tables import cold_start_table, per_image_latency_table
+from launcher.report.latency_tables import (
+    cold_start_table,
+    per_image_latency_table,
+    throttled_cell,
+)
 from launcher.report.networks import network_table
 from launcher.report.pruning import pruning_flags_table
 from launcher.report.ranking import ranking_tables
@@ -190,19 +194,31 @@ def energy_table(cells: Cells) -> Table:
         power, first = cell.power.get(1), cell.first
         if power is None or first is None:
             continue
+        summary = power.thermal
         rows.append((cell.model, cell.method, first.backend, power.rail, power.samples,
-                     _watts(power.idle_power_mw), _watts(power.average_power_mw),
-                     first.latency_ms_mean, power.energy_per_inference_mj,
-                     power.energy_above_idle_per_inference_mj, power.reason or ""))
+                     power.interval_ms, _watts(power.idle_power_mw),
+                     _watts(power.average_power_mw), first.latency_ms_mean,
+                     power.energy_per_inference_mj, power.energy_above_idle_per_inference_mj,
+                     power.energy_per_query_window_mj,
+                     summary.max_c if summary is not None else None, throttled_cell(power),
+                     power.reason or ""))
     return Table("energy", "Power and energy per inference on copy 1", (
         Column("model"), Column("method"), Column("backend"), Column("rail"),
-        Column("samples"), Column("idle W", 2), Column("average W", 2), Column("latency ms", 3),
-        Column("mJ per inference", 3), Column("mJ above idle", 3),
+        Column("samples"), Column("interval ms"), Column("idle W", 2), Column("average W", 2),
+        Column("latency ms", 3), Column("mJ per inference", 3), Column("mJ above idle", 3),
+        Column("mJ per query (windows)", 3), Column("max C", 1), Column("throttled"),
         Column("not measured because")), tuple(rows),
         "What the paper did not measure: the module's input power (tegrastats on the host) "
         "averaged over the kept latency runs; energy per inference = average power x "
         "latency, which includes the board's idle draw; above idle = (average - idle) x "
-        "latency, idle being the draw sampled just before the job's container started.")
+        "latency, idle being the draw sampled just before the job's container started. "
+        "mJ per query (windows): MLPerf's window-based figure, average power x the kept runs' "
+        "length over their images, which counts the work between timed images too. max C: the "
+        "hottest zone over the kept runs. throttled: yes (with the kept runs) where a clock "
+        "pinned by jetson_clocks fell below its maximum in a run: that run's latency and "
+        "energy measure the heat as much as the model; 'cannot tell' where the clocks were "
+        "not pinned (DVFS lowers them anyway) or tegrastats printed none; empty: not recorded "
+        "(docs/methodology.md, \"Power and energy\").")
 
 
 def _watts(milliwatts: float | None) -> float | None:

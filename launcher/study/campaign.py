@@ -6,6 +6,9 @@ settings. ``launcher/study/presets/`` holds
 ``paper`` (the paper's Section 2.5, exactly) and ``quick`` (no download, a few minutes on a
 laptop CPU); a path to a ``.toml`` file of the same shape is a campaign of one's own.
 Expansion into jobs is launcher/study/plan.py; this module only reads and checks the config.
+
+A model is a keras.applications architecture the study trains (a name), or a model of one's
+own (a ``[[models]]`` table: launcher/study/user_models.py), given as trained files.
 """
 
 from __future__ import annotations
@@ -16,7 +19,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from launcher.contract.specs import BenchmarkSettings
 from launcher.contract.vocabulary import (
@@ -31,6 +43,7 @@ from launcher.device.profiles import PROFILES
 from launcher.errors import UserError, describe_validation_error
 from launcher.limits import MAX_DEADLINE_S, Limits
 from launcher.study.methods import METHOD_PATTERN, METHODS_HELP
+from launcher.study.user_models import UserModel, check_files, resolve_paths
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -144,6 +157,16 @@ class GoalConfig(Config):
         "bytes) or energy (mJ per inference, where a Jetson sampled power)")
 
 
+def _model_kind(value: Any) -> str:
+    return "architecture" if isinstance(value, str) else "own"
+
+
+# A name or a table, told apart before validating, so that an error names one kind's problem.
+ModelEntry = Annotated[
+    Annotated[Architecture, Tag("architecture")] | Annotated[UserModel, Tag("own")],
+    Discriminator(_model_kind)]
+
+
 class CampaignConfig(Config):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     description: str = ""
@@ -152,7 +175,9 @@ class CampaignConfig(Config):
         default=None, description="the profile the train and scratch jobs are keyed and run "
         "on, when not the device's (e.g. x86-tf2.7 for nano): same TensorFlow minor version; "
         "--train-profile wins")
-    models: list[Architecture] = Field(min_length=1)
+    models: list[ModelEntry] = Field(
+        min_length=1, description="architecture names (trained by the study) and [[models]] "
+        "tables (your own trained files: launcher/study/user_models.py)")
     methods: list[Method] = Field(min_length=1)
     copies: int = Field(default=5, ge=1, le=100, description="independently trained copies")
     seed: int = Field(default=0, ge=0, description="copy N trains with seed + N - 1")
@@ -194,12 +219,40 @@ class CampaignConfig(Config):
             raise ValueError(f"unknown profile; choose one of {', '.join(sorted(PROFILES))}")
         return value
 
-    @field_validator("models", "methods")
+    @field_validator("models", mode="before")
+    @classmethod
+    def _model_kinds(cls, value: Any) -> Any:
+        # One message per kind: pydantic's for the union would list both kinds' errors.
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, str) and item not in ARCHITECTURES:
+                    raise ValueError(f"unknown architecture {item!r}: choose one of "
+                                     f"{', '.join(ARCHITECTURES)}, or give your own model as "
+                                     "a [[models]] table with name and path")
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _unique_models(cls, value: list[str | UserModel]) -> list[str | UserModel]:
+        names = [model_name(model) for model in value]
+        if len(set(names)) != len(names):
+            raise ValueError("lists each model once (by name)")
+        return value
+
+    @field_validator("methods")
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("lists each entry once")
         return value
+
+    @property
+    def model_names(self) -> list[str]:
+        return [model_name(model) for model in self.models]
+
+
+def model_name(model: str | UserModel) -> str:
+    return model if isinstance(model, str) else model.name
 
 
 def preset_text(name: str) -> str:
@@ -221,6 +274,13 @@ def parse_config(text: str, where: str, base_dir: Path | None = None) -> Campaig
     if path is not None and base_dir is not None and not path.is_absolute():
         config = config.model_copy(update={"dataset": config.dataset.model_copy(
             update={"path": (base_dir / path).resolve()})})
+    if any(isinstance(model, UserModel) for model in config.models):
+        models = [model if isinstance(model, str) else resolve_paths(model, base_dir)
+                  for model in config.models]
+        for model in models:
+            if isinstance(model, UserModel):
+                check_files(model, where)
+        config = config.model_copy(update={"models": models})
     return config
 
 
@@ -244,7 +304,12 @@ def with_overrides(config: CampaignConfig, *, models: list[str] | None = None,
                    train_profile: str | None = None) -> CampaignConfig:
     """The command line's narrowing of a campaign, validated like the file itself."""
     data = config.model_dump()
-    for field, value in (("models", models), ("methods", methods), ("copies", copies),
+    if models is not None:
+        # A name on the command line picks the campaign's own model of that name, if any.
+        own = {model.name: model.model_dump() for model in config.models
+               if isinstance(model, UserModel)}
+        data["models"] = [own.get(name, name) for name in models]
+    for field, value in (("methods", methods), ("copies", copies),
                          ("train_profile", train_profile)):
         if value is not None:
             data[field] = value

@@ -12,6 +12,13 @@ executor digests those right before it runs the node, or finds it done, and
                          │              └─ quantize (pruneNN+int8) ── benchmark
                          └─ distill (teacher) ────── benchmark
     scratch (student, copy) ──────────────────────── benchmark
+    inspect (own model, copy) ─┬─ benchmark
+                               ├─ quantize / prune / distill ─── benchmark
+
+A model of one's own (launcher/study/user_models.py) is not trained: copy N is its N-th file.
+Its ``inspect`` node loads the file inside a container and checks it against the data; the
+jobs that read the file wait for it, and read the file itself (an input by content digest,
+so a replaced file re-runs exactly what depends on it), not anything the inspect job wrote.
 
 Copy N of every job trains or compresses with ``seed + N - 1``. Latency is the paper's rule
 on copy 1; the other copies' benchmarks measure accuracy (and size) and time one image once.
@@ -34,11 +41,15 @@ from launcher.errors import UserError, describe_validation_error
 from launcher.jobspecs import spec_class
 from launcher.study.campaign import QUANTIZE_MODES, CampaignConfig, prune_sparsity
 from launcher.study.methods import split_chain
+from launcher.study.user_models import UserModel
 
 DATASET = "dataset"  # an input's source: the campaign's image folder
 # An input's source: the ImageNet weights file of an architecture ("imagenet:DenseNet169"),
 # from the weights cache for the profile that runs the job (launcher/pretrained.py).
 WEIGHTS = "imagenet:"
+# An input's source: a file of one's own model, by its absolute host path ("file:/x/my.keras").
+USER_FILE = "file:"
+CUSTOM_OBJECTS = "custom_objects"  # the spec field of a model's custom layers (.py)
 Role = Literal["prepare", "train", "compress", "benchmark"]
 # Benchmarks of copies other than 1 measure accuracy; latency is one image timed once.
 ACCURACY_ONLY = {"latency_images": 1, "latency_runs": 2, "warmup_runs": 1}
@@ -61,7 +72,7 @@ class Node:
         cache: launcher/execution/schedule.py runs a job without a cache that is not done)."""
         return tuple(dict.fromkeys(source for field, source in self.inputs
                                    if source != DATASET and not is_cache(field)
-                                   and not is_weights(source)))
+                                   and not is_weights(source) and not is_user_file(source)))
 
 
 # Jobs whose model artifact is a Keras model, written with its .h5 copy beside it.
@@ -69,12 +80,39 @@ KERAS_PRODUCERS = frozenset({"train", "scratch", "prune", "distill", "make_model
 HANDOFF_SUFFIX = "_h5"
 
 
-def model_inputs(field: str, upstream: Node) -> tuple[tuple[str, str], ...]:
-    """A model input, and its .h5 copy (``field``_h5) where the upstream writes one: the job
-    loads the copy, in a tenth of a SavedModel's load time (jobs/models.py)."""
-    if upstream.job in KERAS_PRODUCERS:
-        return ((field, upstream.id), (field + HANDOFF_SUFFIX, upstream.id))
-    return ((field, upstream.id),)
+def model_inputs(field: str, upstream: Node, handoff: bool = True
+                 ) -> tuple[tuple[str, str], ...]:
+    """A model input, and its .h5 copy (``field``_h5) where the upstream writes one (and
+    ``handoff``): the job loads the copy, in a tenth of a SavedModel's load time
+    (jobs/models.py). From an inspect node: the model file it checked, and its custom layers."""
+    if upstream.job == "inspect":
+        return ((field, upstream.id),
+                *((CUSTOM_OBJECTS, upstream.id) for name, _ in upstream.inputs
+                  if name == CUSTOM_OBJECTS))
+    # A pruned model keeps the custom layers of the model it was pruned from (a distilled one
+    # is the student, an architecture; a .tflite has no Keras layers).
+    kept = tuple((name, source) for name, source in upstream.inputs
+                 if name == CUSTOM_OBJECTS and upstream.job == "prune")
+    if handoff and upstream.job in KERAS_PRODUCERS:
+        return ((field, upstream.id), (field + HANDOFF_SUFFIX, upstream.id), *kept)
+    return ((field, upstream.id), *kept)
+
+
+def is_user_file(source: str) -> bool:
+    return source.startswith(USER_FILE)
+
+
+def user_file(source: str) -> str:
+    return source[len(USER_FILE):]
+
+
+def handed_on(node: Node, field: str) -> str | None:
+    """The host path an inspect node hands on as its ``model`` (the file it checked) or its
+    ``custom_objects``; None for any other node or field."""
+    if node.job != "inspect" or field not in ("model", CUSTOM_OBJECTS):
+        return None
+    return next((user_file(source) for name, source in node.inputs
+                 if name == field and is_user_file(source)), None)
 
 
 def is_handoff(field: str) -> bool:
@@ -167,6 +205,18 @@ def expand(config: CampaignConfig) -> Plan:
     for copy in range(1, config.copies + 1):
         data = data_params(config, copy)
         for model in config.models:
+            if isinstance(model, UserModel):
+                own = inspect_node(model, copy, data, data_in)
+                if own is None:
+                    continue  # fewer files than the campaign's copies: this one has none
+                nodes.append(own)
+                nodes.append(benchmark_node(config, own, data_in, method="base"))
+                for node, benchmarked in compressions(config, own, data, data_in):
+                    if benchmarked:
+                        add(node)
+                    else:
+                        nodes.append(node)
+                continue
             train = Node(
                 id=f"train/{model}/copy{copy}", job="train", params={
                     **data, "architecture": model, "weights": config.weights,
@@ -226,6 +276,22 @@ def compressions(config: CampaignConfig, train: Node, data: Mapping[str, Any],
     return found
 
 
+def inspect_node(model: UserModel, copy: int, data: Mapping[str, Any],
+                 data_in: tuple[tuple[str, str], ...]) -> Node | None:
+    """Copy ``copy`` of a model of one's own, checked against the data in a job (the launcher
+    never loads it); None when the model has fewer files."""
+    if copy > len(model.files):
+        return None
+    path = model.files[copy - 1]
+    objects = model.custom_objects
+    return Node(
+        id=f"inspect/{model.name}/copy{copy}", job="inspect",
+        params={**data, "file_name": path.name},
+        inputs=(*data_in, ("model", USER_FILE + str(path)),
+                *(((CUSTOM_OBJECTS, USER_FILE + str(objects)),) if objects else ())),
+        model=model.name, method="inspect", copy=copy, role="prepare")
+
+
 def compression_node(config: CampaignConfig, method: str, train: Node,
                      data: Mapping[str, Any], data_in: tuple[tuple[str, str], ...]
                      ) -> Node | None:
@@ -254,8 +320,7 @@ def compression_node(config: CampaignConfig, method: str, train: Node,
     else:
         return None
     return Node(id=f"{method}/{model}/copy{copy}", job=job, params={**data, **params},
-                inputs=(*data_in, *(model_inputs(model_field, train) if job != "quantize"
-                                    else ((model_field, train.id),)),
+                inputs=(*data_in, *model_inputs(model_field, train, handoff=job != "quantize"),
                         *(weights_inputs(config.weights, "student_weights_file",
                                          config.distill.student) if job == "distill" else ())),
                 model=model, method=method,
@@ -263,7 +328,9 @@ def compression_node(config: CampaignConfig, method: str, train: Node,
 
 
 def benchmark_node(config: CampaignConfig, subject: Node,
-                   data_in: tuple[tuple[str, str], ...]) -> Node:
+                   data_in: tuple[tuple[str, str], ...], method: str | None = None) -> Node:
+    """The benchmark of ``subject``'s model, filed under its method (or ``method``: the
+    benchmark of an inspected model of one's own is its ``base``)."""
     bench = config.benchmark
     latency = {"latency_images": bench.latency_images, "latency_runs": bench.latency_runs,
                "warmup_runs": bench.warmup_runs, "latency_method": bench.latency_method}
@@ -274,7 +341,7 @@ def benchmark_node(config: CampaignConfig, subject: Node,
             "threads": bench.threads, "eval_batch_size": bench.eval_batch_size,
             "accuracy": True},
         inputs=(*data_in, *model_inputs("model", subject)), model=subject.model,
-        method=subject.method, copy=subject.copy, role="benchmark")
+        method=method or subject.method, copy=subject.copy, role="benchmark")
 
 
 def resolve_spec(node: Node, digests: Mapping[str, str]) -> AnySpec:

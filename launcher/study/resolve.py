@@ -26,13 +26,17 @@ from launcher.study.manifest import (
     ManifestNode,
 )
 from launcher.study.plan import (
+    CUSTOM_OBJECTS,
     DATASET,
     Node,
     Plan,
+    handed_on,
     is_cache,
     is_handoff,
+    is_user_file,
     is_weights,
     resolve_spec,
+    user_file,
     weights_architecture,
 )
 
@@ -95,6 +99,7 @@ class Resolver:
         self.train_image_id = train_image_id or image_id
         self.done: dict[str, tuple[Path, JobResult]] = {}
         self._digests: dict[Path, str] = {}
+        self._nodes = {node.id: node for node in plan.nodes}
 
     def image_for(self, node: Node) -> str:
         return self.train_image_id if node.role == "train" else self.image_id
@@ -108,6 +113,9 @@ class Resolver:
         """The model an upstream node made (or its artifact ``name``), once it is done."""
         if node_id not in self.done:
             return None
+        given = handed_on(self._nodes[node_id], name)
+        if given is not None:  # an inspected model of one's own: the user's file itself
+            return Path(given)
         folder, result = self.done[node_id]
         chosen = next((a for a in result.artifacts if a.name == name), None)
         if chosen is None and name == "model":
@@ -120,6 +128,9 @@ class Resolver:
         a cache whose job is not done."""
         paths: dict[str, Path] = {}
         for name, source in node.inputs:
+            if is_user_file(source):
+                paths[name] = Path(user_file(source))
+                continue
             if is_weights(source):
                 weights = self.weights(weights_architecture(source), node.role == "train")
                 if weights is None:
@@ -139,7 +150,8 @@ class Resolver:
                 if handoff is not None:
                     paths[name] = handoff
                 continue
-            path = self.dataset if source == DATASET else self.artifact(source)
+            path = self.dataset if source == DATASET else self.artifact(
+                source, CUSTOM_OBJECTS if name == CUSTOM_OBJECTS else "model")
             if path is None:
                 return None
             paths[name] = path

@@ -112,8 +112,8 @@ def test_a_job_that_exits_non_zero_is_failed_with_its_log(engine, store, request
     outcome = run_job(engine, store, request_for(spec, {"model": not_a_model}, deadline_s=300))
     assert outcome.record.status is JobStatus.failed
     assert outcome.record.exit_code == 2
-    assert "is not a SavedModel folder" in (outcome.record.reason or "")
-    assert "is not a SavedModel folder" in (outcome.folder / "log.txt").read_text()
+    assert "is neither a SavedModel folder" in (outcome.record.reason or "")
+    assert "is neither a SavedModel folder" in (outcome.folder / "log.txt").read_text()
     assert outcome.result is None and store.done(outcome.folder) is None
     assert not job_containers(engine, outcome.record.key)
 

@@ -57,7 +57,7 @@ def test_a_teacher_that_is_not_a_model_is_refused(engine, profile, image_id, tmp
                        teacher=InputRef(path="/inputs/teacher", sha256=tree_digest(teacher)))
     reason = run_failing(engine, profile, image_id, tmp_path, spec,
                          {"images": folder, "teacher": teacher})
-    assert "teacher input '/inputs/teacher' is not a SavedModel folder" in reason
+    assert "teacher input '/inputs/teacher' is neither a SavedModel folder" in reason
 
 
 def test_an_input_the_job_user_cannot_read_is_refused_before_start(engine, profile, image_id,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -34,7 +35,7 @@ from .in_image import python_in_image
 
 pytestmark = pytest.mark.docker
 SIZE = 32
-COMMON = {"input_size": SIZE, "batch_size": 32, "seed": 1}
+COMMON: dict[str, Any] = {"input_size": SIZE, "batch_size": 32, "seed": 1}
 
 
 class Jobs(job_runs.Jobs):

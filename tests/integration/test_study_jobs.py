@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from launcher.contract.specs import (
     ScratchSpec,
     TrainSpec,
 )
+from launcher.contract.vocabulary import QuantizeMode
 from launcher.device.power import Sampling
 from launcher.device.profiles import get_profile
 from launcher.files import tree_digest
@@ -37,8 +39,8 @@ from .test_jobs_in_containers import assert_valid_on_disk
 pytestmark = pytest.mark.docker
 SIZE = 32
 # Short from-scratch runs need a BatchNormalization momentum that moves (ENVIRONMENT.md).
-TRAINING = {"input_size": SIZE, "batch_size": 32, "bn_momentum": 0.9, "seed": 1}
-LATENCY = {"latency_images": 50, "latency_runs": 4, "warmup_runs": 1}
+TRAINING: dict[str, Any] = {"input_size": SIZE, "batch_size": 32, "bn_momentum": 0.9, "seed": 1}
+LATENCY: dict[str, Any] = {"latency_images": 50, "latency_runs": 4, "warmup_runs": 1}
 DATA = Path(__file__).parents[1] / "data" / "jetson"
 STAND_IN = Path(__file__).parents[1] / "stand_ins" / "tegrastats.py"
 
@@ -82,7 +84,7 @@ class Study:
         return self.run("train", TrainSpec(images=self.images, architecture="MobileNetV3Small",
                                            weights=None, epochs=10, **TRAINING), {})
 
-    def quantized(self, mode: str) -> JobOutcome:
+    def quantized(self, mode: QuantizeMode) -> JobOutcome:
         model = self.artifact(self.trained())
         return self.run(f"quantize-{mode}", QuantizeSpec(
             images=self.images, model=self.model_ref(model), mode=mode, calibration_images=64,

@@ -20,6 +20,7 @@ import pytest
 from launcher.contract.record import JobStatus
 from launcher.contract.results import BenchmarkResult, DecodeResult, QuantizeResult
 from launcher.contract.specs import BenchmarkSpec, DecodeSpec, InputRef, MakeModelSpec, QuantizeSpec
+from launcher.contract.vocabulary import LatencyMethod
 from launcher.files import tree_digest
 from launcher.keys import job_key
 from launcher.runner import JobRequest, run_job
@@ -50,7 +51,7 @@ class Jobs(job_runs.Jobs):
         assert isinstance(result, QuantizeResult)
         return result
 
-    def benchmark(self, name: str, model: Path, images: int, method: str,
+    def benchmark(self, name: str, model: Path, images: int, method: LatencyMethod,
                   h5: Path | None = None) -> BenchmarkResult:
         """``h5``: the model's .h5 copy, loaded instead of the SavedModel (as campaigns do)."""
         handoff = {} if h5 is None else {"model_h5": h5}

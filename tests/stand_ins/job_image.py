@@ -15,6 +15,7 @@ from pathlib import Path
 
 from launcher.contract.results import JOB_RESULT
 from launcher.contract.specs import BenchmarkSpec, InputRef, MakeModelSpec
+from launcher.study.plan import Node, Role
 
 RECORDED = Path(__file__).parents[1] / "data" / "campaign-quick-2copies"
 TAG = "edgecompress/test-stand-in"
@@ -104,13 +105,11 @@ def build(base: str, env: dict[str, str] | None = None, tag: str = TAG) -> str:
                               check=True, capture_output=True, text=True).stdout.strip()
 
 
-def make_model_node(size: int, role: str = "train") -> object:
+def make_model_node(size: int, role: Role = "train") -> Node:
     """A campaign node of one make_model job at ``size`` px (no inputs); its ``role`` decides
     where placed training sends it (train: the training profile's nodes)."""
-    from launcher.study.plan import Node
-
     return Node(id=f"make_model/{size}", job="make_model",
                 params={"architecture": "MobileNetV3Small", "input_size": size,
                         "num_classes": 10},
                 inputs=(), model="MobileNetV3Small", method="base", copy=1,
-                role=role)  # type: ignore[arg-type]
+                role=role)

@@ -55,7 +55,7 @@ def test_presets_round_trip(name):
 @pytest.mark.parametrize(("text", "fragment"), [
     (MINIMAL + "copeis = 3\n", "copeis: Extra inputs are not permitted"),
     (MINIMAL.replace('"fp16"', '"int4"'), "methods.0: String should match pattern"),
-    (MINIMAL.replace("MobileNetV3Small", "ResNet50"), "models.0"),
+    (MINIMAL.replace("MobileNetV3Small", "ResNet50"), "unknown architecture 'ResNet50'"),
     (MINIMAL + "copies = 0\n", "copies"),
     (MINIMAL + "[dataset]\nsource = \"images\"\n", "needs path"),
     (MINIMAL + "[benchmark]\nlatency_runs = 2\nwarmup_runs = 2\n", "warmup_runs"),

@@ -100,3 +100,17 @@ def test_the_report_orders_chains_after_their_links_and_keeps_them_from_the_pape
     assert family_of("prune50+int8") == family_of("distill+fp16") == "chained"
     assert family_of("prune50") == "pruning"
     assert paper_backend("prune50+int8") is None and paper_backend("prune50") == "tf-gpu"
+
+
+def test_a_chain_on_a_model_of_ones_own(tmp_path):
+    """[[models]] tables (launcher/study/user_models.py): the chain quantizes the pruning of
+    the user's own file like that of a trained copy."""
+    from tests.unit.test_user_models import campaign, load
+
+    plan = load(campaign(tmp_path, '[{name = "mynet", path = "a.keras"}]',
+                            '["prune50+int8"]'))
+    chain = plan.node("prune50+int8/mynet/copy1")
+    prune = plan.node("prune50/mynet/copy1")
+    assert chain.job == "quantize" and chain.upstream == (prune.id,)
+    assert prune.upstream == ("inspect/mynet/copy1",)
+    assert f"benchmark/{prune.id}" not in {n.id for n in plan.nodes}

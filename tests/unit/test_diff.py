@@ -6,6 +6,7 @@ listed, settings that invalidate a comparison named, and the exit codes of --fai
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from launcher.compare.diff import bucket, compare
 from launcher.compare.gate import parse_fail_on
 from launcher.compare.sides import Selection, load_side, parse_selection
+from launcher.contract.record import PowerMeasurement, RunThermal, ThermalSummary
 from launcher.contract.vocabulary import LATENCY_SAMPLES_FILE
 from launcher.errors import UserError
 from launcher.output.diff import DiffDocument
@@ -205,6 +207,51 @@ def test_timing_method_and_threads_mismatches_are_named(a_store, b_store):
     assert any("Throttling is not recorded" in note for note in document.notes)
 
 
+def set_thermal(store, method: str, throttled: bool | None) -> None:
+    """Every copy's benchmark record of ``method`` gets a power record with a thermal summary
+    of two kept runs: run 1 throttled (pinned clocks), none (pinned), or untold (not pinned)."""
+    runs = [RunThermal(run=0, samples=10, max_c=71.0, hottest_zone="GPU", throttled=False),
+            RunThermal(run=1, samples=10, max_c=93.5, hottest_zone="GPU",
+                       clocks_below_mhz={"GR3D": 675} if throttled else {},
+                       throttled=bool(throttled) if throttled is not None else None)]
+    summary = ThermalSummary(
+        clocks_pinned=throttled is not None, samples=20, max_c=93.5, hottest_zone="GPU",
+        runs=runs, throttled_runs=[1] if throttled else [], throttled=throttled,
+        throttle_reason="made up")
+    power = PowerMeasurement(source="tegrastats --interval 100", interval_ms=100, samples=20,
+                             rail="VDD_IN", average_power_mw=6000.0,
+                             energy_per_inference_mj=30.0, thermal=summary)
+    for copy in (1, 2):
+        path = stores.folder(store, stores.benchmark_node(method, copy)) / "status.json"
+        record = json.loads(path.read_text())
+        record["power"] = power.model_dump(mode="json")
+        path.write_text(json.dumps(record, indent=1))
+
+
+def test_a_throttled_run_is_a_difference_that_invalidates(a_store, b_store):
+    for method in ("base", "fp16"):
+        set_thermal(a_store, method, throttled=False)
+    set_thermal(b_store, "base", throttled=True)
+    set_thermal(b_store, "fp16", throttled=False)
+    document = diff(str(a_store), str(b_store))
+    assert [(d.setting, d.a, d.b, d.invalidates) for d in pair(document, "base").differences] \
+        == [("throttled run", "not throttled", "throttled (kept run 1)", True)]
+    assert pair(document, "fp16").differences == []
+    notes = " ".join(document.notes)
+    assert "1 pair(s) differ in a setting that invalidates" in notes
+    # The other methods' records hold no thermal summary: for them the old note stands.
+    assert "whose throttling is not recorded" in notes
+
+
+def test_clocks_not_pinned_throttling_cannot_be_told_and_is_noted(a_store, b_store):
+    set_thermal(a_store, "base", throttled=None)
+    set_thermal(b_store, "base", throttled=False)
+    document = diff(str(a_store), str(b_store))
+    assert pair(document, "base").differences == []
+    assert any(note.startswith("1 pair(s) with a side whose throttling cannot be told")
+               for note in document.notes)
+
+
 def test_two_devices_of_one_store(a_store):
     data = stores.manifest(a_store)
     data["profile"] = "x86-tf2.7"
@@ -219,10 +266,10 @@ def test_two_devices_of_one_store(a_store):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("results", Selection("results", stores.Path("results"))),
-    ("results::quick", Selection("results::quick", stores.Path("results"), "quick")),
-    ("a/b::quick@nano", Selection("a/b::quick@nano", stores.Path("a/b"), "quick", "nano")),
-    ("r::@xavier", Selection("r::@xavier", stores.Path("r"), None, "xavier")),
+    ("results", Selection("results", Path("results"))),
+    ("results::quick", Selection("results::quick", Path("results"), "quick")),
+    ("a/b::quick@nano", Selection("a/b::quick@nano", Path("a/b"), "quick", "nano")),
+    ("r::@xavier", Selection("r::@xavier", Path("r"), None, "xavier")),
 ])
 def test_selections(text, expected):
     assert parse_selection(text) == expected

@@ -116,7 +116,7 @@ def tflite_file(path):
     return path
 
 
-def test_benchmark_check_accepts_tflite_and_saved_model_only(tmp_path):
+def test_benchmark_check_accepts_tflite_and_keras_models_only(tmp_path):
     model = tflite_file(tmp_path / "model.tflite")
     spec = {"model": {"path": str(model)}, "warmup_runs": 1, "latency_runs": 11}
     benchmark.check(spec)
@@ -127,7 +127,11 @@ def test_benchmark_check_accepts_tflite_and_saved_model_only(tmp_path):
 
     other = tmp_path / "model.onnx"
     other.write_bytes(b"\x08\x07\x12\x04onnx" + b"\x00" * 24)
-    with pytest.raises(JobInputError, match="neither a SavedModel folder nor a .tflite"):
+    keras_file = tmp_path / "model.h5"
+    keras_file.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 24)
+    benchmark.check({**spec, "model": {"path": str(keras_file)}})  # a user's own model
+    with pytest.raises(JobInputError, match="neither a SavedModel folder, a .keras or .h5 file "
+                                            "nor a .tflite"):
         benchmark.check({**spec, "model": {"path": str(other)}})
     with pytest.raises(JobInputError, match="neither"):
         benchmark.check({**spec, "model": {"path": str(tmp_path)}})  # a folder, no .pb
@@ -293,13 +297,13 @@ def test_gzip_bytes_of_a_folder_depends_on_content_only(tmp_path):
     assert models.gzip_bytes(str(folder)) > first + 3000  # random weights do not compress
 
 
-def test_saved_model_checks(tmp_path):
+def test_model_checks(tmp_path):
     assert not models.is_saved_model(str(tmp_path)) and not models.is_saved_model(None)
-    with pytest.raises(JobInputError, match="teacher input .* is not a SavedModel folder"):
-        models.check_saved_model("teacher", {"path": str(tmp_path)})
+    with pytest.raises(JobInputError, match="teacher input .* is neither a SavedModel folder"):
+        models.check_model("teacher", {"path": str(tmp_path)})
     (tmp_path / "saved_model.pb").write_bytes(b"")
     assert models.is_saved_model(str(tmp_path))
-    models.check_saved_model("teacher", {"path": str(tmp_path)})
+    models.check_model("teacher", {"path": str(tmp_path)})
 
 
 # --- environment: what a result says it ran on -----------------------------------------------

@@ -269,11 +269,17 @@ def test_the_report_shows_per_image_statistics_and_the_cold_start():
         latency_ms_max=7.0, latency_samples_format="float32-le", cold_load_s=0.01,
         cold_allocate_s=0.02, cold_first_inference_ms=30.0, warmup_ms_mean=6.0, bytes=10,
         gzip_bytes=9)
+    from launcher.contract.record import PowerMeasurement, ThermalSummary
+
+    throttled = PowerMeasurement(source="tegrastats", interval_ms=100, samples=40,
+                                 thermal=ThermalSummary(samples=40, throttled=True,
+                                                        throttled_runs=[3]))
     cell = Cell("MobileNetV3Small", "fp16", benchmarks={1: metrics},
-                latency_stats={1: latency_stats(runs_of().tolist())})
+                latency_stats={1: latency_stats(runs_of().tolist())}, power={1: throttled})
     cells = {("MobileNetV3Small", "fp16"): cell}
     (row,) = per_image_latency_table(cells).rows
     assert row[3] == "4 (container's CPUs) TF intra 4 inter 1" and row[5] == 10_000
-    assert row[-1] == ""  # enough images for a p99 claim
+    assert row[-2] == ""  # enough images for a p99 claim
+    assert row[-1] == "yes: kept run 3"  # the report flags the throttled run
     (cold,) = cold_start_table(cells).rows
     assert cold[5:10] == ("yes", 0.01, 0.02, 30.0, 6.0)

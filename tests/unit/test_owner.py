@@ -7,9 +7,8 @@ import socket
 import subprocess
 import sys
 
-from launcher.commands.gc import should_remove
 from launcher.docker_client import label
-from launcher.owner import Owner, orphaned, parse_owner, process_start, this_owner
+from launcher.owner import Owner, orphaned, parse_owner, process_start, should_remove, this_owner
 
 HOST = socket.gethostname()
 

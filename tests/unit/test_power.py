@@ -226,8 +226,9 @@ def test_a_sampler_that_cannot_start_is_recorded_not_raised(tmp_path: Path) -> N
 
 def test_preflight_says_whether_power_can_be_sampled() -> None:
     tegrastats = sampling_for(True, {})
-    assert check_sampler(tegrastats, {"tegrastats": "/usr/bin/tegrastats"}.get).state == "ok"
-    missing = check_sampler(tegrastats, {}.get)
+    found = {"tegrastats": "/usr/bin/tegrastats"}
+    assert check_sampler(tegrastats, lambda name: found.get(name)).state == "ok"
+    missing = check_sampler(tegrastats, lambda name: None)
     assert missing.state == "warn" and "tegrastats not found" in missing.detail
     assert check_sampler(None).state == "warn"
 

@@ -7,24 +7,26 @@ from pathlib import Path
 import pytest
 
 from launcher.device.checks import raise_on_failure
+from launcher.device.jetson import (
+    PowerMode,
+    clocks_pinned,
+    jetpack_of,
+    parse_device_model,
+    parse_l4t_release,
+    parse_nvpmodel,
+)
 from launcher.device.preflight import (
     GiB,
     HostFacts,
     HostPaths,
-    PowerMode,
     check_board,
     check_disk,
     check_l4t,
     check_power_mode,
     check_runtime,
     check_swap,
-    clocks_pinned,
     device_environment,
     gather,
-    jetpack_of,
-    parse_device_model,
-    parse_l4t_release,
-    parse_nvpmodel,
     preflight,
 )
 from launcher.device.profiles import get_profile

@@ -296,6 +296,38 @@ def test_energy_table_only_where_power_was_sampled(tmp_path, loaded):
         assert row["idle W"] == pytest.approx(1.0)
         assert row["mJ above idle"] == pytest.approx((milliwatts - 1000) * 0.004)
         assert row["rail"] == "POM_5V_IN" and row["samples"] == 40
+        assert row["throttled"] == "" and row["max C"] is None  # recorded before thermal
+
+
+def test_the_report_flags_a_throttled_run(tmp_path):
+    store = tmp_path / "store"
+    shutil.copytree(RECORDED, store)
+    manifest = json.loads((store / "campaigns" / "quick@x86-tf2.12.json").read_text())
+    verdicts = {"base": (True, [2]), "fp16": (False, []), "int8": (None, [])}
+    for node, entry in manifest["nodes"].items():
+        method = entry.get("method")
+        if node.startswith("benchmark/") and node.endswith("/copy1") and method in verdicts:
+            throttled, runs = verdicts[method]
+            status_path = store / "jobs" / entry["folder"] / "status.json"
+            status = json.loads(status_path.read_text())
+            status["power"] = {
+                "source": "tegrastats --interval 100", "interval_ms": 100, "samples": 40,
+                "rail": "VDD_IN", "timed_s": 4.0, "average_power_mw": 6000.0,
+                "energy_per_inference_mj": 24.0, "energy_per_query_window_mj": 26.0,
+                "thermal": {"clocks_pinned": throttled is not None, "samples": 40,
+                            "max_c": 88.5, "hottest_zone": "GPU", "throttled": throttled,
+                            "throttled_runs": runs, "throttle_reason": "made up"}}
+            status_path.write_text(json.dumps(status))
+    (report,) = device_reports(load(Store(store)).measured)
+    (energy,) = [t for t in report.tables if t.key == "energy"]
+    # (The per-image latency table flags it too: tests/unit/test_latency_stats.py; this
+    # store's results predate per-image latencies.)
+    flags = {"base": "yes: kept run 2", "fp16": "no", "int8": "cannot tell"}
+    for method, flag in flags.items():
+        assert row_of(energy, "MobileNetV3Small", method)["throttled"] == flag
+    base = row_of(energy, "MobileNetV3Small", "base")
+    assert base["max C"] == 88.5 and base["mJ per query (windows)"] == 26.0
+    assert base["interval ms"] == 100
 
 
 def test_written_report(tmp_path):

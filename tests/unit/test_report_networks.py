@@ -9,7 +9,7 @@ from launcher.contract.vocabulary import ARCHITECTURES
 from launcher.report.beside import paper_table
 from launcher.report.cells import Cell, Cells
 from launcher.report.networks import PAPER_NETWORKS, differs_from_papers, network_table
-from launcher.report.paper import MOB_S
+from launcher.report.paper import MOB_S, PaperDevice
 from launcher.report.results import Device
 
 from .test_report_compare import paper_row, rows, study
@@ -19,7 +19,7 @@ XAVIER = Device("xavier", "NVIDIA Jetson Xavier NX Developer Kit, TF 2.12.0")
 OTHER = Fingerprint(parameters=1_000, layers=10, sha256="0" * 64)
 
 
-def papers(device: str, model: str) -> Fingerprint:
+def papers(device: PaperDevice, model: str) -> Fingerprint:
     return Fingerprint(parameters=1_000, layers=10, sha256=PAPER_NETWORKS[device][model])
 
 

@@ -76,3 +76,54 @@ def test_average_power_of_an_idle_nano():
     samples = parse_log(log("nano/tegrastats-idle.log"))
     assert len(samples) == 12
     assert average_power_mw(samples) == pytest.approx(877.0)
+
+
+def test_nano_temperatures_and_clocks():
+    (sample,) = parse_log(log("nano/tegrastats-jp461.log"))
+    assert sample.temperatures_c == {"PLL": 37.0, "CPU": 40.0, "PMIC": 50.0, "GPU": 40.0,
+                                     "AO": 45.0, "thermal": 40.0}
+    assert sample.cpu_mhz == (1224, 1224, 1224, 1224)
+    assert (sample.gpu_mhz, sample.emc_mhz) == (76, 1600)
+    assert sample.clocks_mhz == {"CPU0": 1224, "CPU1": 1224, "CPU2": 1224, "CPU3": 1224,
+                                 "GR3D": 76, "EMC": 1600}
+
+
+def test_fractional_temperatures_and_the_idle_nanos_clocks():
+    first = parse_log(log("nano/tegrastats-idle.log"))[0]
+    assert first.temperatures_c["CPU"] == 27.5
+    assert first.temperatures_c["thermal"] == 28.25
+    assert (first.gpu_mhz, first.emc_mhz, first.cpu_mhz) == (153, 204, (102,) * 4)
+
+
+def test_the_no_frequency_format_has_no_gpu_or_memory_clock():
+    (sample,) = parse_log(log("nano/tegrastats-no-freq.log"))
+    assert (sample.gpu_mhz, sample.emc_mhz) == (None, None)  # "EMC_FREQ 0% GR3D_FREQ 0%"
+    assert sample.cpu_mhz == (102, 102, 102, 102)  # the cores still print theirs
+    assert sample.temperatures_c == {"PLL": 39.0, "CPU": 40.5, "PMIC": 100.0, "GPU": 41.0,
+                                     "AO": 46.0, "thermal": 41.0}
+
+
+def test_xavier_nx_jetpack_5_gpu_clock_in_brackets_and_aux_zone():
+    (sample,) = parse_log(log("xavier-nx/tegrastats-jp512.log"))
+    assert sample.gpu_mhz == 114  # "GR3D_FREQ 0%@[114]"
+    assert sample.emc_mhz == 204
+    assert sample.cpu_mhz == (1397, 1192, 1190, 1190, 1190, 1190)
+    assert sample.temperatures_c == {"AUX": 45.0, "CPU": 46.5, "thermal": 45.6, "AO": 45.0,
+                                     "GPU": 45.5, "PMIC": 50.0}
+
+
+def test_xavier_nx_jetpack_4_temperatures_and_clocks():
+    (sample,) = parse_log(log("xavier-nx/tegrastats-jp411.log"))
+    assert sample.temperatures_c["thermal"] == 31.35
+    assert sample.temperatures_c["AUX"] == 30.0
+    assert (sample.gpu_mhz, sample.emc_mhz) == (1109, 1600)
+    assert sample.cpu_mhz == (1420,) * 6
+
+
+def test_cores_off_have_no_clock_and_a_zone_without_reading_is_left_out():
+    sample = parse_line("RAM 2198/3956MB (lfb 5x2MB) CPU [12%@1479,2%@1479,off,off] "
+                        "EMC_FREQ 0%@1600 GR3D_FREQ 3%@[305,0] CV0@-256C GPU@41.5C "
+                        "VDD_IN 4736mW/4736mW")
+    assert sample.cpu_mhz == (1479, 1479, None, None)
+    assert sample.clocks_mhz == {"CPU0": 1479, "CPU1": 1479, "GR3D": 305, "EMC": 1600}
+    assert sample.temperatures_c == {"GPU": 41.5}

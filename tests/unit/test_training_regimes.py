@@ -55,6 +55,7 @@ def regimes_of(text: str) -> dict[str, set[str]]:
     for node in plan.nodes:
         if node.job in ("train", "scratch", "distill"):
             spec = resolve_spec(node, {f: DIGESTS[f] for f, _ in node.inputs})
+            assert isinstance(spec, DistillSpec | TrainSpec | ScratchSpec)
             regime = spec.student_regime if isinstance(spec, DistillSpec) else spec.regime
             found.setdefault(node.job, set()).add(str(regime))
     return found

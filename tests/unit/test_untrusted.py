@@ -185,7 +185,7 @@ def test_a_valid_output_loads(job_out):
 @pytest.mark.parametrize("make, fragment", [
     (lambda r: (r.unlink(), r.symlink_to("/etc/passwd")), "result.json is a symbolic link"),
     (lambda r: (r.unlink(), r.symlink_to("/dev/zero")), "result.json is a symbolic link"),
-    (lambda r: (r.unlink(), os.mkfifo(r)), "result.json is a FIFO"),
+    (lambda r: (r.unlink(), os.mkfifo(r)), "result.json is a FIFO"),  # type: ignore[func-returns-value]
     (lambda r: (r.unlink(), r.mkdir()), "result.json is a directory"),
     (lambda r: r.write_text("[" * 5000 + "]" * 5000), "nested deeper"),
 ])
