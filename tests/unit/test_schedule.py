@@ -34,6 +34,7 @@ from launcher.errors import UserError
 from launcher.execution.cancel import Cancel
 from launcher.execution.local import (
     MIN_MEMORY_MB,
+    LocalSite,
     default_parallel,
     fit_parallel,
     place,
@@ -185,31 +186,15 @@ class Jobs:
         return found[attempt - 1]
 
 
-class FakeSite:
-    """A site of ``slots`` slots under this machine's placement rule; what it makes of a lost
-    job is ``verdict(attempts)``."""
+class FakeSite(LocalSite):
+    """This machine's site (its placing, sharing and refusing rules, as they are) whose jobs
+    run on a fake backend; what it makes of a lost job is ``verdict(attempts)``."""
 
     def __init__(self, target: Target, jobs: Jobs, slots: int = 1,
                  verdict: Callable[[int], Lost] = lambda attempts: Lost.stop) -> None:
-        self.target, self.jobs, self.slots, self.verdict = target, jobs, slots, verdict
-        self.training_image_id: str | None = None
+        super().__init__(None, target, slots)  # type: ignore[arg-type]  # run() needs no engine
+        self.jobs, self.verdict = jobs, verdict
         self.losses: list[tuple[str, int]] = []
-
-    def session(self) -> contextlib.AbstractContextManager[object]:
-        return contextlib.nullcontext()
-
-    def target_for(self, node: Node) -> Target:
-        return self.target
-
-    def sharing(self, node: Node) -> int:
-        return 1 if node.job == "benchmark" else self.slots
-
-    def refuse(self, node: Node) -> str | None:
-        return None
-
-    def place(self, ready: Sequence[Node], running: Sequence[Running]
-              ) -> list[tuple[Node, Slot]]:
-        return place(ready, running, self.slots)
 
     def run(self, node: Node, slot: Slot, request: JobRequest, on_line: Callable[[str], None],
             cancel: Cancel) -> JobOutcome:
@@ -218,9 +203,6 @@ class FakeSite:
     def lost(self, node: Node, slot: Slot, attempts: int) -> Lost:
         self.losses.append((node.id, attempts))
         return self.verdict(attempts)
-
-    def idle(self, now: float, running: int) -> None:
-        return None
 
     def slot_name(self, slot: Slot) -> str | None:
         return f"slot{slot}"
