@@ -38,7 +38,7 @@ endif
 ENGINE_CHECK := docker info >/dev/null 2>&1 || { echo "error: no Docker engine answers: start it \
   (systemctl start docker, or dockerd &), or run .ci/run as root" >&2; exit 2; }
 
-.PHONY: help venv engine base-image image demo lint unit integration test matrix bench \
+.PHONY: help venv engine base-image image demo lint unit integration test matrix bench applications \
         nano xavier x86 pull gc clean
 
 help: ## this list
@@ -197,3 +197,7 @@ emulate-xavier: venv engine emulate-binfmt ## the Xavier stack under arm64 emula
 	time $(NICED) $(EDGECOMPRESS) run probe --profile xavier-emulated --force \
 	  --timeout $(EMULATE_TIMEOUT) --store $(EMULATE_STORE)
 	$(BIN)/python docker/emulate/check_probe.py $(EMULATE_STORE) --machine aarch64 --tensorflow 2.12
+
+applications: venv ## rewrite launcher/applications_table.py from each twin's Keras (~10 min a twin)
+	for profile in x86-tf2.7 x86-tf2.12 x86-tf2.21; do $(MAKE) --no-print-directory base-image PROFILE=$$profile || exit 1; done
+	$(BIN)/python docker/scan_applications.py

@@ -33,7 +33,7 @@ from launcher.compare.diff import compare  # noqa: E402
 from launcher.compare.gate import parse_fail_on  # noqa: E402
 from launcher.compare.sides import load_side, parse_selection  # noqa: E402
 from launcher.contract.vocabulary import (  # noqa: E402
-    ARCHITECTURES,
+    PAPER_ARCHITECTURES,
     LATENCY_SAMPLES_ARTIFACT,
     LATENCY_SAMPLES_FILE,
     LATENCY_SAMPLES_FORMAT,
@@ -75,7 +75,7 @@ def synthetic_store(root: Path, seed: int) -> Path:
             metrics["fingerprint"] = {"parameters": metrics.get("parameters") or metrics[
                 "student_parameters"], "layers": 200, "sha256": sha}
         if node.job == "benchmark":
-            scale = 1 + 0.5 * ARCHITECTURES.index(node.model)  # a latency per model
+            scale = 1 + 0.5 * PAPER_ARCHITECTURES.index(node.model)  # a latency per model
             runs = [v * scale * rng.uniform(0.97, 1.03)
                     for v in result["samples"]["latency_ms_per_image_all_runs"]]
             if node.copy == 1:  # the latency benchmark: the paper's 10 x 1000 images

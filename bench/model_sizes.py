@@ -15,7 +15,7 @@ from _common import artifact, digits_input, job_runner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from launcher.contract.specs import InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
-from launcher.contract.vocabulary import ARCHITECTURES  # noqa: E402
+from launcher.contract.vocabulary import PAPER_ARCHITECTURES  # noqa: E402
 from launcher.files import tree_digest  # noqa: E402
 
 MB = 1e6
@@ -25,7 +25,7 @@ PAPER = {"fp16": 2.75, "int8": 4.72}
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", default="x86-tf2.12")
-    parser.add_argument("--models", nargs="*", default=list(ARCHITECTURES))
+    parser.add_argument("--models", nargs="*", default=list(PAPER_ARCHITECTURES))
     args = parser.parse_args()
     run = job_runner(args.profile, "bench-sizes-")
     digits, images = digits_input(size=224, per_class=13)

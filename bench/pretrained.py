@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from launcher import images  # noqa: E402
-from launcher.contract.vocabulary import ARCHITECTURES  # noqa: E402
+from launcher.contract.vocabulary import PAPER_ARCHITECTURES  # noqa: E402
 from launcher.device.profiles import get_profile, resolve_base_image  # noqa: E402
 from launcher.docker_client import Engine  # noqa: E402
 from launcher.study.campaign import load_campaign  # noqa: E402
@@ -39,11 +39,11 @@ from launcher.study.plan import expand, is_weights  # noqa: E402
 FINGERPRINTS = r"""
 import json
 from jobs import architectures, compat
-from jobs._contract import ARCHITECTURES
+from jobs._contract import PAPER_ARCHITECTURES
 tf = compat.import_tensorflow(); keras = compat.keras_module(tf)
 files = json.load(open('/stubs/table.json'))
 out = {}
-for name in ARCHITECTURES:
+for name in PAPER_ARCHITECTURES:
     for weights in ('imagenet', None):
         model = architectures.build_classifier(
             keras, name, 224, 102, weights,
@@ -119,7 +119,7 @@ def main() -> None:
     print("\n| architecture | " + " | ".join(
         f"{p} ImageNet branch | {p} weights=None" for p in fingerprints) + " |")
     print("|---" * (1 + 2 * len(fingerprints)) + "|")
-    for arch in ARCHITECTURES:
+    for arch in PAPER_ARCHITECTURES:
         cells = []
         for found in fingerprints.values():
             for branch in ("imagenet", "None"):

@@ -20,7 +20,7 @@ JOB_NAMES = (
     "inspect",
 )
 
-ARCHITECTURES = (
+PAPER_ARCHITECTURES = (
     "MobileNetV3Small",
     "MobileNetV3Large",
     "EfficientNetB1",

@@ -1,37 +1,113 @@
-"""The keras.applications models of the study: jobs/_contract.py's ARCHITECTURES, each the
-name of its keras.applications function.
+"""The keras.applications networks: any this stack's Keras provides, by the name of its
+keras.applications function (the launcher's table lists them per stack:
+launcher/applications_table.py).
 
-Models take raw RGB pixels in [0, 255]: MobileNetV3 and EfficientNet rescale inside
-themselves; DenseNet's ``preprocess_input`` (ImageNet mean/std) is added as layers, so every
-job and every exported model (SavedModel, TFLite) is fed the same way. The model is built
-flat (the backbone's layers, not a nested model) because tfmot's clone-based pruning only
-sees top-level layers.
+Models take raw RGB pixels in [0, 255], whatever the network: each family's
+``preprocess_input`` becomes weightless layers in front of the backbone, so every job and every
+exported model (SavedModel, TFLite) is fed the same way. The mode is read from Keras itself
+(``preprocessing``), not from a list of families. The model is built flat (the backbone's layers,
+not a nested model) because tfmot's clone-based pruning only sees top-level layers.
 """
 import contextlib
 import hashlib
+import inspect
 import json
 
 from jobs import compat, pretrained
-from jobs._contract import ARCHITECTURES, TRAINING_REGIMES
+from jobs._contract import TRAINING_REGIMES
 from jobs.errors import JobInputError
 
 HEAD = "head"  # the name of every classifier's new Dense head
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-# The families whose keras.applications preprocessing is ImageNet mean/std ("torch" mode),
-# added in front of the backbone; the others rescale [0, 255] inside themselves.
-NORMALISED_FAMILIES = ("DenseNet",)
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+# How a family's preprocess_input maps [0, 255] RGB pixels (keras.applications.imagenet_utils):
+# inside: the network rescales inside itself (EfficientNet, MobileNetV3, ConvNeXt, RegNet...);
+# tf: to [-1, 1]; torch: ImageNet mean/std; caffe: BGR order, ImageNet mean subtracted.
+PREPROCESSING = ("inside", "tf", "torch", "caffe")
+PREPROCESSING_LAYER = {"tf": "scale_to_unit", "torch": "imagenet_norm", "caffe": "caffe_mean"}
 
 
-def check_name(name):
-    if name not in ARCHITECTURES:
-        raise JobInputError("unknown architecture {!r}: choose one of {}".format(
-            name, ", ".join(sorted(ARCHITECTURES))))
+def available(keras):
+    """The network constructors of this Keras's keras.applications, by name."""
+    return sorted(name for name in dir(keras.applications)
+                  if name[:1].isupper() and inspect.isfunction(getattr(keras.applications, name)))
 
 
-def needs_imagenet_normalisation(name):
-    return name.startswith(NORMALISED_FAMILIES)
+def check_form(name):
+    """Before TensorFlow is imported: a name keras.applications could have. Whether this stack
+    has it is ``check_name``'s, once Keras is loaded."""
+    if not (isinstance(name, str) and name[:1].isupper() and name.isalnum() and len(name) < 64):
+        raise JobInputError("architecture {!r} is not a keras.applications name (such as "
+                            "MobileNetV3Small)".format(name))
+
+
+def check_name(keras, name):
+    if name not in available(keras):
+        raise JobInputError(
+            "keras.applications of Keras {} has no {!r} (`edgecompress run train --help` lists "
+            "the networks of each stack)".format(compat.keras_version(keras), name))
+
+
+def _expected(mode, pixels):
+    import numpy as np
+
+    if mode == "inside":
+        return pixels
+    if mode == "tf":
+        return pixels / 127.5 - 1.0
+    if mode == "torch":
+        return (pixels / 255.0 - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)
+    return pixels[..., ::-1] - np.array(CAFFE_MEAN_BGR)
+
+
+def classify_preprocessing(preprocess_input):
+    """Which of PREPROCESSING ``preprocess_input`` computes, tried on fixed pixels."""
+    import numpy as np
+
+    pixels = np.array([[[[0, 0, 0], [255, 255, 255], [10, 100, 200], [200, 50, 25]]]],
+                      dtype="float32")
+    got = np.asarray(preprocess_input(pixels.copy()), dtype="float64")
+    for mode in PREPROCESSING:
+        expected = _expected(mode, pixels.astype("float64"))
+        if got.shape == expected.shape and np.allclose(got, expected, atol=1e-3):
+            return mode
+    raise JobInputError("preprocess_input maps pixels in none of the known ways ({})".format(
+        ", ".join(PREPROCESSING)))
+
+
+def preprocessing(keras, name):
+    return classify_preprocessing(inspect.getmodule(getattr(keras.applications, name))
+                                  .preprocess_input)
+
+
+def _preprocessing_layer(keras, mode, x):
+    if mode == "inside":
+        return x
+    if mode == "tf":
+        scale, offset = 1.0 / 127.5, -1.0
+    elif mode == "torch":
+        scale = [1.0 / (255.0 * s) for s in IMAGENET_STD]
+        offset = [-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)]
+    else:  # caffe: the mean here, in RGB order; the BGR order is the first kernel's (below)
+        scale, offset = 1.0, [-m for m in reversed(CAFFE_MEAN_BGR)]
+    # One weightless layer: a layer with weights here (Normalization) would shift the topology
+    # that ImageNet weight files load into.
+    return keras.layers.Rescaling(scale=scale, offset=offset,
+                                  name=PREPROCESSING_LAYER[mode])(x)
+
+
+def read_rgb_as_bgr(keras, model):
+    """Caffe-mode networks were trained on BGR inputs. Rather than a channel-reversing layer
+    (Keras has no weightless one that serialises), the first convolution's kernel has its input
+    channels reversed: conv(reverse(x), W) == conv(x, reverse_in(W)), exactly. Returns its
+    name."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D) and int(layer.kernel.shape[2]) == 3:
+            layer.kernel.assign(layer.kernel[:, :, ::-1, :])
+            return layer.name
+    raise RuntimeError("{} has no convolution reading the 3 image channels".format(model.name))
 
 
 def build_classifier(keras, name, input_size, num_classes, weights, logits=False,
@@ -39,20 +115,16 @@ def build_classifier(keras, name, input_size, num_classes, weights, logits=False
     """Backbone (no top, global average pooling) plus a new head named 'head'. With
     ``weights="imagenet"`` the backbone is the network that Keras builds for ImageNet weights,
     loaded from ``weights_file`` (jobs/pretrained.py)."""
-    check_name(name)
+    check_name(keras, name)
+    mode = preprocessing(keras, name)
     inputs = keras.Input(shape=(input_size, input_size, 3), name="image")
-    x = inputs
-    if needs_imagenet_normalisation(name):
-        # (x / 255 - mean) / std per channel, as one weightless layer: a layer with weights
-        # here (Normalization) would shift the topology that ImageNet weight files load into.
-        x = keras.layers.Rescaling(
-            scale=[1.0 / (255.0 * s) for s in IMAGENET_STD],
-            offset=[-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)],
-            name="imagenet_norm")(x)
+    x = _preprocessing_layer(keras, mode, inputs)
     with (pretrained.from_file(keras, name, weights_file) if weights == "imagenet"
           else _nothing()):
         backbone = getattr(keras.applications, name)(
             include_top=False, weights=weights, input_tensor=x, pooling="avg")
+    if mode == "caffe":
+        read_rgb_as_bgr(keras, backbone)
     outputs = keras.layers.Dense(num_classes, activation=None if logits else "softmax",
                                  name=HEAD)(backbone.output)
     model = keras.Model(inputs, outputs, name="{}_{}".format(name, num_classes))

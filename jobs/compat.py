@@ -72,16 +72,25 @@ def import_tfmot():
 
 def keras_downloads(keras, architecture):
     """The module whose ``get_file`` keras.applications' ``architecture`` calls to download its
-    weights: every Keras 2 line (keras 2.7, keras 2.12, tf_keras 2.21) imports
-    ``<keras>.utils.data_utils`` into the application's module and calls it through that."""
+    weights. Every Keras 2 line (keras 2.7, keras 2.12, tf_keras 2.21) calls it as an attribute
+    of its one ``utils.data_utils`` module: imported into the application's module (most),
+    reached through ``utils`` (ConvNeXt), or from another family's module (ResNetV2 through
+    resnet's)."""
     import inspect
+    import sys
 
     module = inspect.getmodule(getattr(keras.applications, architecture))
     downloads = getattr(module, "data_utils", None)
-    if downloads is None or not hasattr(downloads, "get_file"):
-        raise RuntimeError("keras.applications.{} downloads through no data_utils.get_file "
-                           "in this Keras ({})".format(architecture, keras_version(keras)))
-    return downloads
+    if downloads is not None and hasattr(downloads, "get_file"):
+        return downloads
+    root = module.__name__.split(".")[0] + "."
+    for name in sorted(sys.modules):
+        candidate = sys.modules[name]
+        if (name.startswith(root) and name.endswith(".utils.data_utils")
+                and hasattr(candidate, "get_file")):
+            return candidate
+    raise RuntimeError("keras.applications.{} downloads through no data_utils.get_file "
+                       "in this Keras ({})".format(architecture, keras_version(keras)))
 
 
 def make_serializable(keras, model):

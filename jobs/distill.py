@@ -28,7 +28,7 @@ SOFTMAX_CHECK_ATOL = 1e-5  # the logits read must give back the teacher's own pr
 def check(spec):
     models.check_model("teacher", spec.get("teacher"))
     models.check_handoff(spec, "teacher")
-    architectures.check_name(spec.get("student"))
+    architectures.check_form(spec.get("student"))
     pretrained.check_spec(spec, "student_weights", "student_weights_file")
     architectures.check_regime(spec.get("student_regime"), "student_regime")
     temperature = spec.get("temperature")

@@ -12,7 +12,7 @@ from jobs.sizes import path_bytes
 
 
 def check(spec):
-    architectures.check_name(spec.get("architecture"))
+    architectures.check_form(spec.get("architecture"))
     pretrained.check_spec(spec)
     size = spec.get("input_size")
     if not isinstance(size, int) or not 32 <= size <= 1024:

@@ -20,7 +20,7 @@ def input_path(spec, field):
 
 
 def check(spec):
-    architectures.check_name(spec.get("architecture"))
+    architectures.check_form(spec.get("architecture"))
     pretrained.check_spec(spec)
     architectures.check_regime(spec.get("regime"))
     data.check(spec)

@@ -2,9 +2,10 @@
 
 A file comes from Keras's own location, or from ``EDGECOMPRESS_WEIGHTS_URL``: a mirror given
 as a URL base (the file name is appended) or a local folder (a lab without internet carries the
-cache or a folder of files over). Every file is checked against Keras's published md5 before it
-enters the cache, and again (once per launcher process) before a job gets it: a wrong file never
-reaches a job. ``EDGECOMPRESS_WEIGHTS_HASHES`` names a JSON file of hashes to check instead, for
+cache or a folder of files over). Every file is checked against Keras's published hash (md5 or sha256)
+before it enters the cache, and again (once per launcher process) before a job gets it: a wrong
+file never reaches a job. Keras publishes none for MobileNet and MobileNetV2: those are used
+unchecked, said aloud. ``EDGECOMPRESS_WEIGHTS_HASHES`` names a JSON file of hashes to check instead, for
 files that are not Keras's (the tests' stub weights); every use of it is said aloud.
 """
 
@@ -32,8 +33,8 @@ FETCH_TIMEOUT_S = 60.0
 _verified: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) checked this process
 
 
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
+def hash_of(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
@@ -82,15 +83,21 @@ class WeightsCache:
         return cls(settings.weights_dir(environ), settings.weights_url(environ),
                    load_hashes(hashes_from), hashes_from, say)
 
-    def expected_md5(self, file: WeightsFile) -> str:
+    def expected_hash(self, file: WeightsFile) -> tuple[str, str] | None:
+        """(algorithm, hex digest) to check ``file`` against; None where Keras publishes no
+        hash (MobileNet, MobileNetV2): said aloud, and the file's sha256 still keys the job."""
         if self.hashes is None:
-            return file.md5
+            if file.file_hash is None or file.hash_algorithm is None:
+                self.say(f"warning: Keras publishes no hash for {file.name}: it is used "
+                         "unchecked (its sha256 is part of every job's key that reads it)")
+                return None
+            return file.hash_algorithm, file.file_hash
         if file.name not in self.hashes:
             raise UserError(f"{settings.WEIGHTS_HASHES.name}={self.hashes_from} has no hash "
                             f"for {file.name}: add it, or unset the variable to check Keras's")
         self.say(f"warning: {file.name} is checked against {self.hashes_from} "
                  f"({settings.WEIGHTS_HASHES.name}), not Keras's published hash")
-        return self.hashes[file.name]
+        return "md5", self.hashes[file.name]
 
     def path(self, file: WeightsFile) -> Path:
         return self.root / file.name
@@ -104,8 +111,8 @@ class WeightsCache:
         seen = (str(path), stat.st_size, stat.st_mtime_ns)
         if seen in _verified:
             return path
-        expected = self.expected_md5(file)
-        if md5_of(path) != expected:
+        expected = self.expected_hash(file)
+        if expected is not None and hash_of(path, expected[0]) != expected[1]:
             return None
         _verified.add(seen)
         return path
@@ -115,19 +122,19 @@ class WeightsCache:
         if found is not None:
             return found
         source = source_of(file, self.mirror)
-        expected = self.expected_md5(file)
+        expected = self.expected_hash(file)
         self.root.mkdir(parents=True, exist_ok=True)
         handle, tmp_name = tempfile.mkstemp(prefix=f".{file.name}.", dir=self.root)
         tmp = Path(tmp_name)
         try:
             with os.fdopen(handle, "wb") as out:
                 self._copy(source, out, file)
-            got = md5_of(tmp)
-            if got != expected:
+            got = None if expected is None else hash_of(tmp, expected[0])
+            if expected is not None and got != expected[1]:
                 raise UserError(
-                    f"ImageNet weights {file.name} from {source} have md5 {got}, not {expected}:"
-                    f" a wrong or damaged file; point {settings.WEIGHTS_URL.name} at a mirror "
-                    "with Keras's file")
+                    f"ImageNet weights {file.name} from {source} have {expected[0]} {got}, not "
+                    f"{expected[1]}: a wrong or damaged file; point {settings.WEIGHTS_URL.name} "
+                    "at a mirror with Keras's file")
             os.chmod(tmp, 0o644)  # the job's unprivileged user reads it
             os.replace(tmp, self.path(file))
         finally:
@@ -165,7 +172,8 @@ def give_weights(spec: AnySpec, inputs: Mapping[str, Path], tensorflow: str,
     (fetched into the cache when missing), and the inputs with those files."""
     given = dict(inputs)
     for slot, architecture in missing_weights(spec):
-        path = cache.ensure(weights_file(architecture, tensorflow))
+        size = int(getattr(spec, "input_size", 224))
+        path = cache.ensure(weights_file(architecture, tensorflow, size))
         spec = with_weights_file(spec, slot, digest(path))
         given[slot.file] = path
     return spec, given

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from launcher import jobspecs
+from launcher import applications, jobspecs
 from launcher.commands._options import (
     add_limits,
     add_profile,
@@ -27,6 +27,9 @@ from launcher.views import escape, outcome_table
 from launcher.weights_cache import WeightsCache, give_weights
 
 
+NETWORK_NAMES = {field for field, _weights in applications.NETWORK_FIELDS}
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = commands.add_parser("run", help="run one job in a container and file its result")
     jobs = parser.add_subparsers(dest="job", required=True, metavar="JOB")
@@ -35,6 +38,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         for name, info in jobspecs.parameter_fields(job).items():
             metavar = "PATH" if jobspecs.is_input_field(info) else name.upper()
             default = "" if jobspecs.is_input_field(info) else f" (default: {info.default})"
+            if name in NETWORK_NAMES:
+                default += f"; keras.applications networks {applications.listing()}"
             sub.add_argument(jobspecs.option_name(name), dest=f"param_{name}", metavar=metavar,
                              help=(info.description or "") + default)
         sub.add_argument("--spec-file", type=Path,
@@ -74,6 +79,7 @@ def warn(line: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     spec, inputs = jobspecs.build_spec(args.job, job_params(args), tree_digest)
+    applications.check_fields(spec.model_dump(), get_profile(args.profile).tensorflow)
     # Before the engine is asked: a weights file that cannot be had is one line, nothing starts.
     spec, inputs = give_weights(spec, inputs, get_profile(args.profile).tensorflow,
                                 WeightsCache.from_settings(warn), tree_digest)

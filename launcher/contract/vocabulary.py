@@ -1,5 +1,5 @@
 """The seam's vocabulary: what the launcher and jobs/ must agree on besides the models (names,
-container paths, environment variables, the error-line prefix, the literals of architectures,
+container paths, environment variables, the error-line prefix, the paper's architectures,
 quantize modes, regimes and latency methods), and the building blocks every model of the
 contract shares (constrained numbers, ``Reason``, ``Strict``).
 
@@ -14,6 +14,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from launcher.applications import all_names
 from launcher.inert import inert_line
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -38,7 +39,8 @@ ENV_SAVE_APART = "EDGECOMPRESS_SAVE_APART"
 # 2; the launcher reports the rest of that line as the failure's reason (launcher/outcome.py).
 ERROR_PREFIX = "error: "
 
-Architecture = Literal[
+# The paper's six networks: the presets' and the report's (in this order).
+PaperArchitecture = Literal[
     "MobileNetV3Small",
     "MobileNetV3Large",
     "EfficientNetB1",
@@ -46,7 +48,19 @@ Architecture = Literal[
     "DenseNet169",
     "DenseNet201",
 ]
-ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
+PAPER_ARCHITECTURES: tuple[str, ...] = get_args(PaperArchitecture)
+
+
+def _known_network(name: str) -> str:
+    if name not in all_names():
+        raise ValueError(f"{name!r} is a keras.applications network of no stack edgecompress "
+                         "knows (`edgecompress run train --help` lists them)")
+    return name
+
+
+# Any keras.applications network of some stack (launcher/applications.py); whether the stack
+# that runs a job has it is checked where the profile is known.
+Architecture = Annotated[str, AfterValidator(_known_network)]
 
 # Post-training quantization: the calibrated modes read training images (and so a dataset).
 UncalibratedMode = Literal["float32", "fp16", "dynamic"]

@@ -22,7 +22,7 @@ from launcher.contract.results import (
     QuantizeResult,
     TrainResult,
 )
-from launcher.contract.vocabulary import ARCHITECTURES
+from launcher.contract.vocabulary import PAPER_ARCHITECTURES
 from launcher.report.latency_stats import LatencyStats
 from launcher.report.paper import (
     METRICS,
@@ -51,7 +51,7 @@ def method_order(method: str) -> tuple[int, int, str]:
 
 
 def model_order(model: str) -> tuple[int, str]:
-    return (ARCHITECTURES.index(model) if model in ARCHITECTURES else len(ARCHITECTURES), model)
+    return (PAPER_ARCHITECTURES.index(model) if model in PAPER_ARCHITECTURES else len(PAPER_ARCHITECTURES), model)
 
 
 def family_of(method: str) -> str | None:

@@ -30,9 +30,10 @@ from pydantic import (
     model_validator,
 )
 
+from launcher.applications import all_names
 from launcher.contract.specs import BenchmarkSettings
 from launcher.contract.vocabulary import (
-    ARCHITECTURES,
+    PAPER_ARCHITECTURES,
     Architecture,
     LearningRateDecay,
     PruneRegime,
@@ -225,10 +226,11 @@ class CampaignConfig(Config):
         # One message per kind: pydantic's for the union would list both kinds' errors.
         if isinstance(value, list):
             for item in value:
-                if isinstance(item, str) and item not in ARCHITECTURES:
-                    raise ValueError(f"unknown architecture {item!r}: choose one of "
-                                     f"{', '.join(ARCHITECTURES)}, or give your own model as "
-                                     "a [[models]] table with name and path")
+                if isinstance(item, str) and item not in all_names():
+                    raise ValueError(f"unknown architecture {item!r}: name a keras.applications "
+                                     "network (`edgecompress run train --help` lists each "
+                                     "stack's), or give your own model as a [[models]] table "
+                                     "with name and path")
         return value
 
     @field_validator("models")
@@ -318,7 +320,7 @@ def with_overrides(config: CampaignConfig, *, models: list[str] | None = None,
     except ValidationError as error:
         first = error.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "campaign"
-        hint = (f" (models: {', '.join(ARCHITECTURES)})" if field == "models" else
+        hint = (f" (the paper's: {', '.join(PAPER_ARCHITECTURES)})" if field == "models" else
                 f" (methods: {METHODS_HELP})" if field == "methods"
                 else "")
         raise UserError(f"invalid --{field}: {first['msg']}{hint}") from None

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from launcher.applications import check_fields
 from launcher.pretrained import WeightsFile, weights_file
 from launcher.study.plan import Plan, is_weights, weights_architecture
 from launcher.study.resolve import WeightsLookup
@@ -24,10 +25,20 @@ class Needed:
     file: WeightsFile
 
 
+def check_networks(plan: Plan, tensorflow: str, training_tensorflow: str | None = None) -> None:
+    """Before anything runs: every network the plan builds exists on the stack that builds it,
+    at the campaign's input size (one line naming the stacks that have it). Pure."""
+    for node in plan.nodes:
+        training = node.role == "train"
+        check_fields(node.params, training_tensorflow if training and training_tensorflow
+                     else tensorflow)
+
+
 def weights_needed(plan: Plan, tensorflow: str, training_tensorflow: str | None = None
                    ) -> list[Needed]:
     """Each (architecture, lane) of the plan that starts from ImageNet weights, with its file
-    on the stack that runs it. Pure."""
+    on the stack that runs it; every network checked first (``check_networks``). Pure."""
+    check_networks(plan, tensorflow, training_tensorflow)
     seen: dict[tuple[str, bool], Needed] = {}
     for node in plan.nodes:
         for _field, source in node.inputs:
@@ -36,7 +47,9 @@ def weights_needed(plan: Plan, tensorflow: str, training_tensorflow: str | None 
             training = node.role == "train"
             arch = weights_architecture(source)
             stack = training_tensorflow if training and training_tensorflow else tensorflow
-            seen.setdefault((arch, training), Needed(arch, training, weights_file(arch, stack)))
+            size = int(node.params.get("input_size", 224))
+            seen.setdefault((arch, training),
+                            Needed(arch, training, weights_file(arch, stack, size)))
     return list(seen.values())
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from launcher.contract.vocabulary import ARCHITECTURES
+from launcher.applications import all_names
 from launcher.errors import UserError
 
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -43,7 +43,7 @@ class UserModel(BaseModel):
     @field_validator("name")
     @classmethod
     def _not_an_architecture(cls, value: str) -> str:
-        if value in ARCHITECTURES:
+        if value in all_names():
             raise ValueError(f"{value!r} is a keras.applications architecture the study trains: "
                              "give your own model another name")
         return value

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from launcher.contract.vocabulary import ARCHITECTURES
+from launcher.contract.vocabulary import PAPER_ARCHITECTURES
 from launcher.pretrained import weights_file
 from launcher.weights_cache import WeightsCache, load_hashes
 
@@ -79,7 +79,7 @@ def mirror(image_id, tmp_path_factory) -> Iterator[Mirror]:
 
 
 def test_the_table_names_what_this_twins_keras_asks_for(mirror, profile):
-    for architecture in ARCHITECTURES:
+    for architecture in PAPER_ARCHITECTURES:
         ours, keras = weights_file(architecture, profile.tensorflow), mirror.requested[architecture]
         assert (ours.name, ours.origin, ours.md5) == (
             keras["fname"], keras["origin"], keras["file_hash"]), architecture
@@ -170,14 +170,14 @@ def test_the_six_build_from_their_files_train_and_save_on_this_twin(mirror, imag
                                                                      tmp_path):
     cache = WeightsCache(tmp_path / "cache", mirror=mirror.url,
                          hashes=load_hashes(mirror.hashes), hashes_from=mirror.hashes)
-    files = {arch: cache.ensure(weights_file(arch, profile.tensorflow)) for arch in ARCHITECTURES}
+    files = {arch: cache.ensure(weights_file(arch, profile.tensorflow)) for arch in PAPER_ARCHITECTURES}
     (tmp_path / "files.json").write_text(json.dumps(
         {arch: f"/weights/{path.name}" for arch, path in files.items()}))
     report = json.loads(python_in_image(
         image_id, CHECK_SIX, {tmp_path / "cache": "/weights", tmp_path / "files.json":
                               "/files.json"}, timeout_s=900))
     corrected = profile.tensorflow.startswith("2.7") is False  # Keras >= 2.10 corrects inputs
-    for arch in ARCHITECTURES:
+    for arch in PAPER_ARCHITECTURES:
         got = report[arch]
         assert got["weights_are_the_files"] and got["backbone_unchanged"] and got["head_moved"]
         assert got["trainable"] == 2, (arch, got)  # the head's kernel and bias alone

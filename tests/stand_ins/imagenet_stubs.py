@@ -22,13 +22,13 @@ def md5_of(path):
 
 def main(out_dir, names):
     from jobs import compat, pretrained
-    from jobs._contract import ARCHITECTURES
+    from jobs._contract import PAPER_ARCHITECTURES
 
     tf = compat.import_tensorflow()
     keras = compat.keras_module(tf)
     tf.random.set_seed(0)
     table = {}
-    for name in names or ARCHITECTURES:
+    for name in names or PAPER_ARCHITECTURES:
         requested = pretrained.requested_file(keras, name)
         backbone = getattr(keras.applications, name)(
             include_top=False, weights=None, pooling="avg", input_shape=(32, 32, 3))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from launcher.contract.vocabulary import ARCHITECTURES
+from launcher.contract.vocabulary import PAPER_ARCHITECTURES
 from launcher.errors import UserError
 from launcher.study.campaign import (
     PRESETS,
@@ -26,7 +26,7 @@ MINIMAL = 'name = "mine"\nmodels = ["MobileNetV3Small"]\nmethods = ["fp16"]\n'
 
 def test_paper_preset_is_the_papers_study():
     config = load_campaign("paper")
-    assert config.models == list(ARCHITECTURES)
+    assert config.models == list(PAPER_ARCHITECTURES)
     assert config.methods == ["fp16", "int8", "prune25", "prune50", "prune75", "distill",
                               "scratch"]
     assert config.copies == 5
@@ -55,7 +55,7 @@ def test_presets_round_trip(name):
 @pytest.mark.parametrize(("text", "fragment"), [
     (MINIMAL + "copeis = 3\n", "copeis: Extra inputs are not permitted"),
     (MINIMAL.replace('"fp16"', '"int4"'), "methods.0: String should match pattern"),
-    (MINIMAL.replace("MobileNetV3Small", "ResNet50"), "unknown architecture 'ResNet50'"),
+    (MINIMAL.replace("MobileNetV3Small", "ResNet51"), "unknown architecture 'ResNet51'"),
     (MINIMAL + "copies = 0\n", "copies"),
     (MINIMAL + "[dataset]\nsource = \"images\"\n", "needs path"),
     (MINIMAL + "[benchmark]\nlatency_runs = 2\nwarmup_runs = 2\n", "warmup_runs"),
@@ -99,7 +99,7 @@ def test_campaign_plan_command_counts_the_paper(tmp_path):
 
 @pytest.mark.parametrize(("args", "fragment"), [
     (["campaign", "run", "nope"], "neither a preset"),
-    (["campaign", "plan", "quick", "--models", "ResNet50"], "invalid --models"),
+    (["campaign", "plan", "quick", "--models", "ResNet51"], "invalid --models"),
     (["campaign", "plan", "quick", "--copies", "0"], "invalid --copies"),
     (["status", "nope"], "no campaign 'nope'"),
     (["report"], "no campaign in"),

@@ -34,7 +34,7 @@ def assert_one_line_error(proc, code, fragment):
     [
         (["run", "nope"], 2, "invalid choice: 'nope'"),
         (["run", "make_model", "--input-size", "5"], 2, "invalid --input-size '5'"),
-        (["run", "make_model", "--architecture", "ResNet50"], 2, "invalid --architecture"),
+        (["run", "make_model", "--architecture", "ResNet51"], 2, "invalid --architecture"),
         (["run", "quantize", "--model", "/no/such/dir"], 2, "no such file or folder"),
         (["run", "quantize", "--mode", "int4", "--model", "."], 2, "invalid --mode 'int4'"),
         (["run", "probe", "--timeout", "-3"], 2, "must be greater than 0"),

@@ -70,8 +70,8 @@ def test_the_names_are_derived_from_the_models():
     for job, cls in specs.SPEC_CLASSES.items():
         assert get_args(cls.model_fields["job"].annotation) == (job,)
         assert cls.model_fields["job"].default == job
-    assert get_args(vocabulary.Architecture) == vocabulary.ARCHITECTURES
-    assert "DenseNet201" in vocabulary.ARCHITECTURES
+    assert get_args(vocabulary.PaperArchitecture) == vocabulary.PAPER_ARCHITECTURES
+    assert "DenseNet201" in vocabulary.PAPER_ARCHITECTURES
     mode = specs.QuantizeSpec.model_json_schema()["properties"]["mode"]
     assert tuple(mode["enum"]) == vocabulary.QUANTIZE_MODES
     assert vocabulary.QUANTIZE_MODES == ("float32", "fp16", "dynamic", "int8", "full_int8")
@@ -125,7 +125,7 @@ def test_jobs_spell_no_seam_value_themselves(path):
     if path.name == "_contract.py":
         return
     spelled = _string_constants(path) & (
-        SEAM_STRINGS | {vocabulary.ERROR_PREFIX} | set(vocabulary.ARCHITECTURES))
+        SEAM_STRINGS | {vocabulary.ERROR_PREFIX} | set(vocabulary.PAPER_ARCHITECTURES))
     assert not spelled, f"jobs/{path.name}: use jobs/_contract.py for {sorted(spelled)}"
 
 

@@ -5,7 +5,7 @@ builds. Synthetic cells, no store."""
 from __future__ import annotations
 
 from launcher.contract.results import Fingerprint
-from launcher.contract.vocabulary import ARCHITECTURES
+from launcher.contract.vocabulary import PAPER_ARCHITECTURES
 from launcher.report.beside import paper_table
 from launcher.report.cells import Cell, Cells
 from launcher.report.networks import PAPER_NETWORKS, differs_from_papers, network_table
@@ -31,8 +31,8 @@ def with_networks(cells: Cells, networks: dict[str, Fingerprint]) -> Cells:
 
 
 def test_the_paper_stacks_build_different_mobilenets_and_efficientnets():
-    assert set(PAPER_NETWORKS["nano"]) == set(PAPER_NETWORKS["xavier"]) == set(ARCHITECTURES)
-    for model in ARCHITECTURES:
+    assert set(PAPER_NETWORKS["nano"]) == set(PAPER_NETWORKS["xavier"]) == set(PAPER_ARCHITECTURES)
+    for model in PAPER_ARCHITECTURES:
         same = PAPER_NETWORKS["nano"][model] == PAPER_NETWORKS["xavier"][model]
         assert same is model.startswith("DenseNet"), model
 

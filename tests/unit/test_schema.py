@@ -110,7 +110,7 @@ def test_specs_are_discriminated_by_job_and_strict():
     assert JOB_SPEC.validate_python({"job": "probe"}).job == "probe"
     for bad in ({"job": "nope"}, {"job": "probe", "x": 1},
                 {"job": "make_model", "input_size": 8},
-                {"job": "make_model", "architecture": "ResNet50"},
+                {"job": "make_model", "architecture": "ResNet51"},
                 {"job": "quantize"}):
         with pytest.raises(ValidationError):
             JOB_SPEC.validate_python(bad)

@@ -28,7 +28,7 @@ def md5(data: bytes) -> str:
 
 
 def file_with(md5_hash: str, name: str = NAME) -> WeightsFile:
-    return WeightsFile("EfficientNetB1", name, "https://keras.invalid/", md5_hash)
+    return WeightsFile("EfficientNetB1", name, "https://keras.invalid/" + name, md5_hash)
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
