@@ -27,8 +27,9 @@ until the kept runs' timed seconds reach it too, at most MAX_LATENCY_RUNS runs i
 (``more_runs``); the result records the runs run, the kept seconds and whether the duration
 was met. ``cooldown_c``: before each timed run (warm-up included) the job waits, in short
 sleeps, until the hottest thermal zone (THERMAL_ROOT/thermal_zone*/temp, millidegrees; a zone
-that cannot be read is skipped) is below it, at most ``cooldown_timeout_s`` per run; the wait
-comes before the run's wall-clock start, outside its window.
+that cannot be read, a PMIC's constant and a sensor-less -256 C are skipped) is below it, at
+most ``cooldown_timeout_s`` per run; the wait comes before the run's wall-clock start, outside
+its window.
 """
 import math
 import os
@@ -246,21 +247,39 @@ def thermal_root():
     return os.environ.get(ENV_THERMAL_ROOT) or THERMAL_ROOT
 
 
+# Zones that are no temperature (launcher/device/thermal.py, docs/methodology.md): a PMIC
+# zone (type "PMIC-Die" on a Nano) reads a fixed 100 C whatever the board's heat, and a zone
+# without a sensor reads -256 C or so.
+NOT_SENSOR_TYPES = ("pmic",)
+NO_READING_C = -40.0
+
+
+def _zone_file(root, name, part):
+    """A zone's ``part`` file (temp, type) as text, or None when it cannot be read."""
+    try:
+        with open(os.path.join(root, name, part)) as handle:
+            return handle.read(64)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def hottest_zone(root):
     """The highest temperature of the zones under ``root`` (degrees Celsius), or None when no
-    zone reads: a zone whose temp cannot be read or parsed is skipped."""
+    zone reads: a zone whose temp cannot be read or parsed is skipped, and so are a PMIC zone
+    (a constant) and a reading below NO_READING_C (no sensor)."""
     try:
         names = sorted(n for n in os.listdir(root) if n.startswith("thermal_zone"))
     except OSError:
         return None
     hottest = None
     for name in names:
-        try:
-            with open(os.path.join(root, name, "temp")) as handle:
-                celsius = zone_celsius(handle.read(64))
-        except (OSError, UnicodeDecodeError):
+        kind = (_zone_file(root, name, "type") or "").strip().lower()
+        if kind.startswith(NOT_SENSOR_TYPES):
             continue
-        if celsius is not None and (hottest is None or celsius > hottest):
+        celsius = zone_celsius(_zone_file(root, name, "temp"))
+        if celsius is None or celsius < NO_READING_C:
+            continue
+        if hottest is None or celsius > hottest:
             hottest = celsius
     return hottest
 

@@ -123,6 +123,13 @@ def test_the_hottest_zone_skips_what_cannot_be_read(tmp_path):
                             "thermal_zone4": b"\xff\xfe9\x00", "cooling_device0": "99000"})
     (root / "thermal_zone5").mkdir()  # no temp file at all
     assert benchmark.hottest_zone(str(root)) == 63.5
+    # A Nano's PMIC-Die reads a constant 100 C; a zone without a sensor -256 C: neither is the
+    # board's heat.
+    zones(root, {"thermal_zone6": "100000\n", "thermal_zone7": "-256000\n"})
+    (root / "thermal_zone6" / "type").write_text("PMIC-Die\n")
+    assert benchmark.hottest_zone(str(root)) == 63.5
+    (root / "thermal_zone6" / "type").write_text("GPU-therm\n")
+    assert benchmark.hottest_zone(str(root)) == 100.0
 
 
 def test_no_readable_zone_is_none(tmp_path):
