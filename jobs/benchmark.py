@@ -21,6 +21,15 @@ Besides the summary of the run means, every kept run's per-image latencies go to
 launcher's statistics over images (launcher/report/latency_stats.py). Cold start is recorded
 before any timed run: loading the model, TFLite's allocate_tensors, the first inference; then
 the warm-up run's mean. Threads: jobs/threads.py.
+
+``min_duration_s`` (LoadGen's min_duration): after ``latency_runs`` runs, timed runs go on
+until the kept runs' timed seconds reach it too, at most MAX_LATENCY_RUNS runs in all
+(``more_runs``); the result records the runs run, the kept seconds and whether the duration
+was met. ``cooldown_c``: before each timed run (warm-up included) the job waits, in short
+sleeps, until the hottest thermal zone (THERMAL_ROOT/thermal_zone*/temp, millidegrees; a zone
+that cannot be read, a PMIC's constant and a sensor-less -256 C are skipped) is below it, at
+most ``cooldown_timeout_s`` per run; the wait comes before the run's wall-clock start, outside
+its window.
 """
 import math
 import os
@@ -29,10 +38,13 @@ import time
 
 from jobs import compat, data, models, threads
 from jobs._contract import (
+    ENV_THERMAL_ROOT,
     LATENCY_METHODS,
     LATENCY_SAMPLES_ARTIFACT,
     LATENCY_SAMPLES_FILE,
     LATENCY_SAMPLES_FORMAT,
+    MAX_LATENCY_RUNS,
+    THERMAL_ROOT,
 )
 from jobs.contract import Outcome
 from jobs.errors import JobInputError
@@ -213,7 +225,124 @@ def accuracy(tf, runner, splits, spec):
     return float(correct) / total, total
 
 
-def latency_runs(runner, images, runs, each_image=None):
+def more_runs(done, kept_s, runs, min_duration_s, cap=MAX_LATENCY_RUNS):
+    """Whether another timed run follows ``done`` runs whose kept ones timed ``kept_s``
+    seconds: until the spec's ``runs`` and ``min_duration_s`` are both met, never past
+    ``cap`` runs."""
+    if done >= cap:
+        return False
+    return done < runs or kept_s < min_duration_s
+
+
+def zone_celsius(text):
+    """A thermal zone's temp file (millidegrees Celsius) in degrees, or None when it does not
+    read as a whole number."""
+    try:
+        return int(text.strip()) / 1000.0
+    except (ValueError, AttributeError):
+        return None
+
+
+def thermal_root():
+    return os.environ.get(ENV_THERMAL_ROOT) or THERMAL_ROOT
+
+
+# Zones that are no temperature (launcher/device/thermal.py, docs/methodology.md): a PMIC
+# zone (type "PMIC-Die" on a Nano) reads a fixed 100 C whatever the board's heat, and a zone
+# without a sensor reads -256 C or so.
+NOT_SENSOR_TYPES = ("pmic",)
+NO_READING_C = -40.0
+
+
+def _zone_file(root, name, part):
+    """A zone's ``part`` file (temp, type) as text, or None when it cannot be read."""
+    try:
+        with open(os.path.join(root, name, part)) as handle:
+            return handle.read(64)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def hottest_zone(root):
+    """The highest temperature of the zones under ``root`` (degrees Celsius), or None when no
+    zone reads: a zone whose temp cannot be read or parsed is skipped, and so are a PMIC zone
+    (a constant) and a reading below NO_READING_C (no sensor)."""
+    try:
+        names = sorted(n for n in os.listdir(root) if n.startswith("thermal_zone"))
+    except OSError:
+        return None
+    hottest = None
+    for name in names:
+        kind = (_zone_file(root, name, "type") or "").strip().lower()
+        if kind.startswith(NOT_SENSOR_TYPES):
+            continue
+        celsius = zone_celsius(_zone_file(root, name, "temp"))
+        if celsius is None or celsius < NO_READING_C:
+            continue
+        if hottest is None or celsius > hottest:
+            hottest = celsius
+    return hottest
+
+
+COOLDOWN_STEP_S = 0.5
+
+
+def cool_down(root, below_c, timeout_s, step_s=COOLDOWN_STEP_S):
+    """Wait until the hottest zone under ``root`` is below ``below_c``, at most ``timeout_s``
+    seconds. Returns (seconds waited, the hottest zone when it stopped waiting, whether the cap
+    was hit); the hottest is None when no zone reads (no wait)."""
+    started = time.monotonic()
+    while True:
+        hottest = hottest_zone(root)
+        waited = time.monotonic() - started
+        if hottest is None or hottest < below_c:
+            return waited, hottest, False
+        if waited >= timeout_s:
+            return waited, hottest, True
+        time.sleep(max(0.0, min(step_s, timeout_s - waited)))
+
+
+class Cooldown(object):
+    """The cooldown before each run (``cooldown_c``), and what it waited, for the result."""
+
+    def __init__(self, below_c, timeout_s, root):
+        self.below_c, self.timeout_s, self.root = below_c, timeout_s, root
+        self.waits, self.start_c, self.caps_hit = [], [], 0
+        self.no_zones = False
+
+    def __call__(self):
+        if self.below_c is None or self.no_zones:
+            return
+        waited, hottest, cap_hit = cool_down(self.root, self.below_c, self.timeout_s)
+        if hottest is None:
+            self.no_zones = True
+            print("cooldown_c {:g}: no readable thermal zone under {}: no wait".format(
+                self.below_c, self.root))
+            return
+        if cap_hit:
+            self.caps_hit += 1
+            print("cooldown_c {:g}: still {:g} C after {:.0f} s (cooldown_timeout_s): the run "
+                  "starts anyway".format(self.below_c, hottest, waited))
+        self.waits.append(waited)
+        self.start_c.append(hottest)
+
+    def metrics(self):
+        if self.below_c is None:
+            return {"cooldown": None, "cooldown_wait_s": None, "cooldown_caps_hit": None}
+        if self.no_zones:
+            return {"cooldown": "no thermal zones", "cooldown_wait_s": 0.0,
+                    "cooldown_caps_hit": 0}
+        return {"cooldown": "cap hit" if self.caps_hit else "reached",
+                "cooldown_wait_s": sum(self.waits), "cooldown_caps_hit": self.caps_hit}
+
+    def samples(self):
+        if self.below_c is None or self.no_zones:
+            return {}
+        return {"cooldown_wait_s": self.waits, "cooldown_start_c": self.start_c}
+
+
+def latency_runs(runner, images, runs, each_image=None, warmup=0, min_duration_s=0.0,
+                 before_run=None):
     """Per-image milliseconds of each run, and each run's wall-clock start and end (Unix
     seconds): the launcher lines power samples up with them (the host's clock is the same).
     With ``each_image`` (a list), every run's per-image milliseconds are appended to it.
@@ -221,10 +350,17 @@ def latency_runs(runner, images, runs, each_image=None):
     Each image is timed from the model's call until its output is on the host
     (``runner.fetch``), so no two images overlap even where calls are asynchronous (a GPU);
     turning the stored pixels into the model's input (``runner.prepare``) comes before the
-    image's timed span and is not part of it."""
+    image's timed span and is not part of it.
+
+    ``runs`` runs, and more while the kept ones (after ``warmup``) have timed fewer than
+    ``min_duration_s`` seconds (``more_runs``). ``before_run`` (the cooldown) is called before
+    each run's wall-clock start."""
     per_image_ms, started_unix, ended_unix = [], [], []
     clock = time.perf_counter
-    for _ in range(runs):
+    kept_ms = 0.0  # summed as kept_seconds sums them: the same float
+    while more_runs(len(per_image_ms), kept_ms / 1000.0, runs, min_duration_s):
+        if before_run is not None:
+            before_run()
         spans = []
         started_unix.append(time.time())
         for image in images:
@@ -232,11 +368,19 @@ def latency_runs(runner, images, runs, each_image=None):
             started = clock()
             runner.fetch(runner.predict(model_input))
             spans.append(clock() - started)
+        run_ms = [span * 1000.0 for span in spans]
+        if len(per_image_ms) >= warmup:
+            kept_ms += sum(run_ms)
         per_image_ms.append(sum(spans) * 1000.0 / len(images))
         ended_unix.append(time.time())
         if each_image is not None:
-            each_image.append([span * 1000.0 for span in spans])
+            each_image.append(run_ms)
     return per_image_ms, started_unix, ended_unix
+
+
+def kept_seconds(each_image, warmup):
+    """The kept runs' timed seconds, from every run's per-image milliseconds."""
+    return sum(sum(run) for run in each_image[warmup:]) / 1000.0
 
 
 def first_inference_ms(runner, image):
@@ -298,9 +442,23 @@ def run(spec, context):
     images = latency_pool(pool, spec["latency_images"])
     warmup = spec["warmup_runs"]
     each_image = []
-    per_image_ms, started_unix, ended_unix = latency_runs(runner, images, spec["latency_runs"],
-                                                          each_image)
+    min_duration_s = float(spec.get("min_duration_s") or 0.0)
+    cooldown = Cooldown(spec.get("cooldown_c"), spec.get("cooldown_timeout_s", 300.0),
+                        thermal_root())
+    per_image_ms, started_unix, ended_unix = latency_runs(
+        runner, images, spec["latency_runs"], each_image, warmup=warmup,
+        min_duration_s=min_duration_s, before_run=cooldown)
     metrics.update(summarise(per_image_ms, warmup))
+    kept_s = kept_seconds(each_image, warmup)
+    metrics.update({"latency_runs_run": len(per_image_ms), "latency_kept_s": kept_s,
+                    "min_duration_s": min_duration_s,
+                    "duration_met": kept_s >= min_duration_s})
+    if len(per_image_ms) > spec["latency_runs"] or kept_s < min_duration_s:
+        print("min_duration_s {:g}: {} timed runs, the kept ones {:.3f} s{}".format(
+            min_duration_s, len(per_image_ms), kept_s,
+            "" if kept_s >= min_duration_s else ": not met within {} runs".format(
+                MAX_LATENCY_RUNS)))
+    metrics.update(cooldown.metrics())
     metrics["latency_images"] = len(images)
     metrics["warmup_ms_mean"] = (sum(per_image_ms[:warmup]) / warmup) if warmup else None
     write_samples(context.artifact_path(LATENCY_SAMPLES_FILE), each_image[warmup:])
@@ -311,6 +469,6 @@ def run(spec, context):
                     "parameters": parameters, "nonzero_parameters": nonzero})
     return Outcome(metrics=metrics,
                    artifacts=[(LATENCY_SAMPLES_ARTIFACT, "file", LATENCY_SAMPLES_FILE)],
-                   samples={"latency_ms_per_image_all_runs": per_image_ms,
-                            "latency_run_started_unix": started_unix,
-                            "latency_run_ended_unix": ended_unix})
+                   samples=dict({"latency_ms_per_image_all_runs": per_image_ms,
+                                 "latency_run_started_unix": started_unix,
+                                 "latency_run_ended_unix": ended_unix}, **cooldown.samples()))

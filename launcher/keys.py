@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from launcher.contract.specs import BenchmarkSettings
 from launcher.contract.vocabulary import SCHEMA_VERSION
 
 
@@ -29,13 +30,28 @@ def sha256_text(text: str) -> str:
 # key the same whether the pixels came decoded or not, on a device or a workstation.
 CACHE_FIELDS = frozenset({"decoded"})
 
+# Spec fields added after stores were written with the spec, keyed only when they differ from
+# their default: a spec that leaves them at it keeps the key it had before they existed, so a
+# store resumes and its results are reused. Their defaults must never change (a key would then
+# name two different jobs).
+KEYED_WHEN_SET: dict[str, Any] = {
+    name: BenchmarkSettings.model_fields[name].default
+    for name in ("min_duration_s", "cooldown_c", "cooldown_timeout_s")}
+
+
+def _keyed(name: str, value: Any) -> bool:
+    if name in CACHE_FIELDS:
+        return False
+    return name not in KEYED_WHEN_SET or value != KEYED_WHEN_SET[name]
+
 
 def job_key(spec: BaseModel | dict[str, Any], image_id: str,
             schema_version: int = SCHEMA_VERSION) -> str:
     """The job's identity: what it is asked, what runs it, and the contract it answers in. A
-    dict is a spec as written (a stored spec.json), hashed as it is, bar the cache fields."""
+    dict is a spec as written (a stored spec.json), hashed as it is, bar the cache fields and
+    the later fields at their defaults (KEYED_WHEN_SET)."""
     fields = spec.model_dump(mode="json") if isinstance(spec, BaseModel) else spec
     return sha256_text(canonical_json(
-        {"spec": {name: value for name, value in fields.items() if name not in CACHE_FIELDS},
+        {"spec": {name: value for name, value in fields.items() if _keyed(name, value)},
          "image_id": image_id, "schema_version": schema_version}
     ))

@@ -300,6 +300,22 @@ class BenchmarkMetrics(Strict):
     # Every kept run's per-image latencies, in the artifact LATENCY_SAMPLES_ARTIFACT (None:
     # recorded before it existed); validated against latency_runs_kept x latency_images.
     latency_samples_format: Literal["float32-le"] | None = None
+    # What was run (None: recorded before min_duration_s existed, when every spec ran exactly
+    # latency_runs): the timed runs run, warm-up included (latency_runs, or more where
+    # min_duration_s asked for them); the kept runs' timed seconds; the spec's min_duration_s
+    # and whether the kept runs reached it (False: MAX_LATENCY_RUNS runs came first).
+    latency_runs_run: int | None = Field(default=None, ge=2)
+    latency_kept_s: NonNegFloat | None = None
+    min_duration_s: NonNegFloat | None = None
+    duration_met: bool | None = None
+    # The cooldown (spec cooldown_c; None: none asked for, or recorded before it existed):
+    # reached: every run started with the hottest zone below cooldown_c; cap hit: at least one
+    # run waited cooldown_timeout_s and started anyway (cooldown_caps_hit: how many); no
+    # thermal zones: nothing to read, no wait. cooldown_wait_s: the waits' total. Per run, in
+    # the samples: cooldown_wait_s and cooldown_start_c (the hottest zone as the run started).
+    cooldown: Literal["reached", "cap hit", "no thermal zones"] | None = None
+    cooldown_wait_s: NonNegFloat | None = None
+    cooldown_caps_hit: NonNegInt | None = None
     # Cold start, before any timed run: loading the deployed file (the SavedModel's .h5 copy
     # or the SavedModel; the .tflite into an Interpreter), TFLite's allocate_tensors (None for
     # a SavedModel), the first inference (tracing included for a tf.function), and the mean
@@ -326,6 +342,17 @@ class BenchmarkResult(ResultBase):
                 for a in self.artifacts):
             raise ValueError(f"latency_samples_format given but no file artifact named "
                              f"{LATENCY_SAMPLES_ARTIFACT!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _runs_add_up(self) -> BenchmarkResult:
+        """The runs run are the warm-up and the kept ones, at least the spec's count."""
+        run, spec = self.metrics.latency_runs_run, self.spec
+        if run is not None and (run != spec.warmup_runs + self.metrics.latency_runs_kept
+                                or run < spec.latency_runs):
+            raise ValueError(f"latency_runs_run {run} is not warmup_runs + latency_runs_kept "
+                             f"({spec.warmup_runs} + {self.metrics.latency_runs_kept}) of at "
+                             f"least latency_runs ({spec.latency_runs})")
         return self
 
 

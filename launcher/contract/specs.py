@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, TypeAdapter, field_validator, model_valid
 from launcher.contract.vocabulary import (
     CALIBRATED_QUANTIZE_MODES,
     CONTAINER_INPUTS_DIR,
+    MAX_LATENCY_RUNS,
     SCHEMA_VERSION,
     Architecture,
     LatencyMethod,
@@ -247,7 +248,7 @@ class BenchmarkSettings(Strict):
     job's spec and a campaign's ``[benchmark]`` table."""
 
     latency_images: int = Field(default=1000, ge=1, le=1_000_000)
-    latency_runs: int = Field(default=11, ge=2, le=10_000)
+    latency_runs: int = Field(default=11, ge=2, le=MAX_LATENCY_RUNS)
     warmup_runs: int = Field(default=1, ge=0, le=100)
     threads: int | None = Field(
         default=None, ge=1, le=256,
@@ -258,6 +259,21 @@ class BenchmarkSettings(Strict):
         default="call", description="call: the model's own per-image time, each image's output "
         "on the host before the next; predict: Keras Model.predict per image (SavedModel only; "
         "a .tflite is timed by call)")
+    # Added after stores were written: at their defaults they are left out of a job's key
+    # (launcher/keys.py, KEYED_WHEN_SET), so a benchmark that does not use them keeps its key.
+    min_duration_s: float = Field(
+        default=0.0, ge=0, le=3600,
+        description="LoadGen's min_duration: after latency_runs, timed runs go on until the "
+        "kept runs' timed seconds reach this too (at most MAX_LATENCY_RUNS runs in all); 0: "
+        "the paper's run count alone")
+    cooldown_c: float | None = Field(
+        default=None, gt=0, le=150,
+        description="before each timed run, wait until the hottest thermal zone is below "
+        "this (degrees Celsius), at most cooldown_timeout_s; default: no wait")
+    cooldown_timeout_s: float = Field(
+        default=300.0, gt=0, le=3600,
+        description="the longest wait for cooldown_c before one run; then the run starts "
+        "anyway and the result says the cap was hit")
 
     @model_validator(mode="after")
     def _keeps_a_run(self) -> BenchmarkSettings:

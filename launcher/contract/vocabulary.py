@@ -34,6 +34,11 @@ ENV_JETPACK = "EDGECOMPRESS_JETPACK"  # the JetPack release of the host's L4T
 ENV_JETSON_CLOCKS = "EDGECOMPRESS_JETSON_CLOCKS"  # "1": CPU clocks pinned, "0": they scale
 # "1": a job writes its SavedModel in a fresh process (jobs/contract.py; launcher/limits.py)
 ENV_SAVE_APART = "EDGECOMPRESS_SAVE_APART"
+# For tests only: the folder the benchmark reads thermal zones from for its cooldown
+# (BenchmarkSettings.cooldown_c) instead of THERMAL_ROOT, e.g. a read-only mount of fake zone
+# files. The launcher never sets it.
+ENV_THERMAL_ROOT = "EDGECOMPRESS_THERMAL_ROOT"
+THERMAL_ROOT = "/sys/class/thermal"  # thermal_zone*/temp: millidegrees Celsius
 
 # A job that refuses its spec or an input prints one stderr line starting with this and exits
 # 2; the launcher reports the rest of that line as the failure's reason (launcher/outcome.py).
@@ -104,6 +109,9 @@ HANDOFF_ARTIFACT = "handoff"
 LATENCY_SAMPLES_ARTIFACT = "latency_per_image_ms"
 LATENCY_SAMPLES_FILE = "latency_per_image_ms.f32"
 LATENCY_SAMPLES_FORMAT = "float32-le"
+# The most timed runs (warm-up included) a benchmark runs: the most latency_runs may ask for,
+# and the cap of the runs min_duration_s adds (the power sampler lines up no more windows).
+MAX_LATENCY_RUNS = 10_000
 
 
 def default_regime(weights: str | None) -> TrainingRegime:

@@ -33,6 +33,7 @@ from types import TracebackType
 from launcher import settings
 from launcher.contract.record import PowerMeasurement, ThermalSummary
 from launcher.contract.results import BenchmarkResult, JobResult
+from launcher.contract.vocabulary import MAX_LATENCY_RUNS
 from launcher.device import thermal
 from launcher.device.checks import Check
 from launcher.device.tegrastats import (
@@ -51,11 +52,12 @@ MIN_SAMPLES = 3
 # energy above idle is measured against.
 IDLE_SAMPLES = 5
 # The most latency runs (windows) a job's record may line the samples up with: as many as a
-# benchmark's spec may ask for (BenchmarkSpec.latency_runs, le=10_000). A record with more is
-# not what its spec ran (a 32 MiB result.json can hold 1.7 million): its power is not measured
-# at all rather than over some of its windows, which would give a number for runs nobody
-# chose. Up to the cap, lining up costs O((samples + windows) log samples).
-MAX_WINDOWS = 10_000
+# benchmark may run (MAX_LATENCY_RUNS: latency_runs' limit, and the cap of the runs
+# min_duration_s adds). A record with more is not what its spec ran (a 32 MiB result.json can
+# hold 1.7 million): its power is not measured at all rather than over some of its windows,
+# which would give a number for runs nobody chose. Up to the cap, lining up costs
+# O((samples + windows) log samples).
+MAX_WINDOWS = MAX_LATENCY_RUNS
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,23 @@ def throttled_cell(power: PowerMeasurement | None) -> str:
     return "no" if summary.throttled is False else "cannot tell"
 
 
+def runs_cell(metrics: object) -> str:
+    """What went short in copy 1's runs: the duration target not met (min_duration_s), a
+    cooldown capped (cooldown_c) or without a zone to read; empty when nothing did (or the
+    result predates them)."""
+    notes = []
+    if getattr(metrics, "duration_met", None) is False:
+        notes.append(f"duration not met: {getattr(metrics, 'latency_kept_s', 0) or 0:.1f} of "
+                     f"{getattr(metrics, 'min_duration_s', 0) or 0:g} s in "
+                     f"{getattr(metrics, 'latency_runs_run', '?')} runs")
+    cooldown = getattr(metrics, "cooldown", None)
+    if cooldown == "cap hit":
+        notes.append(f"cooldown cap hit in {getattr(metrics, 'cooldown_caps_hit', '?')} runs")
+    elif cooldown == "no thermal zones":
+        notes.append("cooldown: no thermal zones")
+    return "; ".join(notes)
+
+
 def per_image_latency_table(cells: Cells) -> Table:
     rows = []
     for cell in ordered(cells):
@@ -50,13 +67,14 @@ def per_image_latency_table(cells: Cells) -> Table:
                      stats.p50, stats.p90, _ci(stats.p90_ci), stats.p99,
                      stats.early_stopping_p90, stats.early_stopping_p99,
                      "" if stats.p99_claim_ok else "too few images",
-                     throttled_cell(cell.power.get(1))))
+                     throttled_cell(cell.power.get(1)), runs_cell(first)))
     return Table("latency_per_image", "Latency over every timed image on copy 1 (ms)", (
         Column("model"), Column("method"), Column("backend"), Column("threads"),
         Column("runs kept"), Column("images timed"), Column("paper's mean", 3),
         Column("mean", 3), Column("mean 95% CI"), Column("p50", 3), Column("p90", 3),
         Column("p90 95% CI"), Column("p99", 3), Column("MLPerf early-stopping p90", 3),
-        Column("MLPerf early-stopping p99", 3), Column("p99 claim"), Column("throttled")),
+        Column("MLPerf early-stopping p99", 3), Column("p99 claim"), Column("throttled"),
+        Column("runs")),
         tuple(rows),
         "Over every image of the kept runs (the side file the job wrote, validated), not over "
         "the run means. paper's mean: the mean of the run means (the paper's figure), the same "
@@ -67,7 +85,9 @@ def per_image_latency_table(cells: Cells) -> Table:
         "for p99 (then 'too few images'). threads: TFLite's num_threads and TensorFlow's "
         "intra-op threads (inter-op 1), the same count on a device. throttled: as in the "
         "energy table (a pinned clock below its maximum in a kept run); empty without a power "
-        "sampler.")
+        "sampler. runs: where the kept runs fell short of [benchmark] min_duration_s within "
+        "the cap of runs, or a run started after waiting cooldown_timeout_s for cooldown_c "
+        "(docs/methodology.md, \"Latency\"); empty when neither.")
 
 
 def cold_start_table(cells: Cells) -> Table:

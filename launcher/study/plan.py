@@ -333,7 +333,9 @@ def benchmark_node(config: CampaignConfig, subject: Node,
     benchmark of an inspected model of one's own is its ``base``)."""
     bench = config.benchmark
     latency = {"latency_images": bench.latency_images, "latency_runs": bench.latency_runs,
-               "warmup_runs": bench.warmup_runs, "latency_method": bench.latency_method}
+               "warmup_runs": bench.warmup_runs, "latency_method": bench.latency_method,
+               "min_duration_s": bench.min_duration_s, "cooldown_c": bench.cooldown_c,
+               "cooldown_timeout_s": bench.cooldown_timeout_s}
     return Node(
         id=f"benchmark/{subject.id}", job="benchmark", params={
             **data_params(config, subject.copy),

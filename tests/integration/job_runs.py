@@ -21,13 +21,15 @@ class Jobs:
         self.images = InputRef(path="/inputs/images", sha256=tree_digest(digits))
         self.outcomes: dict[str, JobOutcome] = {}
 
-    def run(self, name: str, spec, inputs: dict[str, Path]) -> JobOutcome:
+    def run(self, name: str, spec, inputs: dict[str, Path],
+            environment: dict[str, str] | None = None) -> JobOutcome:
         """The job ``name`` (run the first time it is asked for), which must succeed and
         leave a valid folder."""
         if name not in self.outcomes:
             outcome = run_job(self.engine, self.store, JobRequest(
                 spec=spec, image=self.profile.image, image_id=self.image_id,
-                inputs={"images": self.digits, **inputs}, deadline_s=900))
+                inputs={"images": self.digits, **inputs}, deadline_s=900,
+                environment=environment or {}))
             assert outcome.record.status is JobStatus.succeeded, (
                 f"{name}: {outcome.record.status.value}: {outcome.record.reason}")
             assert_valid_on_disk(outcome.folder)

@@ -1,6 +1,7 @@
 """Issue 9 in the job images: INT8 calibration is a random sample of the training split (item
 2), quantization's compression time in parts (item 3), per-image latency and its method (item
-4), the latency images held once as uint8 (item 9).
+4), the latency images held once as uint8 (item 9). Issue 22: runs by duration as well as count
+(min_duration_s) and the cooldown between runs (cooldown_c) on fake thermal zones.
 
 One untrained MobileNetV3Small at 96 x 96 (make_model; accuracy does not matter here) and the
 digits written with 60 % of each class in test/, so 1000 distinct latency images exist.
@@ -20,7 +21,7 @@ import pytest
 from launcher.contract.record import JobStatus
 from launcher.contract.results import BenchmarkResult, DecodeResult, QuantizeResult
 from launcher.contract.specs import BenchmarkSpec, DecodeSpec, InputRef, MakeModelSpec, QuantizeSpec
-from launcher.contract.vocabulary import LatencyMethod
+from launcher.contract.vocabulary import CONTAINER_INPUTS_DIR, ENV_THERMAL_ROOT, LatencyMethod
 from launcher.files import tree_digest
 from launcher.keys import job_key
 from launcher.runner import JobRequest, run_job
@@ -218,3 +219,57 @@ different = sum(int(not np.array_equal(pixels(data.decode_file(tf, p)).numpy(),
                                        decoded.pixels[decoded.row(p)])) for p in paths)
 print(json.dumps({"compared": len(paths), "different": different}))
 """
+
+
+def thermal_zones(folder: Path, millidegrees: str) -> Path:
+    """A thermal root of two zones, mounted read-only in place of /sys/class/thermal: one
+    reading ``millidegrees``, one unreadable as a number (skipped)."""
+    for name, text in (("thermal_zone0", millidegrees), ("thermal_zone1", "unknown")):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "temp").write_text(text + "\n")
+        (folder / name / "temp").chmod(0o644)
+        (folder / name).chmod(0o755)
+    folder.chmod(0o755)  # jobs run as uid 1000 when the tests run as root
+    return folder
+
+
+def test_min_duration_adds_runs_and_cooldown_waits_for_the_hottest_zone(jobs, tmp_path):
+    """Two lean benchmarks (5 images, 2 runs asked for). Hot zones (90 C) against cooldown_c
+    50 and a 2 s cap: each of the 2 runs waits the cap, then starts. Cool zones (30 C): no
+    wait, and min_duration_s 0.5 adds runs until the kept ones have timed half a second; the
+    side file holds every kept run (the Jobs helper validates the folder)."""
+    model = jobs.model()
+    tmp_path.chmod(0o755)
+    environment = {ENV_THERMAL_ROOT: f"{CONTAINER_INPUTS_DIR}/thermal"}
+
+    def bench(name: str, zones: Path, **options: float) -> BenchmarkResult:
+        result = jobs.run(name, BenchmarkSpec.model_validate({
+            "images": jobs.images, "model": jobs.ref(model), "input_size": SIZE,
+            "accuracy": False, "latency_images": 5, "latency_runs": 2, "warmup_runs": 1,
+            "cooldown_c": 50, **options}),
+            {"model": model, "thermal": zones}, environment).result
+        assert isinstance(result, BenchmarkResult)
+        return result
+
+    hot = bench("hot", thermal_zones(tmp_path / "hot", "90000"), cooldown_timeout_s=2)
+    metrics = hot.metrics
+    assert (metrics.cooldown, metrics.cooldown_caps_hit) == ("cap hit", 2)
+    waits = hot.samples["cooldown_wait_s"]
+    assert len(waits) == 2 and all(2.0 <= wait < 3.5 for wait in waits), waits
+    assert metrics.cooldown_wait_s == pytest.approx(sum(waits))
+    assert hot.samples["cooldown_start_c"] == [90.0, 90.0]
+    assert (metrics.latency_runs_run, metrics.duration_met) == (2, True)
+    # The waits come before each run's window, not inside it.
+    started, ended = (hot.samples[k] for k in ("latency_run_started_unix",
+                                              "latency_run_ended_unix"))
+    assert started[1] - ended[0] >= 2.0
+
+    cool = bench("cool", thermal_zones(tmp_path / "cool", "30000"), min_duration_s=0.5)
+    metrics = cool.metrics
+    assert metrics.cooldown == "reached" and metrics.cooldown_caps_hit == 0
+    assert all(wait < 0.5 for wait in cool.samples["cooldown_wait_s"])
+    assert metrics.latency_runs_run is not None and metrics.latency_runs_run > 2
+    assert metrics.latency_runs_kept == metrics.latency_runs_run - 1
+    assert metrics.duration_met and metrics.latency_kept_s is not None
+    assert metrics.latency_kept_s >= 0.5 and metrics.min_duration_s == 0.5
+    assert len(cool.samples["latency_ms_per_image_all_runs"]) == metrics.latency_runs_run
