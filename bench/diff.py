@@ -33,10 +33,10 @@ from launcher.compare.diff import compare  # noqa: E402
 from launcher.compare.gate import parse_fail_on  # noqa: E402
 from launcher.compare.sides import load_side, parse_selection  # noqa: E402
 from launcher.contract.vocabulary import (  # noqa: E402
-    PAPER_ARCHITECTURES,
     LATENCY_SAMPLES_ARTIFACT,
     LATENCY_SAMPLES_FILE,
     LATENCY_SAMPLES_FORMAT,
+    PAPER_ARCHITECTURES,
 )
 from launcher.study.campaign import load_campaign  # noqa: E402
 from launcher.study.manifest import Manifest, ManifestNode, write_manifest  # noqa: E402

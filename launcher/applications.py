@@ -55,7 +55,7 @@ def stacks() -> dict[str, dict[str, Network]]:
             for line, networks in STACKS.items()}
 
 
-def _network(name: str, line: str, entry: dict) -> Network:
+def _network(name: str, line: str, entry: dict[str, Any]) -> Network:
     files = tuple(WeightsFile(name, f["fname"], f["origin"], f["file_hash"],
                               None if f["sizes"] is None else tuple(f["sizes"]))
                   for f in entry["files"])

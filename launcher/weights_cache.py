@@ -2,11 +2,12 @@
 
 A file comes from Keras's own location, or from ``EDGECOMPRESS_WEIGHTS_URL``: a mirror given
 as a URL base (the file name is appended) or a local folder (a lab without internet carries the
-cache or a folder of files over). Every file is checked against Keras's published hash (md5 or sha256)
-before it enters the cache, and again (once per launcher process) before a job gets it: a wrong
-file never reaches a job. Keras publishes none for MobileNet and MobileNetV2: those are used
-unchecked, said aloud. ``EDGECOMPRESS_WEIGHTS_HASHES`` names a JSON file of hashes to check instead, for
-files that are not Keras's (the tests' stub weights); every use of it is said aloud.
+cache or a folder of files over). Every file is checked against Keras's published hash (md5 or
+sha256) before it enters the cache, and again (once per launcher process) before a job gets it:
+a wrong file never reaches a job. Keras publishes none for MobileNet and MobileNetV2: those are
+used unchecked, said aloud. ``EDGECOMPRESS_WEIGHTS_HASHES`` names a JSON file of hashes to check
+instead, for files that are not Keras's (the tests' stub weights); every use of it is said
+aloud.
 """
 
 from __future__ import annotations

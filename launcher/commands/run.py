@@ -26,7 +26,6 @@ from launcher.target import connect, request_for
 from launcher.views import escape, outcome_table
 from launcher.weights_cache import WeightsCache, give_weights
 
-
 NETWORK_NAMES = {field for field, _weights in applications.NETWORK_FIELDS}
 
 

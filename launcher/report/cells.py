@@ -51,7 +51,8 @@ def method_order(method: str) -> tuple[int, int, str]:
 
 
 def model_order(model: str) -> tuple[int, str]:
-    return (PAPER_ARCHITECTURES.index(model) if model in PAPER_ARCHITECTURES else len(PAPER_ARCHITECTURES), model)
+    paper = PAPER_ARCHITECTURES
+    return (paper.index(model) if model in paper else len(paper), model)
 
 
 def family_of(method: str) -> str | None:

@@ -81,7 +81,7 @@ def mirror(image_id, tmp_path_factory) -> Iterator[Mirror]:
 def test_the_table_names_what_this_twins_keras_asks_for(mirror, profile):
     for architecture in PAPER_ARCHITECTURES:
         ours, keras = weights_file(architecture, profile.tensorflow), mirror.requested[architecture]
-        assert (ours.name, ours.origin, ours.md5) == (
+        assert (ours.name, ours.origin, ours.file_hash) == (
             keras["fname"], keras["origin"], keras["file_hash"]), architecture
 
 
@@ -170,7 +170,8 @@ def test_the_six_build_from_their_files_train_and_save_on_this_twin(mirror, imag
                                                                      tmp_path):
     cache = WeightsCache(tmp_path / "cache", mirror=mirror.url,
                          hashes=load_hashes(mirror.hashes), hashes_from=mirror.hashes)
-    files = {arch: cache.ensure(weights_file(arch, profile.tensorflow)) for arch in PAPER_ARCHITECTURES}
+    files = {arch: cache.ensure(weights_file(arch, profile.tensorflow))
+             for arch in PAPER_ARCHITECTURES}
     (tmp_path / "files.json").write_text(json.dumps(
         {arch: f"/weights/{path.name}" for arch, path in files.items()}))
     report = json.loads(python_in_image(
