@@ -105,7 +105,8 @@ unit: venv ## the unit tests (no Docker, no network)
 
 # The integration tests in one twin: PROFILE picks it, TESTS narrows them.
 TESTS ?= tests/integration
-# What must hold under every TensorFlow version: the stack the image reports, the ImageNet
+# What must hold under every TensorFlow version: the stack the image reports, every
+# keras.applications network of the stack (test_applications.py), the ImageNet
 # branch of the six architectures (weights file, build, a training step, .h5), pruning and
 # distillation (where tfmot and Keras differ most between versions) and bad input. Training, quantization
 # and benchmarks (STUDY_TESTS) run in the Nano's twin too, the stack the most constrained
@@ -115,6 +116,7 @@ TESTS ?= tests/integration
 JOB_TESTS := tests/integration/test_jobs_in_containers.py::test_probe_reports_the_profiles_stack \
              tests/integration/test_pretrained.py::test_the_table_names_what_this_twins_keras_asks_for \
              tests/integration/test_pretrained.py::test_the_six_build_from_their_files_train_and_save_on_this_twin \
+             tests/integration/test_applications.py \
              tests/integration/test_study_compression.py tests/integration/test_study_bad_input.py
 STUDY_TESTS := $(addprefix tests/integration/test_study_jobs.py::,test_train_learns_far_above_chance \
                test_quantized_sizes_against_the_float_tflite test_int8_model_runs_and_keeps_working \
