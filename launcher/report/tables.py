@@ -280,7 +280,9 @@ def tradeoff_table(cells: Cells) -> Table:
                      Column("size reduction x", 2), Column("Pareto-optimal")), tuple(rows),
                  "Pareto-optimal: no other method of the same model (the base included) is at "
                  "least as fast and as accurate and better in one; the size reduction is "
-                 "shown, not weighed. The figure 'trade-off' draws the same points.")
+                 "shown, not weighed. Speed-ups from each model's own time (timed by call "
+                 "where it was timed by predict too). The figure 'trade-off' draws the same "
+                 "points.")
 
 
 @dataclass(frozen=True)
@@ -317,8 +319,9 @@ def recommendation_table(cells: Cells, goal: GoalConfig, why: str = "") -> Table
                      Column(f"{goal.minimize} {unit}", 3), Column(f"base {unit}", 3),
                      Column("why")), tuple(rows),
                  f"Candidates: every compression, chains included (the base and scratch are "
-                 f"not). Rule: {RULE_TEXT}. 'none' when no method meets the budget (closest: "
-                 "the least judged drop). Every candidate: edgecompress recommend. "
+                 f"not). Latency: copy 1's own time (timed by call where it was timed by "
+                 f"predict too). Rule: {RULE_TEXT}. 'none' when no method meets the budget "
+                 "(closest: the least judged drop). Every candidate: edgecompress recommend. "
                  + why)
 
 

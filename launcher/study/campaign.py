@@ -191,7 +191,8 @@ class GoalConfig(Config):
         "its base, in points, judged with the uncertainty over copies")
     minimize: Objective = Field(
         default="latency", description="latency (copy 1's mean ms per image), size (gzip "
-        "bytes) or energy (mJ per inference, where a Jetson sampled power)")
+        "bytes) or energy (mJ per inference, where a Jetson sampled power); a latency timed "
+        "both ways is read by call, the model's own time")
 
 
 def _model_kind(value: Any) -> str:
