@@ -271,7 +271,9 @@ def timed_cells(cells: Cells, timing: str) -> Cells:
     for key, cell in cells.items():
         timings = (timing,) if timing != CALL else (CALL, UNRECORDED)
         found = cell.timings
-        metrics = next((found[t] for t in timings if t in found), None)
+        own = cell.first
+        metrics = (own if own is not None and timing_of(own) in timings
+                   else next((found[t] for t in timings if t in found), None))
         benchmarks = {c: b for c, b in cell.benchmarks.items() if c != 1}
         if metrics is not None:
             benchmarks[1] = metrics
