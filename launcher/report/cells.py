@@ -193,9 +193,9 @@ def timing_of(metrics: object) -> str:
 
 def own_timing(new: object, held: object | None) -> bool:
     """Whether benchmark ``new`` is the model's own latency rather than ``held`` (the one a
-    cell holds for that copy, if any): a benchmark not timed by predict wins over one that
-    is; otherwise the first found stays."""
-    return held is None or (timing_of(held) == PREDICT and timing_of(new) != PREDICT)
+    cell holds for that copy, if any): a predict-timed one never replaces one that is not;
+    otherwise the later found replaces the earlier, as before there were two timings."""
+    return held is None or timing_of(new) != PREDICT or timing_of(held) == PREDICT
 
 
 def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
@@ -212,7 +212,7 @@ def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
         if isinstance(item.result, BenchmarkResult):
             metrics = item.result.metrics
             if item.copy == 1:
-                cell.timed.setdefault(timing_of(metrics), metrics)
+                cell.timed[timing_of(metrics)] = metrics
             # Two benchmarks of one copy (timed both ways): one is the copy's, its latency
             # statistics and power with it; the other stays in ``timed`` alone.
             own = own_timing(metrics, cell.benchmarks.get(item.copy))
