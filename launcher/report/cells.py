@@ -338,14 +338,6 @@ def latency_backend(cells: Cells, model: str, method: str) -> str | None:
     return cell.first.backend if cell and cell.first else None
 
 
-def latency_timing(cells: Cells, model: str, method: str) -> str | None:
-    """How the latency was timed, where the result says (``latency_method``, read
-    defensively: results before that field lack it)."""
-    cell = cells.get((model, method))
-    value = getattr(cell.first, "latency_method", None) if cell and cell.first else None
-    return value if isinstance(value, str) else None
-
-
 def size_reduction_x(cells: Cells, model: str, method: str) -> float | None:
     base, ours = size_bytes(cells, model, "base"), size_bytes(cells, model, method)
     return None if base is None or not ours else base / ours
