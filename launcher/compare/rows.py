@@ -5,10 +5,12 @@ a loader.
 A row's latency, size, energy and benchmark settings are those of copy 1's benchmark (the
 paper's rule: latency on copy 1; the other copies' benchmarks time one image once and measure
 accuracy only), else of the lowest copy benchmarked, with that benchmark's per-image latencies
-where it kept them; its accuracy is every copy's. Its network
-is the fingerprint the job that built the model recorded (launcher/report/networks.py): the
-base's train job for the base and every compression of it, the student's for distill and
-scratch.
+where it kept them; its accuracy is every copy's. Where copy 1 was timed both ways
+(``[benchmark] latency_methods``), the row is its call-timed benchmark, the model's own time,
+as in the report (launcher/report/cells.py); its predict-timed one is not a row of its own.
+Its network is the fingerprint the job that built the model recorded
+(launcher/report/networks.py): the base's train job for the base and every compression of it,
+the student's for distill and scratch.
 
 Rows are made per manifest, not from ``report.results.load``: that files a job folder under the
 first campaign naming it, and two campaigns that share their copy-2 benchmarks (same settings
@@ -26,6 +28,7 @@ import numpy as np
 
 from launcher.contract.record import RunRecord
 from launcher.contract.results import BenchmarkResult, JobResult
+from launcher.report.cells import PREDICT
 from launcher.report.results import device_of, in_range
 from launcher.study.manifest import Manifest, ManifestNode
 
@@ -105,7 +108,7 @@ def rows_of(campaign: str, manifest: Manifest, load: Loader,
     rows = []
     for (model, method), nodes in groups.items():
         measured: list[Benchmarked] = []
-        for node in sorted(nodes, key=lambda n: (n.copy_label, n.folder)):
+        for node in nodes:
             loaded = load(node.folder)
             if loaded is not None and isinstance(loaded[1], BenchmarkResult):
                 result = in_range(loaded[1])
@@ -113,7 +116,11 @@ def rows_of(campaign: str, manifest: Manifest, load: Loader,
                 measured.append(Benchmarked(node.folder, node.copy_label, result, loaded[0]))
         if not measured:
             continue
-        first = measured[0]  # copy 1's when it has a result, else the lowest copy's
+        # Copy 1's when it has a result, else the lowest copy's; of two benchmarks of a copy,
+        # the one not timed by predict.
+        measured.sort(key=lambda b: (b.copy, b.result.metrics.latency_method == PREDICT,
+                                     b.folder))
+        first = measured[0]
         first = replace(first, images=samples(first.folder, first.result))
         accuracy: dict[int, float] = {}
         for item in measured:

@@ -6,13 +6,20 @@ SavedModels with TensorFlow on the Jetson's GPU and its TFLite models on the Jet
 (``PAPER_BACKENDS``); an x86 twin runs both on an x86 CPU. Such a row shows the paper's number
 beside ours with no ratio, and says which backend ran each. Accuracies and sizes do not
 depend on the device: they keep their ratio everywhere.
+
+A latency also depends on how it was timed. The paper's were most likely taken with Keras
+``Model.predict`` per image, Keras's machinery included: only our latencies timed that way
+(``latency_method = "predict"``) stand in the "ours" column of a latency or speed-up row and
+get a ratio. A latency timed by ``call`` (one call of the model per image: the model's own
+time, a .tflite's only way) is shown in a column of its own, "ours, call", and never divided by
+the paper's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from launcher.report.cells import Cells, latency_backend, latency_timing, metric
+from launcher.report.cells import CALL, PREDICT, Cells, latency_backend, metric, timed_cells
 from launcher.report.networks import differs_from_papers
 from launcher.report.paper import (
     DEVICE_DEPENDENT,
@@ -28,6 +35,12 @@ from launcher.report.results import Device
 from launcher.report.table import Column, Table
 
 PAPER_BASE_BACKEND = paper_backend("base")
+# The paper's metrics that are latencies: held against ours timed by predict alone.
+LATENCY_METRICS = frozenset({"latency_ms", "latency_speedup_pct"})
+OWN_TIME = "ours, call: the model's own time"
+NOT_PREDICT = ("no ratio: ours was not timed by Keras predict() per image, the paper's likely "
+               "way, and only such a latency is held against the paper's; ours by call (one "
+               "call per image: the model's own time) is in '" + OWN_TIME + "'")
 
 
 @dataclass(frozen=True)
@@ -43,10 +56,12 @@ def _ours(cells: Cells, model: str | None, method: str) -> str:
     return "/".join(found) or "?"
 
 
-def _timing(cells: Cells, model: str | None, method: str) -> str | None:
-    models = [model] if model else sorted({m for m, _ in cells})
-    found = {t for m in models if (t := latency_timing(cells, m, method)) is not None}
-    return "/".join(sorted(found)) or None
+def predict_timed(cells: Cells, model: str | None, method: str) -> bool:
+    """Whether copy 1 of the method (of ``model``, or of every model that has it) was timed by
+    Keras predict() (a .tflite never is: it has no predict)."""
+    found = [cell for (m, of), cell in cells.items()
+             if of == method and model in (None, m) and cell.timings]
+    return bool(found) and all(PREDICT in cell.timings for cell in found)
 
 
 def comparability(value: PaperValue, device: Device, cells: Cells) -> Comparability:
@@ -80,10 +95,15 @@ def comparability(value: PaperValue, device: Device, cells: Cells) -> Comparabil
 
     backends = f"{text(paper)} / {text(ours)}"
     if device.profile == paper_device and paper == ours and base == PAPER_BASE_BACKEND:
-        timings = {t for m in involved if (t := _timing(cells, value.model, m))}
-        return Comparability(True, backends, "yes" if compression or timings <= {"predict"}
-                             else "yes; ours timed one call per image, the paper's probably "
-                             "by Keras predict()")
+        if compression:
+            return Comparability(True, backends, "yes")
+        unpredicted = [m for m in involved if not predict_timed(cells, value.model, m)]
+        if unpredicted:
+            tflite = [m for m in unpredicted if paper_backend(m) == "tflite-cpu"]
+            return Comparability(False, backends, NOT_PREDICT + (
+                f" ({', '.join(tflite)}: a .tflite has no predict())" if tflite else ""))
+        return Comparability(True, backends, "yes: ours timed by Keras predict() per image, "
+                             "as the paper's probably was")
     where = (f"{device.profile}, a stand-in for {jetson}"
              if paper_device and device.profile != paper_device else device.profile)
     why = f"no ratio: the paper ran {text(paper)} on {jetson}, ours {text(ours)} on {where}"
@@ -95,12 +115,18 @@ def comparability(value: PaperValue, device: Device, cells: Cells) -> Comparabil
 def paper_table(device: Device, cells: Cells) -> Table:
     paper_device = PAPER_DEVICE_OF_PROFILE.get(device.profile)
     rows = []
+    predicted, called = timed_cells(cells, PREDICT), timed_cells(cells, CALL)
     for value in PAPER_VALUES:
         if value.device is not None and value.device != paper_device:
             continue
-        ours = metric(cells, value.metric, value.model, value.method)
+        latency = value.metric in LATENCY_METRICS
+        # A latency beside the paper's is predict-timed; the call-timed one beside it, apart.
+        ours = metric(predicted if latency else cells, value.metric, value.model, value.method)
+        own = metric(called, value.metric, value.model, value.method) if latency else None
         judged = comparability(value, device, cells)
-        if ours is None:
+        if latency and ours is None and own is None:
+            continue
+        if ours is None and not latency:
             # Results from before the total was recorded: the compression alone is there,
             # the total is not; say so rather than hold the paper's time against a part.
             proper = (metric(cells, "compression_proper_s", value.model, value.method)
@@ -115,22 +141,27 @@ def paper_table(device: Device, cells: Cells) -> Table:
         if other_network is not None:
             judged = Comparability(False, judged.backends, f"no ratio: {other_network}")
         ratio = (ours / value.value if ours is not None and value.value and judged.comparable
+                 and (not latency or predict_timed(cells, value.model, value.method))
                  else None)
         where = PAPER_DEVICE_NAMES[value.device] if value.device else "device not stated"
         reading = f"ambiguous: {value.ambiguity}" if value.ambiguity else value.note
         rows.append((value.source, value.model or "mean over models", value.method,
                      METRICS[value.metric], where, value.value,
-                     "n/a" if ours is None else ours, ratio, judged.backends, judged.why,
+                     "n/a" if ours is None else ours, own, ratio, judged.backends, judged.why,
                      reading, value.sentence))
     twin = (f" This device stands for the {PAPER_DEVICE_NAMES[paper_device]}"
             f"{'' if device.profile == paper_device else ', as a stand-in'}."
             if paper_device else "")
     return Table("paper", "Beside the paper's published figures", (
         Column("source"), Column("model"), Column("method"), Column("metric"),
-        Column("paper's device"), Column("paper", 2), Column("ours", 2),
+        Column("paper's device"), Column("paper", 2), Column("ours", 2), Column(OWN_TIME, 2),
         Column("ours / paper", 2), Column("backend: paper / ours"), Column("compared"),
         Column("reading"), Column("the paper's sentence")), tuple(rows),
         "Only the cells the paper's text gives a number for (launcher/report/paper.py). "
+        "Latencies and speed-ups: 'ours' is copy 1 timed by Keras predict() per image, the "
+        "paper's likely way, and only it can get a ratio; '" + OWN_TIME + "' is copy 1 timed "
+        "by one call per image (a .tflite's only way: it has no predict), shown beside and "
+        "never divided by the paper's (docs/methodology.md, \"Latency\"). "
         "Latencies, speed-ups and compression times get a ratio only when ours ran on the "
         "paper's device with the paper's backends (TensorFlow on the Jetson's GPU, TFLite on "
         "its ARM CPU); elsewhere both numbers stand side by side without one. The paper's "

@@ -1,6 +1,15 @@
 """Cells: every measurement of one model x method on one device, and the metrics read from
 them (accuracy, latency, size, compression time). Pure: measurements in, numbers out. The
 tables (launcher/report/tables.py) and the paper comparison read these.
+
+Copy 1 of a SavedModel may be benchmarked twice, timed by ``call`` and by ``predict``
+(``[benchmark] latency_methods``, launcher/study/plan.py). A cell keeps both
+(``Cell.timed``) and reads one of them as the model's latency (``Cell.first``): the call-timed
+one, the model's own time, wherever it exists; the predict-timed one only where nothing else
+timed it. Everything that reads ``first`` (the latency table's own rows, speed-ups, the
+trade-off and its Pareto front, the ranking, the recommendation, the figures, energy) so reads
+one benchmark per model, the same one everywhere; only the comparison with the paper reads the
+predict-timed one (``timed_cells``), never a call-timed one.
 """
 
 from __future__ import annotations
@@ -9,7 +18,7 @@ import math
 import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from launcher.contract.record import PowerMeasurement
 from launcher.contract.results import (
@@ -31,6 +40,9 @@ from launcher.report.results import Device, Measured
 from launcher.study.methods import is_chain, split_chain
 
 Value = str | int | float | None
+# How copy 1's latency was timed (BenchmarkMetrics.latency_method); UNRECORDED: a result
+# from before the field existed (a SavedModel's runs then waited once per run, not per image).
+CALL, PREDICT, UNRECORDED = "call", "predict", "unrecorded"
 MB = 1e6  # the paper's MB: 10^6 bytes
 FAMILIES = {"quantization": ("fp16", "int8"), "pruning": ("prune",), "distillation": ("distill",)}
 CHAINED = "chained"  # prune50+int8, distill+fp16...: launcher/study/methods.py
@@ -94,11 +106,22 @@ class Cell:
     prunes: list[PruneMetrics] = field(default_factory=list)  # each pruning run's own record
     # By copy: statistics over every timed image, where the benchmark kept them.
     latency_stats: dict[int, LatencyStats] = field(default_factory=dict)
+    # Copy 1's benchmarks by how each was timed (CALL, PREDICT, UNRECORDED): two where the
+    # campaign timed a SavedModel both ways; ``benchmarks[1]`` is the one ``own_timing`` picks.
+    timed: dict[str, BenchmarkMetrics] = field(default_factory=dict)
 
     @property
     def first(self) -> BenchmarkMetrics | None:
         """Copy 1's benchmark: the one latency is measured on (the paper's rule)."""
         return self.benchmarks.get(1)
+
+    @property
+    def timings(self) -> dict[str, BenchmarkMetrics]:
+        """Copy 1's benchmarks by how each was timed (``timed``; a cell made without it: its
+        copy-1 benchmark, by its own timing)."""
+        if self.timed or self.first is None:
+            return self.timed
+        return {timing_of(self.first): self.first}
 
     @property
     def sized(self) -> BenchmarkMetrics | None:
@@ -162,6 +185,19 @@ def read_compression_time(metrics: object, proper: float,
     return CompressionTime(proper, load, save, total)
 
 
+def timing_of(metrics: object) -> str:
+    """How a benchmark was timed, read defensively (results before the field lack it)."""
+    value = getattr(metrics, "latency_method", None)
+    return value if isinstance(value, str) else UNRECORDED
+
+
+def own_timing(new: object, held: object | None) -> bool:
+    """Whether benchmark ``new`` is the model's own latency rather than ``held`` (the one a
+    cell holds for that copy, if any): a predict-timed one never replaces one that is not;
+    otherwise the later found replaces the earlier, as before there were two timings."""
+    return held is None or timing_of(new) != PREDICT or timing_of(held) == PREDICT
+
+
 def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
     measured = list(measured)
     loads = saved_model_loads(measured)
@@ -175,12 +211,22 @@ def build_cells(measured: Iterable[Measured]) -> dict[Device, Cells]:
                 (resources.peak_rss_bytes, resources.cgroup_peak_bytes))
         if isinstance(item.result, BenchmarkResult):
             metrics = item.result.metrics
-            cell.benchmarks[item.copy] = metrics
-            if item.latency is not None:
-                cell.latency_stats[item.copy] = item.latency
-            if item.record.power is not None:
-                cell.power[item.copy] = item.record.power
-            if metrics.top1_accuracy is not None:
+            if item.copy == 1:
+                cell.timed[timing_of(metrics)] = metrics
+            # Two benchmarks of one copy (timed both ways): one is the copy's, its latency
+            # statistics and power with it; the other stays in ``timed`` alone.
+            own = own_timing(metrics, cell.benchmarks.get(item.copy))
+            if own:
+                cell.benchmarks[item.copy] = metrics
+                cell.latency_stats.pop(item.copy, None)
+                cell.power.pop(item.copy, None)
+                if item.latency is not None:
+                    cell.latency_stats[item.copy] = item.latency
+                if item.record.power is not None:
+                    cell.power[item.copy] = item.record.power
+            # One accuracy per copy, whichever benchmark measured it (a predict benchmark
+            # planned beside a call one measures none).
+            if metrics.top1_accuracy is not None and (own or item.copy not in cell.accuracy):
                 cell.accuracy[item.copy] = metrics.top1_accuracy
         elif (fingerprint := getattr(item.result.metrics, "fingerprint", None)) is not None:
             cell.networks[fingerprint.sha256] = fingerprint
@@ -214,6 +260,25 @@ def add_compression_time(cell: Cell, timed: CompressionTime) -> None:
                           (cell.compression_total_s, timed.total)):
         if value is not None:
             values.append(value)
+
+
+def timed_cells(cells: Cells, timing: str) -> Cells:
+    """The cells with copy 1's latency as timed by ``timing`` alone (PREDICT; CALL takes an
+    unrecorded one too, as the model's own time): a cell not timed so has no copy-1
+    benchmark here, so every latency metric read from it (and every speed-up against it) is
+    None. What the comparison with the paper reads (launcher/report/beside.py)."""
+    view: Cells = {}
+    for key, cell in cells.items():
+        timings = (timing,) if timing != CALL else (CALL, UNRECORDED)
+        found = cell.timings
+        own = cell.first
+        metrics = (own if own is not None and timing_of(own) in timings
+                   else next((found[t] for t in timings if t in found), None))
+        benchmarks = {c: b for c, b in cell.benchmarks.items() if c != 1}
+        if metrics is not None:
+            benchmarks[1] = metrics
+        view[key] = replace(cell, benchmarks=benchmarks)
+    return view
 
 
 def ordered(cells: Cells) -> list[Cell]:
@@ -271,14 +336,6 @@ def size_mb(cells: Cells, model: str, method: str) -> float | None:
 def latency_backend(cells: Cells, model: str, method: str) -> str | None:
     cell = cells.get((model, method))
     return cell.first.backend if cell and cell.first else None
-
-
-def latency_timing(cells: Cells, model: str, method: str) -> str | None:
-    """How the latency was timed, where the result says (``latency_method``, read
-    defensively: results before that field lack it)."""
-    cell = cells.get((model, method))
-    value = getattr(cell.first, "latency_method", None) if cell and cell.first else None
-    return value if isinstance(value, str) else None
 
 
 def size_reduction_x(cells: Cells, model: str, method: str) -> float | None:

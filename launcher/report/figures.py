@@ -88,7 +88,9 @@ FIGURES = (
                "ms per image", _latency, bar_label=_backend,
                caption="Each bar names the backend that ran it: tf-gpu / tf-cpu (TensorFlow "
                "on the GPU / CPU), tflite-cpu (the TFLite interpreter on the CPU). The paper "
-               "ran TensorFlow on the Jetson's GPU and TFLite on its ARM CPU."),
+               "ran TensorFlow on the Jetson's GPU and TFLite on its ARM CPU. A model timed "
+               "both ways is drawn by call, its own time (the latency table has its predict "
+               "row too)."),
     FigureSpec("fig4-size", "Figure 4: model size", "MB", _size),
     FigureSpec("fig4-size-gzip", "Figure 4 (gzip): model size after gzip", "MB", _gzip),
     FigureSpec("fig5-compression-time",
@@ -181,7 +183,8 @@ TRADEOFF_CAPTION = (
     "What the paper does not show. One panel per model, one marker per method (the base at "
     "1x, 0), its area the size reduction; the line joins the Pareto front (ringed): the "
     "methods no other is both faster and more accurate than. Best is bottom right. Speed-ups "
-    "compare the backends named in the legend; the table 'Which compression for this "
+    "compare the backends named in the legend, each latency the model's own time (timed by "
+    "call where a campaign timed it by predict too); the table 'Which compression for this "
     "device' lists the same points.")
 
 

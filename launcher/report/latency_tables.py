@@ -77,7 +77,8 @@ def per_image_latency_table(cells: Cells) -> Table:
         Column("runs")),
         tuple(rows),
         "Over every image of the kept runs (the side file the job wrote, validated), not over "
-        "the run means. paper's mean: the mean of the run means (the paper's figure), the same "
+        "the run means; a model timed both ways: its call benchmark, its own time. "
+        "paper's mean: the mean of the run means (the paper's figure), the same "
         "as the mean over images up to float32 rounding. CIs: percentile bootstrap resampling "
         "whole runs (1000 resamples, fixed seed): images within a run are not independent. "
         "MLPerf early stopping: LoadGen's single-stream estimate at 99 % confidence (the t-th "

@@ -35,6 +35,7 @@ from launcher.contract.specs import BenchmarkSettings
 from launcher.contract.vocabulary import (
     PAPER_ARCHITECTURES,
     Architecture,
+    LatencyMethod,
     LearningRateDecay,
     PruneRegime,
     TrainingRegime,
@@ -140,8 +141,43 @@ class PruningConfig(Config):
         "cosine_after_masks (constant while the masks change, then down to 0)")
 
 
-# The same fields and checks as the benchmark job's spec: one definition.
-BenchmarkConfig = BenchmarkSettings
+class BenchmarkConfig(BenchmarkSettings):
+    """The benchmark job's settings (the same fields and checks: one definition), plus the
+    campaign's choice of timing methods: ``latency_methods`` times copy 1's SavedModels once
+    per method, each a benchmark of its own (launcher/study/plan.py)."""
+
+    latency_methods: list[LatencyMethod] | None = Field(
+        default=None, min_length=1, description="time copy 1's SavedModels by each of these "
+        "(call, predict), one benchmark per method; the first is the one whose benchmark also "
+        "measures accuracy and keeps the node id a single latency_method would have. A "
+        ".tflite is benchmarked once (by call: it has no predict). Unset: latency_method alone")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_list(cls, data: Any) -> Any:
+        """``latency_methods`` sets ``latency_method`` to its first: a campaign gives one of
+        the two (both only when they agree, as a dumped config does)."""
+        if not isinstance(data, dict) or not data.get("latency_methods"):
+            return data
+        methods = data["latency_methods"]
+        if not isinstance(methods, list):
+            return data  # the field's own check says what is wrong
+        single = data.get("latency_method")
+        if single is not None and single != methods[0]:
+            raise ValueError("give latency_method or latency_methods, not both")
+        return {**data, "latency_method": methods[0]}
+
+    @field_validator("latency_methods")
+    @classmethod
+    def _each_once(cls, value: list[LatencyMethod] | None) -> list[LatencyMethod] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("lists each method once")
+        return value
+
+    @property
+    def timing_methods(self) -> tuple[LatencyMethod, ...]:
+        """The methods copy 1's SavedModels are timed by, the first the main one."""
+        return tuple(self.latency_methods or (self.latency_method,))
 
 Objective = Literal["latency", "size", "energy"]
 
@@ -155,7 +191,8 @@ class GoalConfig(Config):
         "its base, in points, judged with the uncertainty over copies")
     minimize: Objective = Field(
         default="latency", description="latency (copy 1's mean ms per image), size (gzip "
-        "bytes) or energy (mJ per inference, where a Jetson sampled power)")
+        "bytes) or energy (mJ per inference, where a Jetson sampled power); a latency timed "
+        "both ways is read by call, the model's own time")
 
 
 def _model_kind(value: Any) -> str:

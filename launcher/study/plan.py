@@ -22,6 +22,9 @@ so a replaced file re-runs exactly what depends on it), not anything the inspect
 
 Copy N of every job trains or compresses with ``seed + N - 1``. Latency is the paper's rule
 on copy 1; the other copies' benchmarks measure accuracy (and size) and time one image once.
+With ``[benchmark] latency_methods = ["call", "predict"]`` copy 1's SavedModels are
+benchmarked once per method (``benchmark/train/X/copy1`` by call, with accuracy;
+``benchmark/train/X/copy1/predict`` by Keras predict(), latency alone); a .tflite once.
 Compression time: each copy's compression is one timed run, so the paper's five timed
 compressions are the five copies' compressions.
 """
@@ -200,7 +203,7 @@ def expand(config: CampaignConfig) -> Plan:
 
     def add(node: Node) -> None:
         nodes.append(node)
-        nodes.append(benchmark_node(config, node, data_in))
+        nodes.extend(benchmark_nodes(config, node, data_in))
 
     for copy in range(1, config.copies + 1):
         data = data_params(config, copy)
@@ -210,7 +213,7 @@ def expand(config: CampaignConfig) -> Plan:
                 if own is None:
                     continue  # fewer files than the campaign's copies: this one has none
                 nodes.append(own)
-                nodes.append(benchmark_node(config, own, data_in, method="base"))
+                nodes.extend(benchmark_nodes(config, own, data_in, method="base"))
                 for node, benchmarked in compressions(config, own, data, data_in):
                     if benchmarked:
                         add(node)
@@ -327,21 +330,46 @@ def compression_node(config: CampaignConfig, method: str, train: Node,
                 copy=copy, role="compress")
 
 
+# Jobs whose model is a .tflite: it has no Keras predict(), so it is timed by call alone.
+TFLITE_PRODUCERS = frozenset({"quantize"})
+
+
+def benchmark_nodes(config: CampaignConfig, subject: Node,
+                    data_in: tuple[tuple[str, str], ...], method: str | None = None
+                    ) -> list[Node]:
+    """The benchmarks of ``subject``'s model: one, and on copy 1 of a SavedModel (or a model
+    of one's own) one more for each further timing method of ``[benchmark]
+    latency_methods``. The first method's benchmark keeps the id and key a single
+    ``latency_method`` gives (existing stores resume); each further one times latency alone
+    (its accuracy is the first's) under ``benchmark/<subject>/<method>``."""
+    first, *others = config.benchmark.timing_methods
+    nodes = [benchmark_node(config, subject, data_in, method, first)]
+    if subject.copy == 1 and subject.job not in TFLITE_PRODUCERS:
+        nodes.extend(benchmark_node(config, subject, data_in, method, timing, extra=True)
+                     for timing in others)
+    return nodes
+
+
 def benchmark_node(config: CampaignConfig, subject: Node,
-                   data_in: tuple[tuple[str, str], ...], method: str | None = None) -> Node:
+                   data_in: tuple[tuple[str, str], ...], method: str | None = None,
+                   timing: str | None = None, extra: bool = False) -> Node:
     """The benchmark of ``subject``'s model, filed under its method (or ``method``: the
-    benchmark of an inspected model of one's own is its ``base``)."""
+    benchmark of an inspected model of one's own is its ``base``), timed by ``timing``
+    (default: ``[benchmark] latency_method``); ``extra``: a further timing method's, latency
+    alone, its id suffixed with the method."""
     bench = config.benchmark
     latency = {"latency_images": bench.latency_images, "latency_runs": bench.latency_runs,
-               "warmup_runs": bench.warmup_runs, "latency_method": bench.latency_method,
+               "warmup_runs": bench.warmup_runs,
+               "latency_method": timing or bench.latency_method,
                "min_duration_s": bench.min_duration_s, "cooldown_c": bench.cooldown_c,
                "cooldown_timeout_s": bench.cooldown_timeout_s}
     return Node(
-        id=f"benchmark/{subject.id}", job="benchmark", params={
+        id=f"benchmark/{subject.id}" + (f"/{timing}" if extra else ""), job="benchmark",
+        params={
             **data_params(config, subject.copy),
             **(latency if subject.copy == 1 else ACCURACY_ONLY),
             "threads": bench.threads, "eval_batch_size": bench.eval_batch_size,
-            "accuracy": True},
+            "accuracy": not extra},
         inputs=(*data_in, *model_inputs("model", subject)), model=subject.model,
         method=method or subject.method, copy=subject.copy, role="benchmark")
 

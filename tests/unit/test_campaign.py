@@ -92,9 +92,9 @@ def test_campaign_plan_command_counts_the_paper(tmp_path):
     proc = edgecompress("campaign", "plan", "paper", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     for job, count in (("train", 30), ("quantize", 60), ("prune", 90), ("distill", 25),
-                       ("scratch", 5), ("benchmark", 210)):
+                       ("scratch", 5), ("benchmark", 240)):
         assert re.search(rf"│ {job} +│ +{count} │", proc.stdout), (job, count)
-    assert "420 jobs" in proc.stdout
+    assert "450 jobs" in proc.stdout
 
 
 @pytest.mark.parametrize(("args", "fragment"), [

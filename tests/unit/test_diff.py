@@ -6,6 +6,7 @@ listed, settings that invalidate a comparison named, and the exit codes of --fai
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -363,3 +364,30 @@ def test_store_text_stays_inert(a_store):
     assert "int8\\\\x1b\\]52;c;aGk=\\\\x07\\|x" in markdown.stdout  # escaped, no cell break
     methods = {u["method"] for u in json.loads(as_json.stdout)["unpaired"]}
     assert methods == {"int8\x1b]52;c;aGk=\x07|x", "int8"}  # the JSON carries it, escaped
+
+
+def test_a_model_timed_both_ways_is_one_row_its_call_timed_benchmark(b_store):
+    """The paper preset benchmarks copy 1 of a SavedModel twice (call with accuracy, predict
+    alone): diff reads the call-timed one as the row, whatever its folder's name, and counts
+    each copy's accuracy once."""
+    data = stores.manifest(b_store)
+    call = stores.benchmark_node("base", 1)
+    entry = data["nodes"][call]
+    twin = "benchmark-0000000000000000"  # sorts before every recorded folder
+    shutil.copytree(b_store / "jobs" / entry["folder"], b_store / "jobs" / twin)
+    data["nodes"][call + "/predict"] = {**entry, "folder": twin}
+    stores.write_manifest(b_store, data)
+
+    def predict(result):
+        result["spec"]["latency_method"] = result["metrics"]["latency_method"] = "predict"
+        result["spec"]["accuracy"] = False
+        result["metrics"].update(top1_accuracy=None, test_examples=None)
+        stores.set_runs(result, [5 * v for v in result["samples"][
+            "latency_ms_per_image_all_runs"][result["spec"]["warmup_runs"]:]])
+
+    stores.edit_result(b_store, call + "/predict", predict)
+    document = diff(str(stores.RECORDED), str(b_store))
+    assert len(document.pairs) == 6 and document.unpaired == []
+    base = pair(document, "base")
+    assert base.latency.ratio == 1 and base.differences == []
+    assert base.accuracy.n_b == 2 and base.accuracy.difference_pts == 0

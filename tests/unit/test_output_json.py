@@ -71,8 +71,8 @@ def test_status_without_an_engine(tmp_path):
 def test_campaign_plan(tmp_path):
     document = only_json(edgecompress("campaign", "plan", "paper", "--json", cwd=tmp_path),
                          "campaign-plan-output")
-    assert len(document["nodes"]) == 420
-    assert document["counts"] == {"train": 30, "benchmark": 210, "quantize": 60, "prune": 90,
+    assert len(document["nodes"]) == 450
+    assert document["counts"] == {"train": 30, "benchmark": 240, "quantize": 60, "prune": 90,
                                   "distill": 25, "scratch": 5}
     ids = {node["id"] for node in document["nodes"]}
     assert all(set(node["upstream"]) <= ids for node in document["nodes"])

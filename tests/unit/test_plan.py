@@ -17,9 +17,13 @@ IMAGE_ID = "sha256:" + "1" * 64
 # The paper's study (Section 2.5): 6 models x 5 copies trained; each copy compressed by
 # FP16, INT8, pruning 25/50/75 % (6 x 5 x 5 = 150) and distilled into MobileNetV3Small by the
 # 5 larger teachers (5 x 5 = 25); the student trained from scratch, 5 copies; and every model
-# those 210 jobs make benchmarked once (accuracy on every copy, latency on copy 1).
+# those 210 jobs make benchmarked once (accuracy on every copy, latency on copy 1); copy 1's
+# 30 SavedModels (6 bases, 18 pruned, 5 distilled, 1 scratch) once more, timed by predict.
 PAPER_COUNTS = {"train": 30, "quantize": 60, "prune": 90, "distill": 25, "scratch": 5,
-                "benchmark": 210}
+                "benchmark": 240}
+# The quick preset (one timing method) as it was before latency_methods existed.
+QUICK_COUNTS = {"decode": 1, "train": 1, "quantize": 2, "prune": 1, "distill": 1,
+                "benchmark": 5}
 
 
 def fake_digest(text: str) -> str:
@@ -46,7 +50,7 @@ def paper() -> Plan:
 
 def test_paper_preset_job_counts(paper):
     assert paper.counts() == PAPER_COUNTS
-    assert len(paper.nodes) == 420
+    assert len(paper.nodes) == 450
 
 
 def test_paper_specs_follow_the_paper(paper):
@@ -113,7 +117,84 @@ def test_distillation_teachers_are_the_larger_models(paper):
 def test_latency_only_on_copy_one(paper):
     full = [n for n in paper.nodes if n.job == "benchmark" and n.params["latency_runs"] == 11]
     assert {n.copy for n in full} == {1}
-    assert len(full) == 42  # 6 base + 30 compressed + 5 distilled + 1 scratch
+    # 6 base + 30 compressed + 5 distilled + 1 scratch by call; the 30 SavedModels by predict
+    assert len(full) == 42 + 30
+
+
+def test_paper_times_copy_ones_savedmodels_both_ways_and_tflite_once(paper):
+    assert paper.config.benchmark.timing_methods == ("call", "predict")
+    nodes = {n.id: n for n in paper.nodes}
+    timed: dict[str, list[str]] = {}
+    for node in paper.nodes:
+        if node.role == "benchmark" and node.copy == 1:
+            (subject,) = node.upstream
+            timed.setdefault(subject, []).append(node.params["latency_method"])
+    for subject, methods in timed.items():
+        tflite = nodes[subject].job == "quantize"
+        assert methods == (["call"] if tflite else ["call", "predict"]), subject
+    assert sum(len(m) == 2 for m in timed.values()) == 30
+    assert {nodes[s].method for s, m in timed.items() if len(m) == 2} == {
+        "base", "prune25", "prune50", "prune75", "distill", "scratch"}
+    # The call benchmark keeps the plain id and measures accuracy; the predict one is its
+    # own node, suffixed, latency alone, filed under the same model and method.
+    call = nodes["benchmark/train/DenseNet201/copy1"]
+    predict = nodes["benchmark/train/DenseNet201/copy1/predict"]
+    assert (call.params["latency_method"], call.params["accuracy"]) == ("call", True)
+    assert (predict.params["latency_method"], predict.params["accuracy"]) == ("predict", False)
+    assert (predict.model, predict.method, predict.copy, predict.inputs) == (
+        call.model, call.method, call.copy, call.inputs)
+    assert "benchmark/fp16/DenseNet201/copy1/predict" not in nodes
+    # Other copies: accuracy, one benchmark each, as before.
+    assert "benchmark/train/DenseNet201/copy2/predict" not in nodes
+
+
+def test_a_second_timing_method_leaves_every_existing_key_as_it_was():
+    """A store the paper preset ran with one method resumes: each of its nodes has the same
+    id and key, and the predict benchmarks are new nodes beside them."""
+    both = load_campaign("paper")
+    single = both.model_copy(update={"benchmark": both.benchmark.model_copy(
+        update={"latency_methods": None})})
+    before, after = resolve_all(expand(single)), resolve_all(expand(both))
+    assert {n: after[n] for n in before} == before
+    added = set(after) - set(before)
+    assert len(added) == 30 and all(n.endswith("/copy1/predict") for n in added)
+    assert {after[n] for n in added}.isdisjoint(before.values())
+
+
+def test_quick_preset_keeps_one_benchmark_per_model():
+    plan = expand(load_campaign("quick"))
+    assert plan.config.benchmark.timing_methods == ("call",)
+    assert plan.counts() == QUICK_COUNTS and len(plan.nodes) == 11
+    assert not any(n.id.endswith(("/call", "/predict")) for n in plan.nodes)
+
+
+QUICK_TEXT = 'name = "x"\nmodels = ["MobileNetV3Small"]\nmethods = ["fp16", "prune50"]\n'
+
+
+def test_latency_methods_or_the_single_latency_method():
+    single = parse_config(QUICK_TEXT + '[benchmark]\nlatency_method = "predict"\n', "x.toml")
+    assert single.benchmark.timing_methods == ("predict",)
+    plan = expand(single)
+    assert [n.id for n in plan.nodes if n.role == "benchmark" and n.copy == 1] == [
+        "benchmark/train/MobileNetV3Small/copy1", "benchmark/fp16/MobileNetV3Small/copy1",
+        "benchmark/prune50/MobileNetV3Small/copy1"]
+    # The first listed method is the main one: plain ids, accuracy; the others suffixed.
+    listed = parse_config(QUICK_TEXT + '[benchmark]\nlatency_methods = ["predict", "call"]\n',
+                          "x.toml")
+    assert listed.benchmark.latency_method == "predict"
+    ids = {n.id: n.params for n in expand(listed).nodes if n.role == "benchmark"}
+    assert ids["benchmark/prune50/MobileNetV3Small/copy1"]["latency_method"] == "predict"
+    assert ids["benchmark/prune50/MobileNetV3Small/copy1/call"]["latency_method"] == "call"
+    assert "benchmark/fp16/MobileNetV3Small/copy1/call" not in ids
+    # A dumped config validates again (command-line overrides dump and re-validate it).
+    assert with_overrides(listed, copies=2).benchmark.timing_methods == ("predict", "call")
+    for bad, message in (('latency_method = "call"\nlatency_methods = ["predict"]',
+                          "not both"),
+                         ('latency_methods = ["call", "call"]', "once"),
+                         ("latency_methods = []", "latency_methods"),
+                         ('latency_methods = ["fast"]', "latency_methods")):
+        with pytest.raises(UserError, match=message):
+            parse_config(QUICK_TEXT + "[benchmark]\n" + bad + "\n", "x.toml")
 
 
 def test_keys_are_stable_across_expansions():
@@ -150,7 +231,8 @@ def test_a_setting_changes_the_keys_of_the_jobs_it_reaches():
     bench = base.benchmark.model_copy(update={"latency_images": 500})
     latency = resolve_all(expand(base.model_copy(update={"benchmark": bench})))
     changed = {n for n in before if before[n] != latency[n]}
-    assert changed and all(n.startswith("benchmark/") and n.endswith("copy1") for n in changed)
+    assert changed and all(n.startswith("benchmark/") and n.endswith(("copy1", "copy1/predict"))
+                           for n in changed)
 
 
 def test_the_pruning_table_reaches_the_prune_specs_and_only_their_keys():
@@ -186,7 +268,8 @@ def test_overrides_narrow_the_campaign():
     config = with_overrides(load_campaign("paper"), models=["DenseNet201"],
                             methods=["int8", "distill"], copies=2)
     plan = expand(config)
-    assert plan.counts() == {"train": 2, "quantize": 2, "distill": 2, "benchmark": 6}
+    # 6 benchmarks, and copy 1's base and distilled model timed by predict as well
+    assert plan.counts() == {"train": 2, "quantize": 2, "distill": 2, "benchmark": 8}
 
 
 def test_repeats_is_no_longer_a_setting():

@@ -5,6 +5,7 @@ the result.json files, not from the code under test."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import json
 import os
@@ -16,12 +17,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from launcher.contract.results import BenchmarkResult
 from launcher.errors import UserError
-from launcher.report.beside import paper_table
+from launcher.report.beside import OWN_TIME, paper_table
 from launcher.report.cells import build_cells
 from launcher.report.figures import TRADEOFF_CAPTION
 from launcher.report.paper import METRICS, PAPER_FAMILY_RANK, PAPER_VALUES, S_GPU, S_TFLITE_CPU
 from launcher.report.ranking import average_ranks, ranking_tables
+from launcher.report.recommend import DEFAULT_GOAL
 from launcher.report.render import render_csvs, write_report
 from launcher.report.results import load
 from launcher.report.tables import (
@@ -30,7 +33,9 @@ from launcher.report.tables import (
     device_reports,
     latency_table,
     pruning_size_table,
+    recommendation_table,
     size_table,
+    tradeoff_table,
 )
 from launcher.store import Store
 
@@ -361,3 +366,88 @@ def test_report_of_an_unknown_campaign_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="no campaign named nope"):
         write_report(Store(RECORDED), tmp_path / "report", ["nope"])
     assert load(Store(RECORDED), ["quick@x86-tf2.12"]).campaigns == ["quick@x86-tf2.12"]
+
+
+def timed_both_ways(measured, predict_x: float = 5.0, predict_first: bool = True):
+    """The recorded campaign as the paper preset plans it: copy 1 of each SavedModel
+    benchmarked twice, by call (with accuracy) and by predict (latency alone, ``predict_x``
+    times as long), each its own job folder; a .tflite by call alone."""
+    found, extra = [], []
+    for item in measured:
+        if not isinstance(item.result, BenchmarkResult):
+            found.append(item)
+            continue
+        metrics, spec = item.result.metrics, item.result.spec
+        call = dataclasses.replace(item, result=item.result.model_copy(update={
+            "metrics": metrics.model_copy(update={"latency_method": "call"}),
+            "spec": spec.model_copy(update={"latency_method": "call"})}))
+        found.append(call)
+        if item.copy == 1 and metrics.format != "tflite":
+            extra.append(dataclasses.replace(
+                item, node=item.node + "/predict", folder=item.folder + "-predict",
+                result=item.result.model_copy(update={
+                    "metrics": metrics.model_copy(update={
+                        "latency_method": "predict", "top1_accuracy": None,
+                        "test_examples": None,
+                        "latency_ms_mean": predict_x * metrics.latency_ms_mean}),
+                    "spec": spec.model_copy(update={"latency_method": "predict",
+                                                    "accuracy": False})})))
+    return extra + found if predict_first else found + extra
+
+
+@pytest.mark.parametrize("predict_first", [True, False])
+def test_a_model_timed_both_ways_is_read_once_its_call_time_as_its_own(loaded, cells,
+                                                                       predict_first):
+    docs = documents()
+    both = timed_both_ways(loaded.measured, predict_first=predict_first)
+    saved_models = {m.method for m in loaded.measured if m.copy == 1
+                    and isinstance(m.result, BenchmarkResult) and m.result.metrics.format
+                    != "tflite"}
+    assert saved_models >= {"base", "prune50", "distill"} and not saved_models & {"fp16",
+                                                                                  "int8"}
+    assert len(both) == len(loaded.measured) + len(saved_models)
+    (timed,) = build_cells(both).values()
+    base_call = docs["benchmark/train/MobileNetV3Small/copy1"]["metrics"]["latency_ms_mean"]
+    base = timed[("MobileNetV3Small", "base")]
+    assert base.first.latency_method == "call" and base.first.latency_ms_mean == base_call
+    assert set(base.timed) == {"call", "predict"}
+    assert base.timed["predict"].latency_ms_mean == pytest.approx(5 * base_call)
+    assert set(timed[("MobileNetV3Small", "int8")].timed) == {"call"}
+    # Nothing counted twice: each copy's accuracy once; the accuracy, size, trade-off and
+    # ranking tables and the recommendation read what a call-timed campaign alone gives.
+    assert {k: c.accuracy for k, c in timed.items()} == {k: c.accuracy for k, c in cells.items()}
+    (alone,) = build_cells(m for m in both if not m.node.endswith("/predict")).values()
+    for table in (accuracy_table, size_table, tradeoff_table, recommendation_table):
+        made = (table(timed, DEFAULT_GOAL) if table is recommendation_table else table(timed))
+        again = (table(alone, DEFAULT_GOAL) if table is recommendation_table
+                 else table(alone))
+        assert made.rows == again.rows, made.key
+    assert [t.rows for t in ranking_tables(timed)] == [t.rows for t in ranking_tables(alone)]
+    # The latency table: a row per timing, the call row the model's own time.
+    latency = [dict(zip([c.name for c in latency_table(timed).columns], r, strict=True))
+               for r in latency_table(timed).rows]
+    base_rows = {r["timing"]: r for r in latency if r["method"] == "base"}
+    assert set(base_rows) == {"call: the model's own time", "predict: Keras predict()"}
+    assert base_rows["call: the model's own time"]["mean"] == base_call
+    assert len(latency) == len(cells) + len(saved_models)
+
+
+def test_beside_the_paper_ours_is_predict_timed_and_call_is_the_models_own_time(loaded):
+    (device,) = {m.device for m in loaded.measured}
+    (timed,) = build_cells(timed_both_ways(loaded.measured)).values()
+    table = paper_table(device, timed)
+    names = [c.name for c in table.columns]
+    latency = [dict(zip(names, r, strict=True)) for r in table.rows
+               if r[3] in (METRICS["latency_ms"], METRICS["latency_speedup_pct"])]
+    base = [r for r in latency if r["method"] == "base" and r["model"] == "MobileNetV3Small"]
+    assert base
+    call = timed[("MobileNetV3Small", "base")].timed["call"].latency_ms_mean
+    for row in base:
+        assert row["ours"] == pytest.approx(5 * call)  # predict-timed beside the paper's
+        assert row[OWN_TIME] == pytest.approx(call)  # the model's own time, apart
+        assert row["ours / paper"] is None  # an x86 twin: no ratio to a Jetson's figure
+    # The recorded results, timing unrecorded: never in "ours" beside a paper latency.
+    for row in (dict(zip(names, r, strict=True)) for r in paper_table(device, build_cells(
+            loaded.measured)[device]).rows):
+        if row["metric"] in (METRICS["latency_ms"], METRICS["latency_speedup_pct"]):
+            assert row["ours"] == "n/a" and row["ours / paper"] is None

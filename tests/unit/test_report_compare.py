@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from launcher.contract.results import BenchmarkMetrics
-from launcher.report.beside import comparability, paper_table
+from launcher.report.beside import OWN_TIME, comparability, paper_table
 from launcher.report.cells import (
     Cell,
     Cells,
@@ -75,6 +75,19 @@ def study(base_backend: str = "tf-gpu", totals: bool = True) -> Cells:
     return cells
 
 
+def timed_both_ways(cells: Cells, predict_x: float = 5.5) -> Cells:
+    """As the paper preset's results: copy 1 of each SavedModel timed by call and by predict
+    (``predict_x`` times as long: Keras's machinery), a .tflite by call alone."""
+    for cell in cells.values():
+        call = cell.benchmarks[1].model_copy(update={"latency_method": "call"})
+        cell.benchmarks[1] = call
+        cell.timed = {"call": call}
+        if call.format != "tflite":
+            cell.timed["predict"] = call.model_copy(update={
+                "latency_method": "predict", "latency_ms_mean": predict_x * call.latency_ms_mean})
+    return cells
+
+
 def rows(table):
     return [dict(zip([c.name for c in table.columns], r, strict=True)) for r in table.rows]
 
@@ -88,28 +101,65 @@ def paper_row(table, metric: str, method: str, model: str | None):
 # --- item 7: what is comparable -------------------------------------------------------------
 
 
-def test_on_the_jetson_with_the_papers_backends_latencies_get_a_ratio():
-    table = paper_table(XAVIER, study())
+def test_on_the_jetson_a_predict_timed_latency_gets_a_ratio_and_a_call_timed_one_none():
+    table = paper_table(XAVIER, timed_both_ways(study(), predict_x=2.0))
     row = paper_row(table, "latency_ms", "base", MOB_S)
-    assert row["ours / paper"] == pytest.approx(17.9 / 17.91)
+    # "ours" is the predict-timed latency, held against the paper's; the call-timed one is
+    # beside it, the model's own time, never divided by the paper's.
+    assert row["ours"] == pytest.approx(2 * 17.9)
+    assert row["ours / paper"] == pytest.approx(2 * 17.9 / 17.91)
+    assert row[OWN_TIME] == pytest.approx(17.9)
     assert row["backend: paper / ours"] == "tf-gpu / tf-gpu"
-    assert row["compared"].startswith("yes")
+    assert row["compared"].startswith("yes: ours timed by Keras predict()")
+    # A speed-up of two SavedModels: both predict-timed, so a ratio, of the predict figures.
+    distill = paper_row(table, "latency_speedup_pct", "distill", D201)
+    assert distill["ours / paper"] == pytest.approx(100 * (83.2 - 17.9) / 83.2 / 78.67)
+    # A .tflite has no predict(): its speed-up is shown by call alone, without a ratio.
     fp16 = paper_row(table, "latency_speedup_pct", "fp16", MOB_S)
-    assert fp16["ours / paper"] == pytest.approx(100 * (17.9 - 10.0) / 17.9 / 45.45)
+    assert fp16["ours"] == "n/a" and fp16["ours / paper"] is None
+    assert fp16[OWN_TIME] == pytest.approx(100 * (17.9 - 10.0) / 17.9)
     assert fp16["backend: paper / ours"] == ("tflite-cpu vs base tf-gpu / "
                                              "tflite-cpu vs base tf-gpu")
+    assert fp16["compared"].startswith("no ratio: ours was not timed by Keras predict()")
+    assert "fp16: a .tflite has no predict()" in fp16["compared"]
 
 
-def test_a_comparable_latency_says_how_ours_was_timed():
+def test_a_call_timed_latency_is_never_divided_by_the_papers():
     cells = study()
     for cell in cells.values():  # as results that record latency_method do
-        cell.benchmarks[1] = SimpleNamespace(  # type: ignore[assignment]
-            **{**vars(cell.benchmarks[1]), "latency_method": "call"})
-    row = paper_row(paper_table(XAVIER, cells), "latency_ms", "base", MOB_S)
-    assert row["ours / paper"] is not None
-    assert row["compared"] == ("yes; ours timed one call per image, the paper's probably by "
-                               "Keras predict()")
-    assert rows(latency_table(cells))[0]["timing"] == "call"
+        cell.benchmarks[1] = cell.benchmarks[1].model_copy(update={"latency_method": "call"})
+    table = paper_table(XAVIER, cells)
+    latency = [r for r in rows(table) if r["metric"] in (
+        METRICS["latency_ms"], METRICS["latency_speedup_pct"])]
+    assert latency
+    for row in latency:
+        assert row["ours / paper"] is None and row["ours"] == "n/a", row
+        assert isinstance(row[OWN_TIME], float)
+        assert row["compared"].startswith("no ratio: ours was not timed by Keras predict()")
+    assert paper_row(table, "latency_ms", "base", MOB_S)[OWN_TIME] == pytest.approx(17.9)
+    assert rows(latency_table(cells))[0]["timing"] == "call: the model's own time"
+    # Accuracy and size rows are untouched: their ratio stands, no own-time figure.
+    size = paper_row(table, "size_reduction_x", "int8", MOB_S)
+    assert size["ours / paper"] is not None and size[OWN_TIME] is None
+
+
+def test_the_latency_table_has_a_row_per_timing_and_the_rest_reads_call():
+    cells = timed_both_ways(study(), predict_x=3.0)
+    by_row = {(r["model"], r["method"], r["timing"]): r for r in rows(latency_table(cells))}
+    call = by_row[(MOB_S, "prune25", "call: the model's own time")]
+    predict = by_row[(MOB_S, "prune25", "predict: Keras predict()")]
+    assert (call["mean"], predict["mean"]) == (pytest.approx(18.0), pytest.approx(54.0))
+    # Each speed-up against the base timed the same way.
+    assert call["speed-up vs base %"] == pytest.approx(100 * (17.9 - 18.0) / 17.9)
+    assert predict["speed-up vs base %"] == pytest.approx(100 * (53.7 - 54.0) / 53.7)
+    assert not any(key[1] in TFLITE and key[2].startswith("predict") for key in by_row)
+    assert len(by_row) == len(cells) + sum(m not in TFLITE for _, m in cells)
+    # The trade-off, its front and the ranking read the call-timed latency, as before.
+    alone = study()
+    for cell in alone.values():
+        cell.benchmarks[1] = cell.benchmarks[1].model_copy(update={"latency_method": "call"})
+    assert rows(tradeoff_table(cells)) == rows(tradeoff_table(alone))
+    assert [rows(t) for t in ranking_tables(cells)] == [rows(t) for t in ranking_tables(alone)]
 
 
 def test_compressions_timed_beside_other_jobs_get_no_ratio_and_say_so():
@@ -135,7 +185,9 @@ def test_an_x86_twin_prints_the_papers_number_without_a_ratio_naming_both_backen
     assert len(device_dependent) >= 6
     for row in device_dependent:
         assert row["ours / paper"] is None, row
-        assert isinstance(row["ours"], float) and isinstance(row["paper"], float)
+        # Unrecorded timing is not predict: a latency is in the own-time column alone.
+        ours = row["ours"] if row["metric"] == METRICS["compression_s"] else row[OWN_TIME]
+        assert isinstance(ours, float) and isinstance(row["paper"], float)
         assert row["compared"].startswith("no ratio")
         assert "Jetson Xavier NX" in row["compared"] and "x86-tf2.12" in row["compared"]
     base = paper_row(table, "latency_ms", "base", MOB_S)
