@@ -95,7 +95,7 @@ demo: image ## build the job image, run the quick campaign (no download) and its
 	$(EDGECOMPRESS) report
 
 lint: venv ## ruff (jobs/ by jobs/ruff.toml), mypy, vermin (jobs/ on 3.6), schema check
-	$(BIN)/ruff check launcher tests bench jobs
+	$(BIN)/ruff check launcher tests stand_ins bench jobs
 	$(BIN)/mypy
 	$(BIN)/vermin -q --no-tips --violations -t=3.6- jobs
 	$(EDGECOMPRESS) schema --check
@@ -137,9 +137,9 @@ matrix: venv engine ## all integration tests in the first of TEST_PROFILES, job 
 test: lint unit matrix ## lint, unit tests, and the job tests in each twin image
 
 bench: image ## the benchmarks of docs/benchmarks.md
-	$(BIN)/python bench/overhead.py --profile $(PROFILE)
-	$(BIN)/python bench/rebuild.py --profile $(PROFILE)
-	$(BIN)/python bench/campaign.py --profile $(PROFILE)
+	$(BIN)/python -m bench.overhead --profile $(PROFILE)
+	$(BIN)/python -m bench.rebuild --profile $(PROFILE)
+	$(BIN)/python -m bench.campaign --profile $(PROFILE)
 
 # On the device: pull the prebuilt image when a registry has it, else build it; the campaign
 # runs the Jetson preflight before any job; then the report.

@@ -8,7 +8,7 @@
   (a) re-running the finished campaign: containers started (target 0) and wall time of the
       whole command (target < 3 s), --reruns times.
 
-    .venv/bin/python bench/campaign.py [--profile x86-tf2.12] [--reruns 5] [--store DIR]
+    .venv/bin/python -m bench.campaign [--profile x86-tf2.12] [--reruns 5] [--store DIR]
 
 With --store DIR holding a finished quick campaign, (b) is skipped.
 """
@@ -24,10 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import summary
-
-sys.path.insert(0, ".")
-from launcher.study.manifest import manifests  # noqa: E402
+from bench._common import summary
+from launcher.study.manifest import manifests
 
 
 def run(command: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:

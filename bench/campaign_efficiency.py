@@ -14,7 +14,7 @@ runs (per-image ms x images, every run). Wall: the job's container from create t
 non-work seconds per job kind, and the floor (docker run IMAGE python3 -c "import
 tensorflow", median of 3) measured beside them.
 
-    .venv/bin/python bench/campaign_efficiency.py [--profile x86-tf2.12]
+    .venv/bin/python -m bench.campaign_efficiency [--profile x86-tf2.12]
         [--before OTHER_CHECKOUT] [--only quick,paper]
 """
 
@@ -28,6 +28,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+from launcher.device.profiles import get_profile
 
 HERE = Path(__file__).resolve().parent.parent
 
@@ -65,11 +68,11 @@ warmup_runs = 1
 WORK_FIELDS = ("train_s", "conversion_s", "prune_s", "distill_s")
 
 
-def work_of(result: dict) -> float:
+def work_of(result: dict[str, Any]) -> float:
     metrics = result["metrics"]
     if result["job"] == "benchmark":
         runs = result.get("samples", {}).get("latency_ms_per_image_all_runs", [])
-        return sum(runs) * metrics["latency_images"] / 1000.0
+        return float(sum(runs) * metrics["latency_images"] / 1000.0)
     # decode has none: decoding the images is what the decode job saves the others, not work
     # the study measures.
     return next((float(metrics[name]) for name in WORK_FIELDS if name in metrics), 0.0)
@@ -116,9 +119,6 @@ def run_campaign(checkout: Path, campaign: str, profile: str) -> tuple[Path, flo
 def image_of(checkout: Path, profile: str) -> str:
     """The profile's image tag, pointed at this checkout's image by its build (the
     checkouts share the tag: every campaign builds, so reuses, its own image first)."""
-    sys.path.insert(0, str(HERE))
-    from launcher.device.profiles import get_profile
-
     subprocess.run([str(checkout / ".venv" / "bin" / "edgecompress"), "build", profile],
                    check=True, cwd=checkout, capture_output=True)
     return get_profile(profile).image

@@ -9,7 +9,7 @@ two stores differ. Each diff runs as a user runs it (a subprocess: Python start 
 included), --repeats times; the in-process split (loading both sides, comparing) is printed
 too.
 
-    .venv/bin/python bench/diff.py [--repeats 5] [--keep DIR]
+    .venv/bin/python -m bench.diff [--repeats 5] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -23,24 +23,24 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from _common import summary, timed
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from jobs.benchmark import summarise, write_samples  # noqa: E402
-from launcher.compare.diff import compare  # noqa: E402
-from launcher.compare.gate import parse_fail_on  # noqa: E402
-from launcher.compare.sides import load_side, parse_selection  # noqa: E402
-from launcher.contract.vocabulary import (  # noqa: E402
+from bench._common import summary, timed
+from jobs.benchmark import summarise, write_samples
+from launcher.compare.diff import compare
+from launcher.compare.gate import parse_fail_on
+from launcher.compare.sides import load_side, parse_selection
+from launcher.contract.vocabulary import (
     LATENCY_SAMPLES_ARTIFACT,
     LATENCY_SAMPLES_FILE,
     LATENCY_SAMPLES_FORMAT,
     PAPER_ARCHITECTURES,
 )
-from launcher.study.campaign import load_campaign  # noqa: E402
-from launcher.study.manifest import Manifest, ManifestNode, write_manifest  # noqa: E402
-from launcher.study.plan import expand  # noqa: E402
+from launcher.study.campaign import load_campaign
+from launcher.study.manifest import Manifest, ManifestNode, write_manifest
+from launcher.study.plan import expand
+
+ROOT = Path(__file__).resolve().parent.parent
 
 RECORDED = ROOT / "tests" / "data" / "campaign-quick-2copies"
 PROFILE = "x86-tf2.12"
@@ -97,7 +97,8 @@ def synthetic_store(root: Path, seed: int) -> Path:
     return root
 
 
-def add_images(result: dict, out: Path, runs: list[float], rng: random.Random) -> list[float]:
+def add_images(result: dict[str, Any], out: Path, runs: list[float],
+               rng: random.Random) -> list[float]:
     """The paper preset's per-image side file (10 kept runs x 1000 images) around the runs'
     means, named in the result as a job names it; the runs become the files' means."""
     warmups = result["spec"]["warmup_runs"]

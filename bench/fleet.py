@@ -1,8 +1,8 @@
-"""Fleet runs on a real Docker Swarm of docker-in-docker nodes (tests/stand_ins/swarm.py), side
+"""Fleet runs on a real Docker Swarm of docker-in-docker nodes (stand_ins/swarm.py), side
 by side in one run:
 
   dispatch  the same trivial job of the TensorFlow-free stand-in image
-            (tests/stand_ins/job_image.py), one at a time: as a Swarm service on a worker
+            (stand_ins/job_image.py), one at a time: as a Swarm service on a worker
             (with the network keeper a campaign runs, launcher/fleet/keeper.py) against a
             local container on this host (RunRecord.wall_s, create to removal); the fleet's
             cost per job is the difference of the medians (target <= 1 s)
@@ -13,7 +13,7 @@ by side in one run:
             registry, on one worker against two, each worker pinned to a CPU of its own
             (cpuset): the campaign's speed-up (target >= 1.6x). --copies 0 skips it.
 
-    .venv/bin/python bench/fleet.py [--dispatch 10] [--jobs 8] [--wait 5] [--copies 4]
+    .venv/bin/python -m bench.fleet [--dispatch 10] [--jobs 8] [--wait 5] [--copies 4]
 """
 
 from __future__ import annotations
@@ -24,32 +24,30 @@ import dataclasses
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from launcher.contract.record import JobStatus  # noqa: E402
-from launcher.device.profiles import get_profile  # noqa: E402
-from launcher.docker_client import Engine  # noqa: E402
-from launcher.docker_swarm import SwarmEngine  # noqa: E402
-from launcher.execution.schedule import run_plan  # noqa: E402
-from launcher.fleet.backend import SwarmBackend  # noqa: E402
-from launcher.fleet.connect import prepare  # noqa: E402
-from launcher.fleet.images import remote  # noqa: E402
-from launcher.fleet.keeper import network_kept  # noqa: E402
-from launcher.fleet.node_placement import eligible  # noqa: E402
-from launcher.fleet.site import FleetSite  # noqa: E402
-from launcher.runner import JobRequest, run_job  # noqa: E402
-from launcher.store import Store, load_result  # noqa: E402
-from launcher.study.campaign import load_campaign, with_overrides  # noqa: E402
-from launcher.study.plan import Plan, expand, resolve_spec  # noqa: E402
-from launcher.target import image_id_of  # noqa: E402
-from tests.events import Quiet  # noqa: E402
-from tests.stand_ins import job_image, swarm  # noqa: E402
-from tests.stand_ins.job_image import make_model_node  # noqa: E402
+from launcher.contract.record import JobStatus
+from launcher.device.profiles import get_profile
+from launcher.docker_client import Engine
+from launcher.docker_swarm import SwarmEngine
+from launcher.execution.schedule import run_plan
+from launcher.fleet.backend import SwarmBackend
+from launcher.fleet.connect import prepare
+from launcher.fleet.images import remote
+from launcher.fleet.keeper import network_kept
+from launcher.fleet.node_placement import eligible
+from launcher.fleet.site import FleetSite
+from launcher.runner import JobOutcome, JobRequest, run_job
+from launcher.store import Store, load_result
+from launcher.study.campaign import load_campaign, with_overrides
+from launcher.study.plan import Plan, expand, resolve_spec
+from launcher.target import image_id_of
+from stand_ins import job_image, swarm
+from stand_ins.events import Quiet
+from stand_ins.job_image import make_model_node
 
 PROFILE = "x86-tf2.12"
 BASE = os.environ.get("EDGECOMPRESS_BASE_X86_TF2_12", "edgecompress/base:bookworm")
@@ -174,7 +172,7 @@ def campaign(lab: swarm.LabSwarm, engine: SwarmEngine, local: Engine, profile: s
     print(f"campaign speed-up of two workers over one: {walls[1] / walls[2]:.2f}x", flush=True)
 
 
-def valid_results(ran: list) -> int:  # type: ignore[type-arg]
+def valid_results(ran: list[JobOutcome]) -> int:
     """How many jobs succeeded with a result that passes the local run's validation."""
     valid = 0
     for outcome in ran:

@@ -7,7 +7,7 @@ TFLiteConverter makes from the SavedModel against from the loaded Keras model (F
 bytes, output difference, top-1 agreement, conversion time with the converter's own load).
 Prints a table per profile and the load-time ratio SavedModel / .h5.
 
-    .venv/bin/python bench/handoff_formats.py [--profiles x86-tf2.7,x86-tf2.12,x86-tf2.21]
+    .venv/bin/python -m bench.handoff_formats [--profiles x86-tf2.7,x86-tf2.12,x86-tf2.21]
         [--architectures MobileNetV3Small] [--input-size 224]
 """
 
@@ -16,11 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _common import bench_target  # noqa: E402
+from bench._common import bench_target
 
 BENCH = Path(__file__).resolve().parent
 ROWS = (
@@ -45,7 +44,7 @@ ROWS = (
 )
 
 
-def cell(row: dict, key: str | tuple[str, str]) -> str:
+def cell(row: dict[str, Any], key: str | tuple[str, str]) -> str:
     if isinstance(key, tuple):
         return " / ".join(cell(row, part) for part in key)
     value = row.get(key)

@@ -11,7 +11,7 @@ of 10 images, order rotating (bench/container/latency_fidelity.py):
 Prints per-image medians and the ratios. Targets: job/bare within 0.97-1.03; cast_in/bare and
 (bare + cast)/bare are what the cast would add to the figure if it were timed.
 
-    .venv/bin/python bench/latency_fidelity.py [--profile x86-tf2.12] [--images 200] [--rounds 5]
+    .venv/bin/python -m bench.latency_fidelity [--profile x86-tf2.12] [--images 200] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -19,16 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _common import bench_target  # noqa: E402
-
-from launcher.contract.specs import InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
-from launcher.files import tree_digest  # noqa: E402
-from launcher.runner import run_job  # noqa: E402
-from launcher.target import request_for  # noqa: E402
+from bench._common import bench_target
+from launcher.contract.specs import AnySpec, InputRef, MakeModelSpec, QuantizeSpec
+from launcher.files import tree_digest
+from launcher.runner import run_job
+from launcher.target import request_for
 
 BENCH = Path(__file__).resolve().parent
 
@@ -42,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     engine, target = bench_target(args.profile, "bench-fidelity-")
 
-    def run(spec, inputs=None):  # type: ignore[no-untyped-def]
+    def run(spec: AnySpec, inputs: Mapping[str, Path] | None = None) -> Path:
         outcome = run_job(engine, target.store, request_for(target, spec, inputs or {}))
         assert outcome.result is not None, outcome.record.reason
         return outcome.folder / "out" / outcome.result.artifacts[0].path

@@ -1,9 +1,9 @@
 """Load: a campaign of N tiny jobs through the real executor and runner, on the TensorFlow-free
-stand-in image (tests/stand_ins/job_image.py), to measure the launcher itself: jobs per
+stand-in image (stand_ins/job_image.py), to measure the launcher itself: jobs per
 minute, the launcher's peak and final memory, its memory growth from job 50 to the last, and
 what is left behind (containers, temp files, threads).
 
-    .venv/bin/python bench/load.py [--jobs 300]
+    .venv/bin/python -m bench.load [--jobs 300]
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from launcher.docker_client import Engine, label
+from stand_ins import job_image
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from launcher.docker_client import Engine, label  # noqa: E402
-from tests.stand_ins import job_image  # noqa: E402
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
     image_id = job_image.build(args.base)
     store = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    proc = subprocess.run([sys.executable, "-m", "tests.stand_ins.load_driver", image_id,
+    proc = subprocess.run([sys.executable, "-m", "stand_ins.load_driver", image_id,
                            str(store), str(args.jobs)], cwd=ROOT, capture_output=True,
                           text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
     lines = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -2,21 +2,18 @@
 (weights=None: size does not depend on the weights' values). SavedModel, float32/FP16/INT8
 .tflite, and the ratios, beside the paper's averages (Figure 4 text: FP16 2.75x, INT8 4.72x).
 
-    .venv/bin/python bench/model_sizes.py [--profile x86-tf2.12] [--models ...]
+    .venv/bin/python -m bench.model_sizes [--profile x86-tf2.12] [--models ...]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-from _common import artifact, digits_input, job_runner
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from launcher.contract.specs import InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
-from launcher.contract.vocabulary import PAPER_ARCHITECTURES  # noqa: E402
-from launcher.files import tree_digest  # noqa: E402
+from bench._common import artifact, digits_input, job_runner, result_of
+from launcher.contract.results import MakeModelResult, QuantizeResult
+from launcher.contract.specs import InputRef, MakeModelSpec, QuantizeSpec
+from launcher.contract.vocabulary import PAPER_ARCHITECTURES
+from launcher.files import tree_digest
 
 MB = 1e6
 PAPER = {"fp16": 2.75, "int8": 4.72}
@@ -35,12 +32,12 @@ def main() -> None:
         made = run(MakeModelSpec(architecture=name, input_size=224, num_classes=102))
         model = artifact(made)
         ref = InputRef(path="/inputs/model", sha256=tree_digest(model))
-        sizes = {"saved_model": made.result.metrics.saved_model_bytes}
+        sizes = {"saved_model": result_of(made, MakeModelResult).metrics.saved_model_bytes}
         for mode in ("float32", "fp16", "int8"):
             quantized = run(QuantizeSpec(model=ref, mode=mode, images=images, input_size=224),
                             {"model": model, "images": digits})
-            sizes[mode] = quantized.result.metrics.tflite_bytes
-        rows.append((name, made.result.metrics.parameters, sizes))
+            sizes[mode] = result_of(quantized, QuantizeResult).metrics.tflite_bytes
+        rows.append((name, result_of(made, MakeModelResult).metrics.parameters, sizes))
 
     print(f"profile {args.profile}, 224x224, 102-class head, weights=None")
     print("| model | params | SavedModel MB | float32 .tflite MB | FP16 MB | INT8 MB | "

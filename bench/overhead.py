@@ -5,7 +5,7 @@ Side by side, alternating, on the same image: the wall time of
   B: docker run --rm IMAGE python3 -c "import tensorflow"   (the floor: a container + TF import)
 Prints both distributions and the ratio of medians. Target: A/B <= 1.25.
 
-    .venv/bin/python bench/overhead.py [--profile x86-tf2.12] [--runs 10]
+    .venv/bin/python -m bench.overhead [--profile x86-tf2.12] [--runs 10]
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ import statistics
 import sys
 import tempfile
 
-from _common import summary, timed
-
-sys.path.insert(0, ".")
-from launcher.device.profiles import get_profile  # noqa: E402
+from bench._common import summary, timed
+from launcher.device.profiles import get_profile
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ records' start and end times), and for each benchmark of copy 1 (the latency ben
 benchmarks run alone whatever N is) its median latency per image in both runs and their ratio,
 which must agree within the noise between two runs.
 
-    .venv/bin/python bench/parallel.py [--copies 4] [--profile x86-tf2.12] [--parallel 2]
+    .venv/bin/python -m bench.parallel [--copies 4] [--profile x86-tf2.12] [--parallel 2]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,7 @@ def run_campaign(store: Path, copies: int, profile: str, parallel: int) -> float
     return time.perf_counter() - started
 
 
-def records(store: Path) -> list[dict]:
+def records(store: Path) -> list[dict[str, Any]]:
     found = []
     for folder in sorted((store / "jobs").iterdir()):
         status = json.loads((folder / "status.json").read_text())
@@ -44,7 +45,7 @@ def records(store: Path) -> list[dict]:
     return found
 
 
-def most_at_once(found: list[dict]) -> int:
+def most_at_once(found: list[dict[str, Any]]) -> int:
     """The most jobs whose [started_at, finished_at] overlap, from the records."""
     edges = []
     for item in found:
@@ -58,7 +59,7 @@ def most_at_once(found: list[dict]) -> int:
     return most
 
 
-def benchmark_overlaps(found: list[dict]) -> int:
+def benchmark_overlaps(found: list[dict[str, Any]]) -> int:
     """How many benchmark jobs overlapped any other job (must be 0)."""
     spans = [(dt.datetime.fromisoformat(i["status"]["started_at"]),
               dt.datetime.fromisoformat(i["status"]["finished_at"]), i) for i in found]
@@ -71,7 +72,7 @@ def benchmark_overlaps(found: list[dict]) -> int:
     return count
 
 
-def latencies(store: Path, found: list[dict]) -> dict[str, float]:
+def latencies(store: Path, found: list[dict[str, Any]]) -> dict[str, float]:
     """Median ms per image of each copy-1 benchmark, by its campaign node's id."""
     by_folder = {item["folder"]: item for item in found}
     (manifest,) = (store / "campaigns").glob("quick@*.json")

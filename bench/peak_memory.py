@@ -15,7 +15,7 @@ the pipelines shuffle file paths, not images, so the peak does not grow with the
 in test/ (1358 images, so the 1000 latency images are distinct, as the paper's 6149 test
 images give). Trained models are handed on as campaigns hand them: the .h5 copy is loaded.
 
-    .venv/bin/python bench/peak_memory.py [--profile x86-tf2.12]
+    .venv/bin/python -m bench.peak_memory [--profile x86-tf2.12]
         [--architectures MobileNetV3Small,DenseNet201] [--only train,benchmark]
         [--train-fraction 0.1 --check-split] [--nano-limit]
 """
@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TypedDict
 
-from _common import artifact, job_runner
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from launcher.contract.specs import (  # noqa: E402
+from bench._common import artifact, job_runner
+from launcher.contract.specs import (
+    AnySpec,
     BenchmarkSpec,
     DistillSpec,
     InputRef,
@@ -41,12 +41,25 @@ from launcher.contract.specs import (  # noqa: E402
     ScratchSpec,
     TrainSpec,
 )
-from launcher.files import tree_digest  # noqa: E402
-from launcher.study.digits import write_digits_folder  # noqa: E402
+from launcher.files import tree_digest
+from launcher.runner import JobOutcome
+from launcher.study.digits import write_digits_folder
 
 MB = 1024 * 1024
 NANO_JOB_MB = 3584  # the nano profile's memory_mb: what one job container may use
 KINDS = ("train", "quantize", "prune", "distill", "scratch", "benchmark")
+
+
+class Common(TypedDict):
+    """The spec fields every job here shares."""
+
+    images: InputRef
+    input_size: int
+    batch_size: int
+
+
+def megabytes(size: int | None) -> str:
+    return f"{size / MB:.0f}" if size else "n/a"
 
 
 def digits_224(test_fraction: float) -> tuple[Path, InputRef]:
@@ -81,19 +94,20 @@ def main() -> None:
                      NANO_JOB_MB if args.nano_limit else None, failures_ok=args.nano_limit)
     train_digits, train_images = digits_224(0.95 - args.train_fraction)
     test_digits, test_images = digits_224(0.75)  # 1358 in test/
-    common = {"images": train_images, "input_size": 224, "batch_size": 4}
+    common: Common = {"images": train_images, "input_size": 224, "batch_size": 4}
+    test_common: Common = {**common, "images": test_images}
 
     def ref(path: Path, name: str = "model") -> InputRef:
         return InputRef(path=f"/inputs/{name}", sha256=tree_digest(path))
 
-    def keras(path: Path, name: str = "model") -> tuple[dict, dict[str, Path]]:
+    def keras(path: Path, name: str = "model") -> tuple[InputRef, InputRef, dict[str, Path]]:
         """A Keras model as campaigns hand it on: the SavedModel and its .h5 copy, which the
-        job loads (spec fields, mounts)."""
+        job loads (the spec's two fields, the mounts)."""
         h5 = path.parent / "model.h5"
-        return ({name: ref(path, name), f"{name}_h5": ref(h5, f"{name}_h5")},
-                {name: path, f"{name}_h5": h5})
+        return ref(path, name), ref(h5, f"{name}_h5"), {name: path, f"{name}_h5": h5}
 
-    def measure(name: str, spec, inputs, folder=train_digits):  # type: ignore[no-untyped-def]
+    def measure(name: str, spec: AnySpec, inputs: Mapping[str, Path],
+                folder: Path = train_digits) -> JobOutcome | None:
         outcome = run(spec, {**inputs, "images": folder})
         if outcome.result is None:  # under --nano-limit: it did not fit
             status = outcome.record.status.value
@@ -104,21 +118,26 @@ def main() -> None:
         apart = " (SavedModel written apart)" if res.saved_apart else ""
         rows.append((name + apart, res.peak_rss_bytes, res.cgroup_peak_bytes,
                      outcome.record.wall_s))
-        print(f"  {name}: peak RSS {res.peak_rss_bytes / MB:.0f} MB", flush=True)
+        print(f"  {name}: peak RSS {megabytes(res.peak_rss_bytes)} MB", flush=True)
         return outcome
 
     def benchmark(name: str, path: Path) -> None:
-        fields, mounts = keras(path) if path.is_dir() else ({"model": ref(path)}, {"model": path})
+        model_h5: InputRef | None
+        if path.is_dir():
+            model, model_h5, mounts = keras(path)
+        else:
+            model, model_h5, mounts = ref(path), None, {"model": path}
         measure(name, BenchmarkSpec(latency_images=args.latency_images, latency_runs=2,
-                                    warmup_runs=1, **{**common, "images": test_images},
-                                    **fields), mounts, test_digits)
+                                    warmup_runs=1, model=model, model_h5=model_h5,
+                                    **test_common), mounts, test_digits)
 
     rows: list[tuple[str, int | None, int | None, float]] = []
     if args.check_split and "train" in kinds:
         paper_digits, paper_images = digits_224(0.35)  # 1078 in train/
+        paper_common: Common = {**common, "images": paper_images}
         measure(f"{args.architectures.split(',')[0]}: train (1 epoch, 1078 images)", TrainSpec(
             architecture=args.architectures.split(",")[0], weights=None, epochs=1,
-            **{**common, "images": paper_images}), {}, paper_digits)
+            **paper_common), {}, paper_digits)
     for architecture in args.architectures.split(","):
         print(architecture, flush=True)
         if "train" in kinds:
@@ -131,7 +150,7 @@ def main() -> None:
         # An untrained copy weighs the same (and stands in for a training that did not fit).
         model = artifact(trained or run(MakeModelSpec(architecture=architecture,
                                                       input_size=224, num_classes=10)))
-        tflite = {}
+        tflite: dict[str, Path] = {}
         if kinds & {"quantize", "benchmark"}:
             for mode in ("fp16", "int8"):
                 outcome = measure(f"{architecture}: quantize {mode}", QuantizeSpec(
@@ -140,13 +159,13 @@ def main() -> None:
                 if outcome is not None:
                     tflite[mode] = artifact(outcome)
         if "prune" in kinds:
-            fields, mounts = keras(model)
+            saved, h5, mounts = keras(model)
             measure(f"{architecture}: prune 0.5 (1 epoch)", PruneSpec(
-                epochs=1, **common, **fields), mounts)
+                epochs=1, model=saved, model_h5=h5, **common), mounts)
         if "distill" in kinds:
-            fields, mounts = keras(model, "teacher")
+            saved, h5, mounts = keras(model, "teacher")
             measure(f"{architecture}: distill into MobileNetV3Small (1 epoch)", DistillSpec(
-                student_weights=None, epochs=1, **common, **fields), mounts)
+                student_weights=None, epochs=1, teacher=saved, teacher_h5=h5, **common), mounts)
         if "scratch" in kinds and architecture == "MobileNetV3Small":
             measure("MobileNetV3Small: scratch (1 epoch)", ScratchSpec(
                 weights=None, epochs=1, **common), {})
@@ -166,9 +185,7 @@ def table(rows: list[tuple[str, int | None, int | None, float]]) -> str:
              "|---|---|---|---|---|"]
     for name, rss, cgroup, wall in rows:
         fits = "yes" if max(rss or 0, cgroup or 0) / MB < NANO_JOB_MB else "**no**"
-        cgroup_text = f"{cgroup / MB:.0f}" if cgroup else "n/a"
-        rss_text = f"{rss / MB:.0f}" if rss else "n/a"
-        lines.append(f"| {name} | {rss_text} | {cgroup_text} | {fits} | {wall:.0f} |")
+        lines.append(f"| {name} | {megabytes(rss)} | {megabytes(cgroup)} | {fits} | {wall:.0f} |")
     return "\n".join(lines)
 
 

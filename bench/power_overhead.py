@@ -5,11 +5,11 @@ per-image latency
   A: with the power sampler running on the host (launcher/device/power.py)
   B: without it
 Prints both distributions, the ratio of medians A/B (target <= 1.02) and what the sampler
-measured. With no Jetson here, the sampler is tests/stand_ins/tegrastats.py replaying a Xavier
+measured. With no Jetson here, the sampler is stand_ins/tegrastats.py replaying a Xavier
 NX's recorded line: a Python process, heavier than the real tegrastats, so the ratio is an
 upper bound for the device.
 
-    .venv/bin/python bench/power_overhead.py [--profile x86-tf2.12] [--rounds 7]
+    .venv/bin/python -m bench.power_overhead [--profile x86-tf2.12] [--rounds 7]
 """
 
 from __future__ import annotations
@@ -20,17 +20,17 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from _common import artifact, bench_target, digits_input, job_runner
+from bench._common import artifact, bench_target, digits_input, job_runner
+from launcher.contract.record import PowerMeasurement
+from launcher.contract.results import BenchmarkResult
+from launcher.contract.specs import BenchmarkSpec, InputRef, MakeModelSpec, QuantizeSpec
+from launcher.device.power import Sampling
+from launcher.files import tree_digest
+from launcher.runner import run_job
+from launcher.target import request_for
+from stand_ins import TEGRASTATS
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from launcher.contract.record import PowerMeasurement  # noqa: E402
-from launcher.contract.results import BenchmarkResult  # noqa: E402
-from launcher.contract.specs import BenchmarkSpec, InputRef, MakeModelSpec, QuantizeSpec  # noqa: E402
-from launcher.device.power import Sampling  # noqa: E402
-from launcher.files import tree_digest  # noqa: E402
-from launcher.runner import run_job  # noqa: E402
-from launcher.target import request_for  # noqa: E402
 
 SIZE = 96
 
@@ -53,7 +53,7 @@ def main() -> None:
 
     engine, target = bench_target(args.profile, "bench-power-store-")
     replay = ROOT / "tests" / "data" / "jetson" / "xavier-nx" / "tegrastats-jp512.log"
-    sampling = Sampling((sys.executable, str(ROOT / "tests" / "stand_ins" / "tegrastats.py"),
+    sampling = Sampling((sys.executable, str(TEGRASTATS),
                          "--replay", str(replay), "--interval", str(args.interval_ms)),
                         args.interval_ms)
     spec = BenchmarkSpec(images=images, model=InputRef(path="/inputs/model",

@@ -9,22 +9,21 @@ timed runs: those samples are in no window, and the scan tests each against ever
 scan (kept here as it was) and the bisection, the same samples selected by both, and the
 ratio. No Docker, no device.
 
-    .venv/bin/python bench/power_windows.py [--samples 600] [--windows 1000 10000 100000]
+    .venv/bin/python -m bench.power_windows [--samples 600] [--windows 1000 10000 100000]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from launcher.device.power import MAX_WINDOWS, inside_windows
+from launcher.device.tegrastats import Sample, parse_line
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from launcher.device.power import MAX_WINDOWS, inside_windows  # noqa: E402
-from launcher.device.tegrastats import Sample, parse_line  # noqa: E402
 
 LINE = (ROOT / "tests" / "data" / "jetson" / "xavier-nx" / "tegrastats-jp512.log"
         ).read_text().splitlines()[0]

@@ -2,11 +2,11 @@
 time from a local mirror, and the fingerprints of the six architectures on each stack.
 
 Stub weight files of the exact topology and file names are made in each profile's image
-(tests/stand_ins/imagenet_stubs.py: Keras's real files are not reachable here; the stubs have
+(stand_ins/imagenet_stubs.py: Keras's real files are not reachable here; the stubs have
 their sizes) and served by an HTTP server on loopback as the mirror. ``edgecompress fetch
 paper`` then runs twice against a fresh cache: the first fetches, the second finds everything.
 
-    .venv/bin/python bench/pretrained.py [--profiles x86-tf2.7 x86-tf2.12 x86-tf2.21]
+    .venv/bin/python -m bench.pretrained [--profiles x86-tf2.7 x86-tf2.12 x86-tf2.21]
 
 (with the environment of ``make image``: LOCAL_BASE=1's EDGECOMPRESS_BASE_* where no registry
 is reachable)
@@ -26,15 +26,14 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from launcher import images  # noqa: E402
-from launcher.contract.vocabulary import PAPER_ARCHITECTURES  # noqa: E402
-from launcher.device.profiles import get_profile, resolve_base_image  # noqa: E402
-from launcher.docker_client import Engine  # noqa: E402
-from launcher.study.campaign import load_campaign  # noqa: E402
-from launcher.study.fetch import weights_needed  # noqa: E402
-from launcher.study.plan import expand, is_weights  # noqa: E402
+from launcher import images
+from launcher.contract.vocabulary import PAPER_ARCHITECTURES
+from launcher.device.profiles import get_profile, resolve_base_image
+from launcher.docker_client import Engine
+from launcher.study.campaign import load_campaign
+from launcher.study.fetch import weights_needed
+from launcher.study.plan import expand, is_weights
+from stand_ins import IMAGENET_STUBS
 
 FINGERPRINTS = r"""
 import json
@@ -98,7 +97,7 @@ def main() -> None:
             images.read_extra_ca(os.environ.get("EDGECOMPRESS_EXTRA_CA")), lambda line: None)
         stubs = Path(tempfile.mkdtemp(prefix="bench-stubs-"))
         stubs.chmod(0o777)
-        script = (REPO / "tests" / "stand_ins" / "imagenet_stubs.py").read_text()
+        script = (IMAGENET_STUBS).read_text()
         table = in_image(image, script + "\nmain('/out', [])\n", [f"{stubs}:/out"])
         (stubs / "table.json").write_text(table)
         server = http.server.ThreadingHTTPServer(

@@ -5,7 +5,7 @@ worst per method and schedule.
 
 Every campaign shares one store, so each base copy trains once.
 
-    .venv/bin/python bench/pruning_decay.py [--profile x86-tf2.12] [--copies 3] [--decays A,B]
+    .venv/bin/python -m bench.pruning_decay [--profile x86-tf2.12] [--copies 3] [--decays A,B]
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from launcher.study.campaign import preset_text  # noqa: E402
+from launcher.study.campaign import preset_text
 
 DECAYS = ("constant", "cosine", "cosine_after_masks")
 METHODS = ("prune25", "prune50", "prune75")

@@ -9,7 +9,7 @@ masks changed.
 
 Every campaign shares one store, so each base trains once.
 
-    .venv/bin/python bench/pruning_regimes.py [--profile x86-tf2.12]
+    .venv/bin/python -m bench.pruning_regimes [--profile x86-tf2.12]
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-from launcher.device.profiles import get_profile  # noqa: E402
-from launcher.docker_client import Engine  # noqa: E402
-from launcher.pretrained import weights_file  # noqa: E402
-from launcher.study.campaign import preset_text  # noqa: E402
+from launcher.device.profiles import get_profile
+from launcher.docker_client import Engine
+from launcher.pretrained import weights_file
+from launcher.study.campaign import preset_text
 
 REGIMES = ("pruned_layers", "all", "as_restored")
 METHODS = ("prune25", "prune50", "prune75")
@@ -46,7 +45,8 @@ print('ok')
 """
 
 
-def campaign(store: Path, name: str, text: str, profile: str, env: dict[str, str]) -> dict:
+def campaign(store: Path, name: str, text: str, profile: str,
+             env: dict[str, str]) -> dict[str, Any]:
     path = store.parent / f"{name}.toml"
     path.write_text(text)
     subprocess.run([sys.executable, "-m", "launcher", "campaign", "run", str(path), "--store",
@@ -55,7 +55,7 @@ def campaign(store: Path, name: str, text: str, profile: str, env: dict[str, str
     manifest = next((store / "campaigns").glob(f"{name}@*.json"))
     nodes = json.loads(manifest.read_text())["nodes"]
 
-    def result(node: str) -> dict:
+    def result(node: str) -> dict[str, Any]:
         folder = store / "jobs" / nodes[node]["folder"]
         return {"result": json.loads((folder / "out" / "result.json").read_text()),
                 "record": json.loads((folder / "status.json").read_text()), "folder": folder}
@@ -69,7 +69,7 @@ def quick_with(name: str, regime: str, extra: str = "") -> str:
     return text + extra + f'\n[pruning]\nregime = "{regime}"\n'
 
 
-def rows_of(label: str, found: dict) -> list[str]:
+def rows_of(label: str, found: dict[str, Any]) -> list[str]:
     model = "MobileNetV3Small"
     base = found[f"benchmark/train/{model}/copy1"]["result"]["metrics"]["top1_accuracy"]
     lines = []

@@ -4,7 +4,7 @@
   cached:  edgecompress build PROFILE --force  (the classic builder walks every layer from cache)
 Target: under 10 s.
 
-    .venv/bin/python bench/rebuild.py [--profile x86-tf2.12] [--runs 3]
+    .venv/bin/python -m bench.rebuild [--profile x86-tf2.12] [--runs 3]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _common import summary, timed
+from bench._common import summary, timed
 
 
 def main() -> None:

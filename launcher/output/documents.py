@@ -12,7 +12,8 @@ from pydantic import Field, JsonValue
 from launcher.contract.record import PowerMeasurement
 from launcher.output.base import Document, Out
 
-# launcher/study/resolve.py State's values (tests/unit/test_output_json.py checks they agree).
+# launcher/study/resolve.py State's values (tests/unit/output/test_output_json.py checks they
+# agree).
 JobState = Literal["done", "to do", "interrupted", "waiting", "failed"]
 
 

@@ -4,7 +4,7 @@ finishes, with nothing done twice.
 
 A second, private dockerd (its own socket and data root, no bridge) is stopped and started
 here, so the engine the other tests use is never touched. Its job image is small: the
-stand-in of tests/stand_ins/job_image.py (no TensorFlow), whose 33 px make_model sleeps.
+stand-in of stand_ins/job_image.py (no TensorFlow), whose 33 px make_model sleeps.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stand_ins import job_image
+from stand_ins import job_image
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).parents[2]
@@ -38,7 +38,7 @@ from launcher.execution.local import LocalSite
 from launcher.execution.schedule import run_plan
 from launcher.study.plan import Plan
 from launcher.target import Target
-from tests.stand_ins.job_image import make_model_node
+from stand_ins.job_image import make_model_node
 
 class Quiet:
     def begin(self, plan, assessments): pass

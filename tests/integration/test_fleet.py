@@ -1,7 +1,7 @@
 """Fleet runs on a real multi-node Docker Swarm: a manager and two workers as docker-in-docker
-containers (tests/stand_ins/swarm.py), the job image through a real registry, the store
+containers (stand_ins/swarm.py), the job image through a real registry, the store
 bind-mounted at the same path in every node. One swarm for the whole module; the job image
-is the TensorFlow-free stand-in (tests/stand_ins/job_image.py), whose make_model job at
+is the TensorFlow-free stand-in (stand_ins/job_image.py), whose make_model job at
 SLEEP_SIZE px sleeps SLEEP_S seconds.
 
 The tests run in this order on purpose: the one that kills a worker comes after those that
@@ -48,13 +48,12 @@ from launcher.store import Store, load_result
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan, resolve_spec
 from launcher.target import Target
-from tests.events import Quiet
-from tests.stand_ins import job_image, swarm
-from tests.stand_ins.job_image import make_model_node
+from stand_ins import TEGRASTATS, job_image, swarm
+from stand_ins.events import Quiet
+from stand_ins.job_image import make_model_node
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).parents[2]
-STAND_IN_TEGRASTATS = ROOT / "tests" / "stand_ins" / "tegrastats.py"
 XAVIER_LOG = ROOT / "tests" / "data" / "jetson" / "xavier-nx" / "tegrastats-jp512.log"
 BASE = os.environ.get("EDGECOMPRESS_BASE_X86_TF2_12", "edgecompress/base:bookworm")
 PROFILE = "x86-tf2.12"
@@ -288,13 +287,13 @@ def test_a_benchmark_is_sampled_by_a_companion_on_its_own_board(lab, fleet, stan
     made, target = fleet
     tools = lab.store / "power-tools"
     tools.mkdir(exist_ok=True)
-    for source in (STAND_IN_TEGRASTATS, XAVIER_LOG):
+    for source in (TEGRASTATS, XAVIER_LOG):
         shutil.copy(source, tools / source.name)
         (tools / source.name).chmod(0o644)
     model = lab.store / "power-model.tflite"
     model.write_bytes(b"stand-in")
     model.chmod(0o644)
-    sampling = Sampling(("python3", str(tools / STAND_IN_TEGRASTATS.name), "--replay",
+    sampling = Sampling(("python3", str(tools / TEGRASTATS.name), "--replay",
                          str(tools / XAVIER_LOG.name), "--interval", "50"), 50)
     worker = eligible(made.engine.nodes(), PROFILE)[1]
     spec = BenchmarkSpec(model=InputRef(path="/inputs/model", sha256=tree_digest(model)),
@@ -419,8 +418,8 @@ from launcher.store import Store
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan
 from launcher.target import Target
-from tests.events import Quiet
-from tests.stand_ins.job_image import make_model_node
+from stand_ins.events import Quiet
+from stand_ins.job_image import make_model_node
 
 args = json.loads(sys.argv[1])
 engine = SwarmEngine.connect(base_url=args["url"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from launcher.docker_client import label
-from tests.stand_ins import job_image
+from stand_ins import job_image
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).parents[2]
@@ -24,7 +24,7 @@ JOBS = 40
 def test_many_jobs_leak_nothing(engine, tmp_path):
     image_id = job_image.build(BASE)
     store = tmp_path / "store"
-    proc = subprocess.run([sys.executable, "-m", "tests.stand_ins.load_driver", image_id,
+    proc = subprocess.run([sys.executable, "-m", "stand_ins.load_driver", image_id,
                            str(store), str(JOBS)], cwd=ROOT, capture_output=True, text=True,
                           timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr

@@ -1,7 +1,7 @@
 """The ImageNet branch of keras.applications, offline, on every twin.
 
 Stub weight files of each architecture's exact topology and file name are made in the twin's
-image (tests/stand_ins/imagenet_stubs.py), served by an HTTP server on loopback acting as the
+image (stand_ins/imagenet_stubs.py), served by an HTTP server on loopback acting as the
 mirror, and fetched through the launcher's real path (launcher/weights_cache.py) with the test
 hash table (EDGECOMPRESS_WEIGHTS_HASHES; Keras's own hashes refuse them, also tested). Then:
 - the launcher's table names the file, origin and hash this twin's Keras asks for;
@@ -33,12 +33,12 @@ import pytest
 from launcher.contract.vocabulary import PAPER_ARCHITECTURES
 from launcher.pretrained import weights_file
 from launcher.weights_cache import WeightsCache, load_hashes
+from stand_ins import IMAGENET_STUBS
 
 from .in_image import python_in_image
 
 pytestmark = pytest.mark.docker
 REPO = Path(__file__).resolve().parents[2]
-STUBS_SCRIPT = REPO / "tests" / "stand_ins" / "imagenet_stubs.py"
 
 
 class Counted(http.server.SimpleHTTPRequestHandler):
@@ -66,7 +66,7 @@ def mirror(image_id, tmp_path_factory) -> Iterator[Mirror]:
     folder = tmp_path_factory.mktemp("mirror")
     folder.chmod(0o777)
     table = python_in_image(
-        image_id, STUBS_SCRIPT.read_text() + "\nmain('/out', [])\n", {}, {folder: "/out"})
+        image_id, IMAGENET_STUBS.read_text() + "\nmain('/out', [])\n", {}, {folder: "/out"})
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(Counted, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -31,6 +31,7 @@ from launcher.limits import Limits, resolve
 from launcher.report.latency_stats import latency_stats
 from launcher.runner import JobOutcome, JobRequest, run_job
 from launcher.store import Store
+from stand_ins import TEGRASTATS
 
 from ..digits import write_digits_folder
 from .in_image import python_in_image
@@ -42,7 +43,6 @@ SIZE = 32
 TRAINING: dict[str, Any] = {"input_size": SIZE, "batch_size": 32, "bn_momentum": 0.9, "seed": 1}
 LATENCY: dict[str, Any] = {"latency_images": 50, "latency_runs": 4, "warmup_runs": 1}
 DATA = Path(__file__).parents[1] / "data" / "jetson"
-STAND_IN = Path(__file__).parents[1] / "stand_ins" / "tegrastats.py"
 
 
 class Study:
@@ -296,7 +296,7 @@ def test_power_is_sampled_on_the_host_around_the_kept_runs(study):
     2763 mW), run on the host by the launcher while the benchmark container runs."""
     model = study.artifact(study.quantized("fp16"))
     replay = DATA / "xavier-nx" / "tegrastats-jp512.log"
-    sampling = Sampling((sys.executable, str(STAND_IN), "--replay", str(replay),
+    sampling = Sampling((sys.executable, str(TEGRASTATS), "--replay", str(replay),
                          "--interval", "20"), 20)
     spec = BenchmarkSpec(images=study.images, model=study.model_ref(model), input_size=SIZE,
                          accuracy=False, latency_images=3000, latency_runs=4, warmup_runs=1)

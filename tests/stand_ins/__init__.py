@@ -1,1 +1,0 @@
-"""Stand-ins for what these machines lack: tegrastats, a TensorFlow-free job image."""
