@@ -35,6 +35,19 @@ def available(keras):
                   if name[:1].isupper() and inspect.isfunction(getattr(keras.applications, name)))
 
 
+def application_layers(keras):
+    """The layer classes keras.applications defines for its own networks (ConvNeXt's
+    LayerScale and StochasticDepth): a saved model of such a network loads only with them."""
+    found = {}
+    for name in available(keras):
+        module = inspect.getmodule(getattr(keras.applications, name))
+        for attr, value in vars(module).items():
+            if (inspect.isclass(value) and issubclass(value, keras.layers.Layer)
+                    and value.__module__ == module.__name__):
+                found[attr] = value
+    return found
+
+
 def check_form(name):
     """Before TensorFlow is imported: a name keras.applications could have. Whether this stack
     has it is ``check_name``'s, once Keras is loaded."""

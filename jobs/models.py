@@ -7,7 +7,7 @@ import tempfile
 import time
 import zipfile
 
-from jobs import compat, user_code
+from jobs import architectures, compat, user_code
 from jobs._contract import HANDOFF_ARTIFACT
 from jobs.errors import JobInputError
 
@@ -93,9 +93,12 @@ def _suffixed(path, fmt):
 
 def load_keras(keras, path, role="model", custom_objects=None):
     fmt = keras_format(path)
+    # keras.applications' own layers (ConvNeXt's LayerScale...) are no Keras built-ins either.
+    known = architectures.application_layers(keras)
+    known.update(custom_objects or {})
     try:
         return keras.models.load_model(_suffixed(path, fmt), compile=False,
-                                       custom_objects=custom_objects)
+                                       custom_objects=known)
     except Exception as error:  # Keras raises many kinds for a file it cannot read
         raise JobInputError("cannot load the {} at {} as a Keras model: {}{}".format(
             role, path, first_line(error), compat.load_hint(fmt, keras, path)))

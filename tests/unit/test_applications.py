@@ -98,7 +98,7 @@ def test_a_spec_or_plan_naming_a_network_checks_it_on_the_stack_that_builds_it()
     check_fields(TrainSpec(architecture="VGG16", input_size=32).model_dump(), "2.7.4")
     with pytest.raises(UserError, match="InceptionV3 needs an input of at least 75"):
         check_fields(TrainSpec(architecture="InceptionV3", input_size=32).model_dump(), "2.12.1")
-    config = with_overrides(load_campaign("quick"), {"models": "ConvNeXtTiny,VGG16"})
+    config = with_overrides(load_campaign("quick"), models=["ConvNeXtTiny", "VGG16"])
     plan = expand(config)
     assert {node.params.get("architecture") for node in plan.nodes if node.role == "train"} == {
         "ConvNeXtTiny", "VGG16"}
