@@ -16,6 +16,7 @@ import pprint
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from launcher import images
 from launcher.device.profiles import get_profile, resolve_base_image
@@ -64,15 +65,32 @@ def scan(image: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def render(stacks: dict[str, Any]) -> str:
+    """The table module: a stack whose networks equal an earlier one's is written as that one
+    (2.21's tf_keras offers what Keras 2.12 does), so each table appears once."""
+    first: dict[str, Any] = {}
+    shared: dict[str, str] = {}
+    for line in sorted(stacks, key=lambda text: tuple(int(p) for p in text.split("."))):
+        same = next((seen for seen, networks in first.items() if networks == stacks[line]), None)
+        if same is None:
+            first[line] = stacks[line]
+        else:
+            shared[line] = same
+    text = (HEADER + "STACKS: dict[str, dict[str, dict[str, Any]]] = "
+            + pprint.pformat(first, width=99, sort_dicts=True) + "\n")
+    for line, same in shared.items():
+        text += f"STACKS[{line!r}] = STACKS[{same!r}]  # the same networks and files\n"
+    return text
+
+
 def main(profiles: list[str]) -> None:
     engine = Engine.connect()
-    stacks = {}
+    stacks: dict[str, Any] = {}
     for name in profiles or TWINS:
         found = scan(image_of(engine, name))
         stacks[tensorflow_line(found["tensorflow"])] = found["networks"]
         print(f"{name}: TensorFlow {found['tensorflow']}, {len(found['networks'])} networks")
-    TABLE.write_text(HEADER + "STACKS: dict[str, dict[str, dict[str, Any]]] = "
-                     + pprint.pformat(stacks, width=99, sort_dicts=True) + "\n")
+    TABLE.write_text(render(stacks))
 
 
 if __name__ == "__main__":
