@@ -203,6 +203,6 @@ emulate-xavier: venv engine emulate-binfmt ## the Xavier stack under arm64 emula
 	  --timeout $(EMULATE_TIMEOUT) --store $(EMULATE_STORE)
 	$(BIN)/python docker/emulate/check_probe.py $(EMULATE_STORE) --machine aarch64 --tensorflow 2.12
 
-applications: venv ## rewrite launcher/applications_table.py from each twin's Keras (~10 min a twin)
+applications: venv ## rewrite launcher/applications_table.json from each twin's Keras (~10 min a twin)
 	for profile in x86-tf2.7 x86-tf2.12 x86-tf2.21; do $(MAKE) --no-print-directory base-image PROFILE=$$profile || exit 1; done
 	$(BIN)/python docker/scan_applications.py

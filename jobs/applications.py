@@ -1,5 +1,5 @@
 """What this stack's keras.applications offers, as the launcher's table records it
-(launcher/applications_table.py, written by ``make applications``; the integration tests check
+(launcher/applications_table.json, written by ``make applications``; the integration tests check
 it against the Keras of every twin): per network, how its inputs are preprocessed, the smallest
 input it builds at, and the notop ImageNet weights file it asks for.
 

@@ -1,6 +1,6 @@
 """The keras.applications networks: any this stack's Keras provides, by the name of its
 keras.applications function (the launcher's table lists them per stack:
-launcher/applications_table.py).
+launcher/applications_table.json).
 
 Models take raw RGB pixels in [0, 255], whatever the network: each family's
 ``preprocess_input`` becomes weightless layers in front of the backbone, so every job and every

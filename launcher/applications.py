@@ -1,5 +1,5 @@
 """The keras.applications networks of each stack, from the generated table
-(launcher/applications_table.py): which a profile's Keras can build, at which input sizes, fed
+(launcher/applications_table.json): which a profile's Keras can build, at which input sizes, fed
 how, and which ImageNet weights file it loads. Pure.
 
 A name is a network of edgecompress when some stack has it (the contract accepts it); whether the
@@ -10,11 +10,12 @@ line naming the stacks that do.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
-from launcher.applications_table import STACKS
 from launcher.errors import UserError
 
 
@@ -49,10 +50,17 @@ def tensorflow_line(version: str) -> str:
     return ".".join(version.split("+")[0].split(".")[:2])
 
 
+TABLE = "applications_table.json"  # package data, written by `make applications`
+
+
 @functools.cache
 def stacks() -> dict[str, dict[str, Network]]:
-    return {line: {name: _network(name, line, entry) for name, entry in networks.items()}
-            for line, networks in STACKS.items()}
+    table = json.loads(resources.files("launcher").joinpath(TABLE).read_text())
+    lines: dict[str, dict[str, Any]] = dict(table["stacks"])
+    for line, same in table["same_as"].items():  # a line with an earlier line's networks
+        lines[line] = table["stacks"][same]
+    return {line: {name: _network(name, line, entry) for name, entry in lines[line].items()}
+            for line in sorted(lines, key=lambda text: tuple(int(p) for p in text.split(".")))}
 
 
 def _network(name: str, line: str, entry: dict[str, Any]) -> Network:

@@ -1,5 +1,5 @@
 """Every keras.applications network of this twin's stack, as the launcher's table says
-(launcher/applications_table.py, written by `make applications`), in one container:
+(launcher/applications_table.json, written by `make applications`), in one container:
 - the stack has exactly the table's networks, each preprocessing its inputs as the table says;
 - every one builds as a classifier (its preprocessing in front, a new head) at its smallest
   input, and its config serialises (the failure Keras 2.12's EfficientNet had);
