@@ -3,7 +3,6 @@ image the way ``edgecompress run`` does."""
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import subprocess
 import sys
@@ -13,16 +12,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from launcher import api
 from launcher.contract.envelope import ResultBase
 from launcher.contract.specs import AnySpec, InputRef
-from launcher.device.profiles import get_profile
 from launcher.docker_client import Engine
 from launcher.errors import UserError
 from launcher.files import tree_digest
 from launcher.limits import Limits
-from launcher.runner import JobOutcome, run_job
+from launcher.runner import JobOutcome
 from launcher.study.digits import write_digits_folder
-from launcher.target import Target, connect, job_limits, request_for
+from launcher.target import Target
 
 Result = TypeVar("Result", bound=ResultBase)
 
@@ -45,29 +44,36 @@ def summary(samples: list[float]) -> str:
             f"min {min(samples):.3f} s, max {max(samples):.3f} s (n={len(samples)})")
 
 
-def bench_target(profile_name: str, store_prefix: str) -> tuple[Engine, Target]:
-    """The engine and a Target on the profile's image, with a fresh temporary store: the
-    same connect (image, device preflight) as ``edgecompress run``."""
+def bench_session(profile_name: str, store_prefix: str, memory_mb: int | None = None
+                  ) -> api.Session:
+    """A session of the API on the profile's image, into a fresh temporary store: the same
+    connect (image, device preflight) as ``edgecompress run``. ``memory_mb``: each job's
+    memory limit instead of the profile's."""
     try:
-        return connect(profile_name, Path(tempfile.mkdtemp(prefix=store_prefix)),
-                       warn=lambda line: print(line, file=sys.stderr))
+        return api.open_session(profile_name, Path(tempfile.mkdtemp(prefix=store_prefix)),
+                                limits=Limits(memory_mb=memory_mb) if memory_mb else None,
+                                warn=lambda line: print(line, file=sys.stderr),
+                                holder="a benchmark under bench/")
     except UserError as error:
         raise SystemExit(f"error: {error}") from None
 
 
+def bench_target(profile_name: str, store_prefix: str) -> tuple[Engine, Target]:
+    """The engine and Target of a fresh session, for benchmarks that make their own
+    requests (a power sampler of their own, a container of their own)."""
+    session = bench_session(profile_name, store_prefix)
+    return session.engine, session.target
+
+
 def job_runner(profile_name: str, store_prefix: str, memory_mb: int | None = None,
                failures_ok: bool = False) -> Runner:
-    """Run job specs in the profile's image, in a fresh temporary store; returns
+    """Run job specs through an API session (``bench_session``); returns
     run(spec, inputs) -> JobOutcome, failing loudly when a job does not succeed (unless
-    ``failures_ok``). ``memory_mb``: each job's memory limit instead of the profile's."""
-    engine, target = bench_target(profile_name, store_prefix)
-    if memory_mb is not None:
-        target = dataclasses.replace(target, limits=job_limits(
-            get_profile(profile_name), Limits(memory_mb=memory_mb)))
+    ``failures_ok``)."""
+    session = bench_session(profile_name, store_prefix, memory_mb)
 
     def run(spec: AnySpec, inputs: Mapping[str, Path] | None = None) -> JobOutcome:
-        outcome = run_job(engine, target.store, request_for(target, spec, inputs or {},
-                                                            timeout_s=4 * 3600))
+        outcome = session.run(spec, inputs, timeout_s=4 * 3600)
         if outcome.result is None and not failures_ok:
             raise SystemExit(f"{spec.job} ended {outcome.record.status.value}: "
                              f"{outcome.record.reason} (log: {outcome.folder}/log.txt)")

@@ -33,7 +33,7 @@ from launcher.contract.record import JobStatus
 from launcher.device.profiles import get_profile
 from launcher.docker_client import Engine
 from launcher.docker_swarm import SwarmEngine
-from launcher.execution.schedule import run_plan
+from launcher.execution.schedule import Silent, run_plan
 from launcher.fleet.backend import SwarmBackend
 from launcher.fleet.connect import prepare
 from launcher.fleet.images import remote
@@ -46,7 +46,6 @@ from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan, expand, resolve_spec
 from launcher.target import image_id_of
 from stand_ins import job_image, swarm
-from stand_ins.events import Quiet
 from stand_ins.job_image import make_model_node
 
 PROFILE = "x86-tf2.12"
@@ -104,7 +103,7 @@ def main() -> None:
                 sizes = range(200 + 100 * workers, 200 + 100 * workers + args.jobs)
                 plan = Plan(config, tuple(make_model_node(size) for size in sizes))
                 started = time.perf_counter()
-                summary = run_plan(plan, FleetSite(fleet, waiting), Quiet())
+                summary = run_plan(plan, FleetSite(fleet, waiting), Silent())
                 walls[workers] = time.perf_counter() - started
                 assert summary.complete and len(summary.ran) == args.jobs, summary
                 print(f"spread, {args.jobs} jobs of {args.wait:g} s on {workers} worker(s): "
@@ -162,7 +161,7 @@ def campaign(lab: swarm.LabSwarm, engine: SwarmEngine, local: Engine, profile: s
             store = Store(lab.store / f"campaign-{workers}")
             started = time.perf_counter()
             summary = run_plan(expand(config),
-                               FleetSite(fleet, dataclasses.replace(target, store=store)), Quiet())
+                               FleetSite(fleet, dataclasses.replace(target, store=store)), Silent())
             walls[workers] = time.perf_counter() - started
         checked = valid_results(summary.ran)
         assert summary.complete and checked == len(summary.ran), (summary, checked)

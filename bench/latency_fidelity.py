@@ -22,11 +22,9 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from bench._common import bench_target
+from bench._common import bench_session
 from launcher.contract.specs import AnySpec, InputRef, MakeModelSpec, QuantizeSpec
 from launcher.files import tree_digest
-from launcher.runner import run_job
-from launcher.target import request_for
 
 BENCH = Path(__file__).resolve().parent
 
@@ -38,10 +36,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--input-size", type=int, default=224)
     args = parser.parse_args()
-    engine, target = bench_target(args.profile, "bench-fidelity-")
+    session = bench_session(args.profile, "bench-fidelity-")
+    target = session.target
 
     def run(spec: AnySpec, inputs: Mapping[str, Path] | None = None) -> Path:
-        outcome = run_job(engine, target.store, request_for(target, spec, inputs or {}))
+        outcome = session.run(spec, inputs)
         assert outcome.result is not None, outcome.record.reason
         return outcome.folder / "out" / outcome.result.artifacts[0].path
 

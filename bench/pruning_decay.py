@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from launcher import api
 from launcher.study.campaign import preset_text
 
 DECAYS = ("constant", "cosine", "cosine_after_masks")
@@ -29,9 +29,10 @@ MODEL = "MobileNetV3Small"
 def campaign(store: Path, name: str, text: str, profile: str) -> dict[str, dict[str, Any]]:
     path = store.parent / f"{name}.toml"
     path.write_text(text)
-    subprocess.run([sys.executable, "-m", "launcher", "campaign", "run", str(path), "--store",
-                    str(store), "--profile", profile, "--retry-failed"], check=True,
-                   stdout=subprocess.DEVNULL)
+    done = api.run_campaign(path, store=store, profile=profile, retry_failed=True,
+                            warn=lambda line: print(line, file=sys.stderr))
+    if done.status != "complete":
+        raise SystemExit(f"campaign {name} is {done.status}: see {store}")
     manifest = next((store / "campaigns").glob(f"{name}@*.json"))
     nodes = json.loads(manifest.read_text())["nodes"]
     return {node: json.loads((store / "jobs" / info["folder"] / "out" / "result.json")

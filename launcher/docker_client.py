@@ -97,6 +97,10 @@ class Engine:
         self._client = client
         self._api = client.api
 
+    def close(self) -> None:
+        """Close the connection pool (a session's end)."""
+        self._client.close()
+
     @classmethod
     def connect(cls: type[EngineT], timeout: int = 60, base_url: str | None = None,
                 answer_s: float | None = None) -> EngineT:

@@ -4,11 +4,11 @@ file, expanded into jobs; ``run`` runs what is not done yet, ``plan`` only lists
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
+from contextlib import ExitStack
 from pathlib import Path
 
-from launcher import settings
+from launcher import api, settings
 from launcher.commands._options import (
     add_json,
     add_limits,
@@ -23,34 +23,19 @@ from launcher.commands.fleet import add_fleet_option, fleet_url
 from launcher.console import console, errors
 from launcher.contract.record import JobStatus
 from launcher.contract.specs import JOB_NAMES
-from launcher.device.profiles import DEFAULT_PROFILE, PROFILES, get_profile
-from launcher.docker_client import Engine
+from launcher.device.profiles import DEFAULT_PROFILE, PROFILES
 from launcher.errors import UserError
 from launcher.execution.local import (
-    LocalSite,
-    Training,
     default_parallel,
-    fit_parallel,
-    share_memory,
 )
-from launcher.execution.schedule import run_plan
-from launcher.execution.site import Site
-from launcher.fleet.connect import connect_fleet
-from launcher.fleet.site import FleetSite
-from launcher.limits import Limits
 from launcher.output.base import emit
 from launcher.output.build import plan_document
-from launcher.store_lock import command_line, store_lock
-from launcher.study import training_placement
+from launcher.store_lock import command_line
 from launcher.study.campaign import PRESETS, CampaignConfig, load_campaign, with_overrides
-from launcher.study.fetch import fetch_weights, weights_needed
 from launcher.study.manifest import find_manifests
-from launcher.study.plan import Plan, expand
+from launcher.study.plan import expand
 from launcher.study.progress import CampaignProgress
-from launcher.study.resolve import WeightsLookup
-from launcher.target import Target, connect, host_memory, job_limits
 from launcher.views import counts_table, escape
-from launcher.weights_cache import WeightsCache
 
 MAX_PARALLEL = 64
 
@@ -121,23 +106,6 @@ def parallel_count(text: str) -> int:
     return value
 
 
-def wanted_slots(args: argparse.Namespace, config: CampaignConfig) -> int:
-    """How many jobs should run at once on this machine: the command line's, the
-    campaign's, else the profile's default."""
-    profile = get_profile(campaign_profile(args, config))
-    return int(args.parallel or config.parallel
-               or default_parallel(profile.is_jetson, os.cpu_count() or 1))
-
-
-def fitted_slots(wanted: int, target: Target) -> int:
-    """``wanted``, lowered (with one line) until the jobs' memory limits fit the host."""
-    memory = target.limits.memory_bytes if target.limits else None
-    slots, why = fit_parallel(wanted, memory, host_memory())
-    if why is not None:
-        warn(why)
-    return slots
-
-
 def campaign_config(args: argparse.Namespace, from_store: bool = False) -> CampaignConfig:
     """The campaign file or preset, narrowed by the options. For ``status`` a bare name may
     also be a campaign last run into the store: its recorded config (options included) and
@@ -179,98 +147,48 @@ def plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def placed_training(config: CampaignConfig, args: argparse.Namespace) -> str | None:
-    """The training profile, when the campaign places training off the device's profile."""
-    if config.train_profile in (None, campaign_profile(args, config)):
-        return None
-    return config.train_profile
-
-
-def training_for(engine: Engine, config: CampaignConfig, target: Target,
-                 limits: Limits) -> Training | None:
-    """Where the campaign's training is keyed and runs, when placed off the device."""
-    if config.train_profile is None or config.train_profile == target.profile:
-        return None
-    training = get_profile(config.train_profile)
-    training_placement.check_training_profile(get_profile(target.profile), training)
-    local = engine.image_id(training.image)
-    image_id = training_placement.training_image_id(
-        training, local, training_placement.recorded_image_ids(target.store, training.image))
-    runs_here = None if local is None else dataclasses.replace(
-        target, profile=training.name, image=training.image, image_id=local,
-        runtime=training.runtime, environment={}, power=None,
-        limits=job_limits(training, limits))
-    return Training(training.name, image_id, runs_here)
-
-
 def warn(line: str) -> None:
     errors.print(line, markup=False, soft_wrap=True)
 
 
-def campaign_weights(plan: Plan, profile: str, train_profile: str | None,
-                     fleet_store: Path | None = None) -> WeightsLookup:
-    """The ImageNet weights the campaign's jobs load, fetched into the cache first (one line
-    per file fetched). A fleet's boards read them from the shared store instead."""
-    needed = weights_needed(plan, get_profile(profile).tensorflow,
-                            get_profile(train_profile).tensorflow if train_profile else None)
-    cache = WeightsCache.from_settings(warn)
-    for need in needed:
-        if cache.cached(need.file) is None:
-            console.print(escape(f"fetching ImageNet weights {need.file.name}"), soft_wrap=True)
-    weights = fetch_weights(needed, cache)
-    if fleet_store is None:
-        return weights
-    shared = WeightsCache(fleet_store / "weights", mirror=str(cache.root), hashes=cache.hashes,
-                          hashes_from=cache.hashes_from, say=warn)
-    return fetch_weights(needed, shared)
-
-
 def run(args: argparse.Namespace) -> int:
     config = campaign_config(args)
-    expanded = expand(config)
-    if config.train_profile is not None:  # a wrong pairing fails before the engine is asked
-        training_placement.check_training_profile(get_profile(campaign_profile(args, config)),
-                                         get_profile(config.train_profile))
-    limits = limits_from(args).over(config.limits)
-    url = fleet_url(args)
-    # Before the engine or the fleet is asked: a missing file is one line and nothing starts.
-    weights = campaign_weights(expanded, campaign_profile(args, config), config.train_profile,
-                               fleet_store=Path(args.store) if url else None)
-    site: Site
-    if url:
-        with console.status(escape(f"fleet {url}: preflight")) as shown:
-            fleet, target = connect_fleet(url, campaign_profile(args, config), args.store,
-                                          args.registry,
-                                          lambda line: shown.update(escape(line[:100])), limits,
-                                          train_profile=placed_training(config, args))
-        site = FleetSite(fleet, target)
-    else:
-        wanted = wanted_slots(args, config)
-        # An x86 twin's job may use 90 % of the host by default: N at once share it.
-        limits = share_memory(limits, get_profile(campaign_profile(args, config)), wanted,
-                              host_memory())
-        engine, target = connect(campaign_profile(args, config), args.store, warn, limits)
-        site = LocalSite(engine, target, fitted_slots(wanted, target),
-                         training_for(engine, config, target, limits))
-    # After the engine (or fleet) answers: nothing is written to a store when nothing can
-    # run.
-    with store_lock(Path(args.store), command_line(), args.wait, warn):
-        console.print("[bold]campaign[/] " + escape(
-            f"{config.name}: {len(expanded.nodes)} jobs on {target.image}"
-            + (f" over the fleet {url}" if url else "")
-            + (f", {site.slots} at a time" if isinstance(site, LocalSite) and site.slots > 1
-               else "") + f", results in {args.store}"),
-            soft_wrap=True)
-        with CampaignProgress(console, verbose=args.verbose) as progress:
-            summary = run_plan(expanded, site, progress, retry_failed=args.retry_failed,
-                               deadline_s=args.timeout or config.timeout_s, weights=weights)
+    with ExitStack() as showing:
+        with ExitStack() as preflight:
+            on_preflight = api.quiet
+            if url := fleet_url(args):
+                shown = preflight.enter_context(console.status(escape(f"fleet {url}: preflight")))
+                on_preflight = lambda line: shown.update(escape(line[:100]))  # noqa: E731
+            connected = api.connect_campaign(
+                config, store=args.store, profile=campaign_profile(args, config),
+                parallel=args.parallel, limits=limits_from(args), fleet=url,
+                registry=args.registry, say=say, warn=warn, on_preflight=on_preflight)
+        progress = CampaignProgress(console, verbose=args.verbose)
+
+        def announce(headline: str) -> None:  # the display starts once the store is ours
+            console.print("[bold]campaign[/] " + escape(headline), soft_wrap=True)
+            showing.enter_context(progress)
+
+        done = connected.run(progress, retry_failed=args.retry_failed, timeout_s=args.timeout,
+                             wait=args.wait, warn=warn, holder=command_line(),
+                             announce=announce)
+    return conclude(done, args.retry_failed)
+
+
+def say(line: str) -> None:
+    console.print(escape(line), soft_wrap=True)
+
+
+def conclude(done: api.CampaignRun, retry_failed: bool) -> int:
+    """The summary lines and the exit code: 0 complete, 130 interrupted, else 1."""
+    summary, store = done.summary, done.store
     ran_ok = sum(1 for o in summary.ran if o.record.status is JobStatus.succeeded)
     console.print(
-        f"{config.name}: {len(summary.ran)} job(s) ran ({ran_ok} succeeded), "
+        f"{done.config.name}: {len(summary.ran)} job(s) ran ({ran_ok} succeeded), "
         f"{summary.reused} already done, {len(summary.failed)} failed, "
         f"{len(summary.waiting)} waiting on a failed job; {summary.wall_s:.1f} s",
         markup=False, soft_wrap=True)
-    if url:
+    if done.fleet:
         spread = ", ".join(f"{host} {count}" for host, count in sorted(summary.nodes_used.items()))
         console.print(f"jobs per node: {spread or 'none'}"
                       + (f"; {summary.lost_attempts} attempt(s) lost with their node and run "
@@ -285,10 +203,10 @@ def run(args: argparse.Namespace) -> int:
         warn(f"interrupted: {summary.canceled.node.id} {why}; run the same command again to "
              "resume")
         return 130
-    if summary.failed and not args.retry_failed:
+    if summary.failed and not retry_failed:
         warn("failed jobs are not retried by default: add --retry-failed")
     if summary.complete:
-        console.print(f"complete: 'edgecompress report --store {args.store}' writes the "
+        console.print(f"complete: 'edgecompress report --store {store}' writes the "
                       "report", markup=False, soft_wrap=True)
         return 0
     return 1

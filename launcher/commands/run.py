@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from launcher import applications, jobspecs
+from launcher import api, applications, jobspecs
 from launcher.commands._options import (
     add_limits,
     add_profile,
@@ -17,14 +17,10 @@ from launcher.commands._options import (
 )
 from launcher.console import console, errors
 from launcher.contract.record import JobStatus
-from launcher.device.profiles import get_profile
 from launcher.errors import UserError
 from launcher.files import tree_digest
-from launcher.runner import run_job
-from launcher.store_lock import command_line, store_lock
-from launcher.target import connect, request_for
+from launcher.store_lock import command_line
 from launcher.views import escape, outcome_table
-from launcher.weights_cache import WeightsCache, give_weights
 
 NETWORK_NAMES = {field for field, _weights in applications.NETWORK_FIELDS}
 
@@ -78,21 +74,18 @@ def warn(line: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     spec, inputs = jobspecs.build_spec(args.job, job_params(args), tree_digest)
-    applications.check_fields(spec.model_dump(), get_profile(args.profile).tensorflow)
     # Before the engine is asked: a weights file that cannot be had is one line, nothing starts.
-    spec, inputs = give_weights(spec, inputs, get_profile(args.profile).tensorflow,
-                                WeightsCache.from_settings(warn), tree_digest)
-    engine, target = connect(args.profile, args.store, warn, limits_from(args))
-    request = request_for(target, spec, inputs, args.timeout, args.force)
-    # After the engine answers: nothing is written to a store when nothing can run.
-    with (store_lock(args.store, command_line(), args.wait, warn),
-          console.status(f"[bold]{args.job}[/] starting") as status):
+    spec, inputs = api.prepare_job(spec, inputs, args.profile, warn)
+    with api.open_session(args.profile, args.store, limits=limits_from(args), warn=warn,
+                          wait=args.wait, holder=command_line()) as session, \
+            console.status(f"[bold]{args.job}[/] starting") as status:
         def show(line: str) -> None:
             if args.verbose:
                 console.print(line, style="dim", markup=False, soft_wrap=True)
             elif line.strip():
                 status.update(f"[bold]{args.job}[/] " + escape(line.strip()[:100]))
 
-        outcome = run_job(engine, target.store, request, on_line=show)
+        outcome = session.run(spec, inputs, timeout_s=args.timeout, force=args.force,
+                              on_line=show)
     console.print(outcome_table(outcome))
     return 0 if outcome.record.status is JobStatus.succeeded else 1

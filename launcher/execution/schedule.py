@@ -51,6 +51,23 @@ class Events(Protocol):
     def finished(self, node: Node, assessment: Assessment, ran: bool) -> None: ...
 
 
+class Silent:
+    """Events that show nothing: for callers of the API that want no progress, the tests and
+    the benchmarks that run a plan in process."""
+
+    def begin(self, plan: Plan, assessments: list[Assessment]) -> None:
+        pass
+
+    def started(self, node: Node) -> None:
+        pass
+
+    def line(self, node: Node, text: str) -> None:
+        pass
+
+    def finished(self, node: Node, assessment: Assessment, ran: bool) -> None:
+        pass
+
+
 @dataclass
 class Summary:
     ran: list[JobOutcome] = field(default_factory=list)  # containers started this run

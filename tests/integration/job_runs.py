@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from launcher import api
 from launcher.contract.record import JobStatus
 from launcher.contract.specs import InputRef
 from launcher.files import tree_digest
-from launcher.runner import JobOutcome, JobRequest, run_job
+from launcher.runner import JobOutcome
 from launcher.store import Store
 
 from .test_jobs_in_containers import assert_valid_on_disk
@@ -18,18 +19,17 @@ class Jobs:
     def __init__(self, engine, profile, image_id, store: Store, digits: Path) -> None:
         self.engine, self.profile, self.image_id = engine, profile, image_id
         self.store, self.digits = store, digits
+        # Through the Python API, as bench/ and users run jobs (launcher/api.py).
+        self.session = api.open_session(profile.name, store.root)
+        assert self.session.target.image_id == image_id
         self.images = InputRef(path="/inputs/images", sha256=tree_digest(digits))
         self.outcomes: dict[str, JobOutcome] = {}
 
-    def run(self, name: str, spec, inputs: dict[str, Path],
-            environment: dict[str, str] | None = None) -> JobOutcome:
+    def run(self, name: str, spec, inputs: dict[str, Path]) -> JobOutcome:
         """The job ``name`` (run the first time it is asked for), which must succeed and
         leave a valid folder."""
         if name not in self.outcomes:
-            outcome = run_job(self.engine, self.store, JobRequest(
-                spec=spec, image=self.profile.image, image_id=self.image_id,
-                inputs={"images": self.digits, **inputs}, deadline_s=900,
-                environment=environment or {}))
+            outcome = self.session.run(spec, {"images": self.digits, **inputs}, timeout_s=900)
             assert outcome.record.status is JobStatus.succeeded, (
                 f"{name}: {outcome.record.status.value}: {outcome.record.reason}")
             assert_valid_on_disk(outcome.folder)

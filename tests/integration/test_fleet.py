@@ -33,7 +33,7 @@ from launcher.docker_client import Engine, label
 from launcher.docker_swarm import SwarmEngine
 from launcher.errors import EngineError
 from launcher.execution.container import SESSION_ID
-from launcher.execution.schedule import Summary, run_plan
+from launcher.execution.schedule import Silent, Summary, run_plan
 from launcher.files import tree_digest
 from launcher.fleet import cleanup, preflight
 from launcher.fleet.backend import SwarmBackend
@@ -49,7 +49,6 @@ from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan, resolve_spec
 from launcher.target import Target
 from stand_ins import TEGRASTATS, job_image, swarm
-from stand_ins.events import Quiet
 from stand_ins.job_image import make_model_node
 
 pytestmark = pytest.mark.docker
@@ -135,7 +134,7 @@ def test_jobs_spread_over_both_workers_with_results_as_a_local_run(lab, fleet, s
                                                                    tmp_path):
     made, target = fleet
     sizes = [40, 41, 42, 43]
-    summary = run_plan(plan_of(sizes), FleetSite(made, sleeping(target, 40, 2)), Quiet())
+    summary = run_plan(plan_of(sizes), FleetSite(made, sleeping(target, 40, 2)), Silent())
     assert summary.complete, summary
     assert sorted(summary.nodes_used) == sorted(w.name for w in lab.workers), summary.nodes_used
     for outcome in summary.ran:
@@ -159,7 +158,7 @@ def test_jobs_spread_over_both_workers_with_results_as_a_local_run(lab, fleet, s
     local_result = json.loads((local.folder / "out" / "result.json").read_text())
     assert fleet_result == local_result
 
-    again = run_plan(plan_of(sizes), FleetSite(made, target), Quiet())
+    again = run_plan(plan_of(sizes), FleetSite(made, target), Silent())
     assert again.reused == len(sizes) and not again.ran, "done jobs start nothing"
     assert not made.engine.services({label("kind"): "keeper"}), "the run took its keeper"
 
@@ -373,7 +372,7 @@ def test_training_placed_on_another_profile_gives_the_keys_of_a_merge_based_run(
                 lambda line: None), target
 
         on_fleet, target = placed(lab.store / "placed")
-        summary = run_plan(plan, FleetSite(on_fleet, target), Quiet())
+        summary = run_plan(plan, FleetSite(on_fleet, target), Silent())
         assert summary.complete and len(summary.ran) == 4, summary
         assert summary.nodes_used == {trainer.name: 2, board.name: 2}, summary.nodes_used
         for outcome in summary.ran:
@@ -396,7 +395,7 @@ def test_training_placed_on_another_profile_gives_the_keys_of_a_merge_based_run(
                               cwd=ROOT, timeout=120)
         assert proc.returncode == 0, proc.stderr
         on_fleet, target = placed(merged)
-        after_merge = run_plan(plan, FleetSite(on_fleet, target), Quiet())
+        after_merge = run_plan(plan, FleetSite(on_fleet, target), Silent())
         assert after_merge.complete and after_merge.reused == 2, after_merge
         assert after_merge.nodes_used == {board.name: 2}, after_merge.nodes_used
         folders = {p.name for p in (lab.store / "placed" / "jobs").iterdir()}
@@ -418,7 +417,7 @@ from launcher.store import Store
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan
 from launcher.target import Target
-from stand_ins.events import Quiet
+from launcher.execution.schedule import Silent
 from stand_ins.job_image import make_model_node
 
 args = json.loads(sys.argv[1])
@@ -429,7 +428,7 @@ target = Target(store=Store(Path(args["store"])), profile=args["profile"], image
                 image_id=args["image_id"], environment={"SLEEP_S": "60", "SLEEP_SIZE": "70"},
                 limits=resolve(Limits(), 2 * 1024**3))
 summary = run_plan(Plan(config, (make_model_node(70),)),
-                   FleetSite(Fleet(engine, args["image"], args["network"]), target), Quiet())
+                   FleetSite(Fleet(engine, args["image"], args["network"]), target), Silent())
 print("canceled" if summary.canceled else "not canceled", flush=True)
 '''
 
@@ -510,7 +509,7 @@ def test_a_worker_killed_mid_job_runs_it_again_on_the_other(lab, fleet):
     sizes = [60, 61]  # 60 goes first, to the first worker (by name), and sleeps
     result: dict[str, Summary] = {}
     runner = threading.Thread(target=lambda: result.setdefault("summary", run_plan(
-        plan_of(sizes), FleetSite(made, sleeping(target, 60, 6)), Quiet())))
+        plan_of(sizes), FleetSite(made, sleeping(target, 60, 6)), Silent())))
     runner.start()
     first = lab.workers[0]
     first_id = lab.node_id(first)

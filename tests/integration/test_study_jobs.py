@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from launcher import api
 from launcher.contract.record import JobStatus
 from launcher.contract.results import BenchmarkResult, PruneResult, QuantizeResult, TrainResult
 from launcher.contract.specs import (
@@ -53,12 +54,13 @@ class Study:
         self.store, self.digits = store, digits
         self.images = InputRef(path="/inputs/images", sha256=tree_digest(digits))
         self.outcomes: dict[str, JobOutcome] = {}
+        # Through the Python API, as bench/ and users run jobs (launcher/api.py).
+        self.session = api.open_session(profile.name, store.root)
+        assert self.session.target.image_id == image_id
 
     def run(self, name: str, spec: AnySpec, inputs: dict[str, Path]) -> JobOutcome:
         if name not in self.outcomes:
-            request = JobRequest(spec=spec, image=self.profile.image, image_id=self.image_id,
-                                 inputs={"images": self.digits, **inputs}, deadline_s=900)
-            outcome = run_job(self.engine, self.store, request)
+            outcome = self.session.run(spec, {"images": self.digits, **inputs}, timeout_s=900)
             assert outcome.record.status is JobStatus.succeeded, (
                 f"{name}: {outcome.record.status.value}: {outcome.record.reason}")
             assert_valid_on_disk(outcome.folder)
