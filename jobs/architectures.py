@@ -124,10 +124,11 @@ def read_rgb_as_bgr(keras, model):
 
 
 def build_classifier(keras, name, input_size, num_classes, weights, logits=False,
-                     weights_file=None):
+                     weights_file=None, canonical=False):
     """Backbone (no top, global average pooling) plus a new head named 'head'. With
     ``weights="imagenet"`` the backbone is the network that Keras builds for ImageNet weights,
-    loaded from ``weights_file`` (jobs/pretrained.py)."""
+    loaded from ``weights_file`` (jobs/pretrained.py). ``canonical``: the network Keras >= 2.10
+    builds, on any Keras (compat.canonical_backbone)."""
     check_name(keras, name)
     mode = preprocessing(keras, name)
     inputs = keras.Input(shape=(input_size, input_size, 3), name="image")
@@ -138,6 +139,10 @@ def build_classifier(keras, name, input_size, num_classes, weights, logits=False
             include_top=False, weights=weights, input_tensor=x, pooling="avg")
     if mode == "caffe":
         read_rgb_as_bgr(keras, backbone)
+    if canonical:
+        rebuilt = compat.canonical_backbone(keras, name, backbone, weights)
+        if rebuilt is not backbone:
+            backbone, inputs = rebuilt, rebuilt.inputs[0]
     outputs = keras.layers.Dense(num_classes, activation=None if logits else "softmax",
                                  name=HEAD)(backbone.output)
     model = keras.Model(inputs, outputs, name="{}_{}".format(name, num_classes))

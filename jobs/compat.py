@@ -113,6 +113,72 @@ def make_serializable(keras, model):
     return changed
 
 
+# Keras 2.10 rebuilt two applications: MobileNetV3 without its top no longer keeps the pooled 1x1
+# Conv_2, and EfficientNet with ImageNet weights corrects its input after its Normalization
+# (tensorflow/tensorflow#49930: the weights file stores the standard deviations as variances).
+CANONICAL_KERAS = (2, 10)
+IMAGENET_STDDEV_RGB = [0.229, 0.224, 0.225]
+
+
+def keras_version_tuple(keras):
+    parts = (keras_version(keras) or "0.0").split(".")[:2]
+    return tuple(int("".join(ch for ch in part if ch.isdigit()) or 0) for part in parts)
+
+
+def canonical_backbone(keras, name, backbone, weights):
+    """``backbone`` (built with ``include_top=False, pooling="avg"``) as Keras >= 2.10 builds
+    it, on an older Keras (``canonical``): MobileNetV3 ends at Conv_1's activation, then
+    averages (Conv_2 and the pooling before it are dropped, with their weights);
+    EfficientNet with ImageNet weights gets the input correction after its Normalization.
+    The weights it has are kept. Anything else, or a newer Keras, is returned as it is."""
+    if keras_version_tuple(keras) >= CANONICAL_KERAS:
+        return backbone
+    if name.startswith("MobileNetV3"):
+        conv_2 = backbone.get_layer("Conv_2")
+        pooled = next(layer for layer in backbone.layers if layer.output is conv_2.input)
+        features = keras.layers.GlobalAveragePooling2D(name="avg_pool")(pooled.input)
+        return keras.Model(backbone.inputs, features, name=backbone.name)
+    if name.startswith("EfficientNet") and not name.startswith("EfficientNetV2") \
+            and weights == "imagenet":
+        return _with_input_correction(keras, backbone)
+    return backbone
+
+
+def _with_input_correction(keras, backbone):
+    """The backbone rebuilt from its config with Keras 2.10's Rescaling after the
+    Normalization, every layer's weights copied by name."""
+    normalization = next(layer for layer in backbone.layers
+                         if isinstance(layer, keras.layers.Normalization))
+    config = backbone.get_config()
+    correction = normalization.name + "_imagenet_correction"
+
+    def rewired(inbound):
+        if isinstance(inbound, list):
+            if inbound and inbound[0] == normalization.name and len(inbound) >= 3 \
+                    and isinstance(inbound[1], int):
+                return [correction] + inbound[1:]
+            return [rewired(item) for item in inbound]
+        return inbound
+
+    layers = []
+    for entry in config["layers"]:
+        entry = dict(entry, inbound_nodes=rewired(entry["inbound_nodes"]))
+        layers.append(entry)
+        if entry["name"] == normalization.name:
+            layers.append({
+                "class_name": "Rescaling", "name": correction,
+                "config": {"name": correction, "trainable": True, "dtype": "float32",
+                           "scale": [1.0 / s ** 0.5 for s in IMAGENET_STDDEV_RGB],
+                           "offset": 0.0},
+                "inbound_nodes": [[[normalization.name, 0, 0, {}]]]})
+    config["layers"] = layers
+    rebuilt = keras.Model.from_config(config)
+    for layer in rebuilt.layers:
+        if layer.weights and layer.name != correction:
+            layer.set_weights(backbone.get_layer(layer.name).get_weights())
+    return rebuilt
+
+
 def keras_zip_version(path):
     """The Keras version a .keras file was written by (its metadata.json), or None."""
     import json

@@ -116,7 +116,8 @@ def run(spec, context):
     classes = int(teacher.output_shape[-1])
     student = architectures.build_classifier(
         keras, spec["student"], size, classes, spec["student_weights"], logits=True,
-        weights_file=(spec.get("student_weights_file") or {}).get("path"))
+        weights_file=(spec.get("student_weights_file") or {}).get("path"),
+        canonical=spec.get("canonical", False))
     architectures.apply_regime(keras, student, spec["student_regime"])
     if spec.get("bn_momentum"):
         architectures.set_bn_momentum(keras, student, spec["bn_momentum"])

@@ -28,7 +28,8 @@ def run(spec, context):
     started = time.time()
     model = architectures.build_classifier(
         keras, spec["architecture"], spec["input_size"], spec["num_classes"], spec.get("weights"),
-        weights_file=(spec.get("weights_file") or {}).get("path"))
+        weights_file=(spec.get("weights_file") or {}).get("path"),
+        canonical=spec.get("canonical", False))
     build_s = time.time() - started
     handoff = models.save_handoff(model, context.out_dir)
     return Outcome(

@@ -45,7 +45,8 @@ def run(spec, context):
 
     model = architectures.build_classifier(keras, spec["architecture"], size,
                                            splits.num_classes, spec["weights"],
-                                           weights_file=input_path(spec, "weights_file"))
+                                           weights_file=input_path(spec, "weights_file"),
+                                           canonical=spec.get("canonical", False))
     architectures.apply_regime(keras, model, spec["regime"])
     if spec.get("bn_momentum"):
         architectures.set_bn_momentum(keras, model, spec["bn_momentum"])

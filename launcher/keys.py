@@ -35,8 +35,9 @@ CACHE_FIELDS = frozenset({"decoded"})
 # store resumes and its results are reused. Their defaults must never change (a key would then
 # name two different jobs).
 KEYED_WHEN_SET: dict[str, Any] = {
-    name: BenchmarkSettings.model_fields[name].default
-    for name in ("min_duration_s", "cooldown_c", "cooldown_timeout_s")}
+    **{name: BenchmarkSettings.model_fields[name].default
+       for name in ("min_duration_s", "cooldown_c", "cooldown_timeout_s")},
+    "canonical": False}
 
 
 def _keyed(name: str, value: Any) -> bool:

@@ -79,6 +79,11 @@ class SpecBase(Strict):
     schema_version: Literal[1] = SCHEMA_VERSION
 
 
+CANONICAL_DESCRIPTION = (
+    "build the network Keras >= 2.10 builds, on any Keras: on TF 2.7, MobileNetV3 without "
+    "Conv_2 and EfficientNet's ImageNet input correction (docs/methodology.md, 'Networks')")
+
+
 class ProbeSpec(SpecBase):
     """Report the software and hardware a job sees; no parameters."""
 
@@ -96,6 +101,7 @@ class MakeModelSpec(SpecBase):
     weights: Literal["imagenet"] | None = None
     weights_file: InputRef | None = Field(default=None, description=WEIGHTS_FILE_DESCRIPTION)
     seed: int = Field(default=0, ge=0)
+    canonical: bool = Field(default=False, description=CANONICAL_DESCRIPTION)
 
     @model_validator(mode="after")
     def _weights_file(self) -> MakeModelSpec:
@@ -148,6 +154,7 @@ class TrainingSpec(DataSpec):
     bn_momentum: float | None = Field(
         default=None, gt=0, lt=1, description="override BatchNormalization momentum "
         "(MobileNetV3's 0.999 leaves short from-scratch runs at chance)")
+    canonical: bool = Field(default=False, description=CANONICAL_DESCRIPTION)
 
     @model_validator(mode="before")
     @classmethod
@@ -231,6 +238,8 @@ class DistillSpec(DataSpec):
         default=None, description="what of the student trains (as scratch's regime); default: "
         "head with student_weights, full without")
     bn_momentum: float | None = Field(default=None, gt=0, lt=1)
+    canonical: bool = Field(default=False, description="the student as Keras >= 2.10 "
+                            "builds it: " + CANONICAL_DESCRIPTION)
 
     @model_validator(mode="before")
     @classmethod

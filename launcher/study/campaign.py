@@ -223,6 +223,10 @@ class CampaignConfig(Config):
     input_size: int = Field(default=224, ge=32, le=1024)
     batch_size: int = Field(default=4, ge=1, le=4096)
     weights: Literal["imagenet"] | None = "imagenet"
+    canonical: bool = Field(
+        default=False, description="build every network as Keras >= 2.10 does, on every stack "
+        "(on TF 2.7: MobileNetV3 without Conv_2, EfficientNet's ImageNet input correction); "
+        "default: what each stack builds, which is what the paper's Nano ran")
     bn_momentum: float | None = Field(default=None, gt=0, lt=1)
     epochs: int = Field(default=10, ge=1, le=10_000, description="training epochs")
     compress_epochs: int = Field(default=5, ge=1, le=10_000,

@@ -224,7 +224,7 @@ def expand(config: CampaignConfig) -> Plan:
                 id=f"train/{model}/copy{copy}", job="train", params={
                     **data, "architecture": model, "weights": config.weights,
                     "epochs": config.epochs, "copy_label": copy, "regime": base_regime,
-                    "bn_momentum": config.bn_momentum},
+                    "bn_momentum": config.bn_momentum, **canonical(config)},
                 inputs=(*data_in, *weights_inputs(config.weights, "weights_file", model)),
                 model=model, method="base", copy=copy, role="train")
             add(train)
@@ -239,10 +239,17 @@ def expand(config: CampaignConfig) -> Plan:
                 id=f"scratch/{student}/copy{copy}", job="scratch", params={
                     **data, "architecture": student, "weights": config.weights,
                     "epochs": config.compress_epochs, "copy_label": copy,
-                    "regime": student_regime, "bn_momentum": config.bn_momentum},
+                    "regime": student_regime, "bn_momentum": config.bn_momentum,
+                    **canonical(config)},
                 inputs=(*data_in, *weights_inputs(config.weights, "weights_file", student)),
                 model=student, method="scratch", copy=copy, role="train"))
     return Plan(config, tuple(nodes))
+
+
+def canonical(config: CampaignConfig) -> dict[str, bool]:
+    """``canonical`` where the campaign asks for it: left out at its default, so a campaign
+    that does not keeps the keys it had (launcher/keys.py, KEYED_WHEN_SET)."""
+    return {"canonical": True} if config.canonical else {}
 
 
 def compressions(config: CampaignConfig, train: Node, data: Mapping[str, Any],
@@ -319,7 +326,7 @@ def compression_node(config: CampaignConfig, method: str, train: Node,
             "temperature": config.distill.temperature, "alpha": config.distill.alpha,
             "epochs": config.compress_epochs, "copy_label": copy,
             "student_regime": config.training.regimes(config.weights)[1],
-            "bn_momentum": config.bn_momentum}, "teacher"
+            "bn_momentum": config.bn_momentum, **canonical(config)}, "teacher"
     else:
         return None
     return Node(id=f"{method}/{model}/copy{copy}", job=job, params={**data, **params},

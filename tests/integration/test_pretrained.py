@@ -32,6 +32,7 @@ import pytest
 
 from launcher.contract.vocabulary import PAPER_ARCHITECTURES
 from launcher.pretrained import weights_file
+from launcher.report.networks import PAPER_NETWORKS
 from launcher.weights_cache import WeightsCache, load_hashes
 from stand_ins import IMAGENET_STUBS
 
@@ -162,6 +163,33 @@ for name, path in sorted(files.items()):
                     'trainable': len(model.trainable_weights),
                     'fingerprint': architectures.fingerprint(model)}
     keras.backend.clear_session()
+
+# canonical: the network Keras >= 2.10 builds, at the paper's setting (224 px, 102 classes),
+# from the same file: its weights are the file's (on Keras 2.7 MobileNetV3 drops Conv_2's,
+# the file's last two), and it saves and reloads as .h5.
+report['canonical'] = {}
+for name in ('MobileNetV3Small', 'MobileNetV3Large', 'EfficientNetB1', 'EfficientNetB3'):
+    model = architectures.build_classifier(keras, name, 224, 102, 'imagenet',
+                                           weights_file=files[name], canonical=True)
+    stored = file_weights(files[name])
+    backbone = model.weights[:-2]
+    names = [l.name for l in model.layers]
+    corrections = (names[names.index('normalization') + 1:names.index('stem_conv_pad')]
+                   if 'normalization' in names else [])
+    scales = [list(map(float, np.ravel(model.get_layer(c).scale))) for c in corrections
+              if isinstance(model.get_layer(c), keras.layers.Rescaling)]
+    entry = {'fingerprint': architectures.fingerprint(model),
+             'weights_are_the_files': all(np.array_equal(w.numpy(), v)
+                                          for w, v in zip(backbone, stored)),
+             'file_weights_left_out': len(stored) - len(backbone), 'scales': scales}
+    if name == 'EfficientNetB1':
+        x = tf.constant(rng.randint(0, 256, size=(2, 224, 224, 3)).astype('float32'))
+        model.save('/tmp/c.h5', include_optimizer=False)
+        back = keras.models.load_model('/tmp/c.h5', compile=False)
+        entry['h5_max_difference'] = float(np.max(np.abs(
+            back(x, training=False).numpy() - model(x, training=False).numpy())))
+    report['canonical'][name] = entry
+    keras.backend.clear_session()
 print(json.dumps(report))
 """
 
@@ -186,6 +214,20 @@ def test_the_six_build_from_their_files_train_and_save_on_this_twin(mirror, imag
         is_efficientnet = arch.startswith("EfficientNet")
         assert bool(got["corrections"]) is (is_efficientnet and corrected), (arch, got)
         assert (got["dropout_quieted"] > 0) is is_efficientnet, (arch, got)
+    # canonical = true builds the Xavier NX's (Keras 2.12's) network on the Nano's Keras 2.7
+    # too; tf_keras 2.21 writes EfficientNet's correction as a multiply, not a Rescaling, so
+    # there only the MobileNetV3s are 2.12's to the layer.
+    nano = profile.tensorflow.startswith("2.7")
+    for arch, got in report["canonical"].items():
+        assert got["weights_are_the_files"], (arch, got)
+        assert got["file_weights_left_out"] == (2 if nano and "MobileNetV3" in arch else 0)
+        if arch.startswith("EfficientNet") and not profile.tensorflow.startswith("2.21"):
+            assert got["scales"] == [pytest.approx([0.229 ** -0.5, 0.224 ** -0.5,
+                                                     0.225 ** -0.5])], (arch, got)
+        if arch == "EfficientNetB1":
+            assert got["h5_max_difference"] < 1e-5, got
+        if arch.startswith("MobileNetV3") or not profile.tensorflow.startswith("2.21"):
+            assert got["fingerprint"]["sha256"] == PAPER_NETWORKS["xavier"][arch], (arch, got)
 
 
 def test_keras_hashes_refuse_a_file_that_is_not_kerass(mirror, profile, tmp_path):

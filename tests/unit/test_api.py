@@ -81,9 +81,9 @@ def test_a_connected_campaign_runs_under_the_lock_into_a_campaign_run(tmp_path):
 
 
 def test_a_held_store_is_refused_naming_its_holder(tmp_path):
-    with store_lock(tmp_path, "edgecompress campaign run paper"):
-        with pytest.raises(UserError, match="campaign run paper"):
-            connected(tmp_path, Jobs(Store(tmp_path))).run()
+    with (store_lock(tmp_path, "edgecompress campaign run paper"),
+          pytest.raises(UserError, match="campaign run paper")):
+        connected(tmp_path, Jobs(Store(tmp_path))).run()
 
 
 def test_a_campaign_runs_status_names_what_happened(tmp_path):

@@ -347,3 +347,27 @@ def test_a_folder_is_decoded_once_for_every_job_that_reads_it():
         assert getattr(spec, "decoded", None) is not None, node.id
         assert job_key(spec, IMAGE_ID) == job_key(resolve_spec(node, without), IMAGE_ID)
     assert not [n for n in expand(load_campaign("paper")).nodes if n.job == "decode"]
+
+
+def test_canonical_reaches_every_network_built_and_changes_only_what_it_reaches():
+    """``canonical = true`` is in every spec that builds a keras.applications network (train,
+    scratch, the distillation student), so their keys and everything downstream change; left
+    at its default it is in no spec, and the keys are the ones stores were written with."""
+    plain = with_overrides(load_campaign("paper"), models=["MobileNetV3Small", "EfficientNetB1"],
+                           methods=["fp16", "distill", "scratch"], copies=1)
+    canonical = plain.model_copy(update={"canonical": True})
+    builders = {"train", "scratch", "distill"}
+    for node in expand(plain).nodes:
+        assert "canonical" not in node.params, node.id
+    built = [node for node in expand(canonical).nodes if node.job in builders]
+    assert {node.job for node in built} == builders
+    assert all(node.params["canonical"] is True for node in built)
+    specs = [resolve_spec(node, {field: "0" * 64 for field, _ in node.inputs})
+             for node in built]
+    assert all(spec.canonical for spec in specs)  # type: ignore[union-attr]
+    before, after = resolve_all(expand(plain)), resolve_all(expand(canonical))
+    assert before.keys() == after.keys()
+    assert all(before[n] != after[n] for n in before if not n.startswith("decode"))
+    assert "canonical" in parse_config('name = "x"\nmodels = ["MobileNetV3Small"]\n'
+                                       'methods = ["fp16"]\ncanonical = true\n',
+                                       "x.toml").model_dump()
