@@ -6,6 +6,7 @@ worst per method and schedule.
 Every campaign shares one store, so each base copy trains once.
 
     .venv/bin/python -m bench.pruning_decay [--profile x86-tf2.12] [--copies 3] [--decays A,B]
+        [--methods prune50] [--regimes pruned_layers,all]
 """
 
 from __future__ import annotations
@@ -40,12 +41,13 @@ def campaign(store: Path, name: str, text: str, profile: str) -> dict[str, dict[
             for node, info in nodes.items() if not node.startswith("decode")}
 
 
-def quick_with(name: str, decay: str, copies: int, methods: list[str]) -> str:
+def quick_with(name: str, decay: str, copies: int, methods: list[str],
+               regime: str = "pruned_layers") -> str:
     text = preset_text("quick").replace('name = "quick"', f'name = "{name}"')
     text = text.replace('methods = ["fp16", "int8", "prune50", "distill"]',
                         f"methods = {json.dumps(methods)}")
     text = text.replace("copies = 1", f"copies = {copies}")
-    return text + f'\n[pruning]\nlearning_rate_decay = "{decay}"\n'
+    return text + f'\n[pruning]\nlearning_rate_decay = "{decay}"\nregime = "{regime}"\n'
 
 
 def drops(found: dict[str, dict[str, Any]], copies: int,
@@ -69,24 +71,30 @@ def main() -> None:
                         help="the schedules to compare, comma-separated")
     parser.add_argument("--methods", default=",".join(METHODS),
                         help="the pruning methods, comma-separated")
+    parser.add_argument("--regimes", default="pruned_layers",
+                        help="the [pruning] regimes to compare, comma-separated")
     args = parser.parse_args()
     decays = [name for name in args.decays.split(",") if name]
     methods = [name for name in args.methods.split(",") if name]
+    regimes = [name for name in args.regimes.split(",") if name]
     store = args.store or Path(tempfile.mkdtemp(prefix="bench-pruning-decay-")) / "store"
-    by_decay = {decay: drops(campaign(store, f"quick-{decay}",
-                                      quick_with(f"quick-{decay}", decay, args.copies,
-                                                 methods),
-                                      args.profile), args.copies, methods)
-                for decay in decays}
-    print(f"profile {args.profile}; quick preset (digits, 32 px, 3 pruning epochs, Adam 1e-3, "
-          f"regime pruned_layers); {args.copies} base copies, each pruned under both schedules")
-    print("| method | schedule | drop per copy (points) | mean | worst |")
-    print("|---|---|---|---|---|")
+    variants = [(decay, regime) for regime in regimes for decay in decays]
+    found = {}
+    for decay, regime in variants:
+        # The default regime keeps the campaign names (and stores) of earlier runs.
+        name = f"quick-{decay}" + ("" if regime == "pruned_layers" else f"-{regime}")
+        found[decay, regime] = drops(
+            campaign(store, name, quick_with(name, decay, args.copies, methods, regime),
+                     args.profile), args.copies, methods)
+    print(f"profile {args.profile}; quick preset (digits, 32 px, 3 pruning epochs, Adam 1e-3); "
+          f"{args.copies} base copies, each pruned under every schedule and regime")
+    print("| method | regime | schedule | drop per copy (points) | mean | worst |")
+    print("|---|---|---|---|---|---|")
     for method in methods:
-        for decay in decays:
-            values = by_decay[decay][method]
-            print(f"| {method} | {decay} | {', '.join(f'{v:+.2f}' for v in values)} | "
-                  f"{statistics.mean(values):+.2f} | {max(values):+.2f} |")
+        for decay, regime in variants:
+            values = found[decay, regime][method]
+            print(f"| {method} | {regime} | {decay} | {', '.join(f'{v:+.2f}' for v in values)}"
+                  f" | {statistics.mean(values):+.2f} | {max(values):+.2f} |")
     print(f"store: {store}")
 
 
