@@ -26,7 +26,6 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from launcher import applications, runner
 from launcher.contract.specs import AnySpec
@@ -40,7 +39,8 @@ from launcher.execution.local import (
     fit_parallel,
     share_memory,
 )
-from launcher.execution.schedule import Events, Silent, Summary, run_plan
+from launcher.execution.rounds import CampaignRun, search_pruning
+from launcher.execution.schedule import Events, Silent, run_plan
 from launcher.execution.site import Site
 from launcher.files import tree_digest
 from launcher.fleet.connect import connect_fleet
@@ -60,6 +60,8 @@ from launcher.target import Target, connect, host_memory, job_limits, request_fo
 from launcher.weights_cache import WeightsCache, give_weights
 
 Say = Callable[[str], None]
+__all__ = ["CampaignRun", "ConnectedCampaign", "Session", "connect_campaign", "load",
+           "open_session", "plan", "prepare_job", "run_campaign", "run_job", "write_report"]
 HOLDER = "the edgecompress Python API"  # what a refused second launcher is told holds the store
 
 
@@ -202,26 +204,6 @@ def check_fleet_url(url: str) -> str:
     return url
 
 
-@dataclass(frozen=True)
-class CampaignRun:
-    """What ``run_campaign`` did: the campaign, its plan, where it ran and the summary."""
-
-    config: CampaignConfig
-    plan: Plan
-    store: Path
-    profile: str
-    image: str
-    slots: int  # jobs at once on this machine; 1 per board on a fleet
-    fleet: str | None
-    summary: Summary
-
-    @property
-    def status(self) -> Literal["complete", "interrupted", "incomplete"]:
-        if self.summary.canceled is not None:
-            return "interrupted"
-        return "complete" if self.summary.complete else "incomplete"
-
-
 @dataclass
 class ConnectedCampaign:
     """A campaign whose weights are in the cache and whose site (this machine, or a fleet)
@@ -247,16 +229,24 @@ class ConnectedCampaign:
 
     def run(self, events: Events | None = None, *, retry_failed: bool = False,
             timeout_s: float | None = None, wait: bool = False, warn: Say = quiet,
-            holder: str = HOLDER, announce: Say = quiet) -> CampaignRun:
+            holder: str = HOLDER, announce: Say = quiet, say: Say = quiet) -> CampaignRun:
         """Run what is not done yet under the store's lock; ``announce`` is told the
-        headline once the store is ours."""
+        headline once the store is ours, ``say`` each round of a ``[goal] search``."""
+        events = events or Silent()
+
+        def run_round(config: CampaignConfig) -> CampaignRun:
+            plan = expand(config)
+            summary = run_plan(plan, self.site, events, retry_failed=retry_failed,
+                               deadline_s=timeout_s or config.timeout_s, weights=self.weights)
+            return CampaignRun(config, plan, self.store, self.profile, self.site.target.image,
+                               self.slots, self.fleet, summary)
+
         with store_lock(self.store, holder, wait, warn):
             announce(self.headline())
-            summary = run_plan(self.plan, self.site, events or Silent(), retry_failed=retry_failed,
-                               deadline_s=timeout_s or self.config.timeout_s,
-                               weights=self.weights)
-        return CampaignRun(self.config, self.plan, self.store, self.profile,
-                           self.site.target.image, self.slots, self.fleet, summary)
+            done = run_round(self.config)
+            if self.config.goal is not None and self.config.goal.search:
+                done = search_pruning(done, run_round, say)
+        return done
 
 
 def connect_campaign(campaign: str | Path | CampaignConfig, *, store: Path,

@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
 
         done = connected.run(progress, retry_failed=args.retry_failed, timeout_s=args.timeout,
                              wait=args.wait, warn=warn, holder=command_line(),
-                             announce=announce)
+                             announce=announce, say=say)
     return conclude(done, args.retry_failed)
 
 
@@ -182,6 +182,10 @@ def say(line: str) -> None:
 def conclude(done: api.CampaignRun, retry_failed: bool) -> int:
     """The summary lines and the exit code: 0 complete, 130 interrupted, else 1."""
     summary, store = done.summary, done.store
+    if done.searched:
+        console.print(f"search added {', '.join(done.searched)}: 'edgecompress recommend "
+                      f"{done.config.name} --store {store}' reads them", markup=False,
+                      soft_wrap=True)
     ran_ok = sum(1 for o in summary.ran if o.record.status is JobStatus.succeeded)
     console.print(
         f"{done.config.name}: {len(summary.ran)} job(s) ran ({ran_ok} succeeded), "

@@ -193,6 +193,12 @@ class GoalConfig(Config):
         default="latency", description="latency (copy 1's mean ms per image), size (gzip "
         "bytes) or energy (mJ per inference, where a Jetson sampled power); a latency timed "
         "both ways is read by call, the model's own time")
+    search: bool = Field(
+        default=False, description="add pruning levels between the ones measured, by "
+        "bisection, until the budget's edge is found within search_resolution points of "
+        "sparsity; every probe is an ordinary keyed prune job and its benchmark")
+    search_resolution: int = Field(default=5, ge=1, le=50,
+                                   description="points of sparsity the search stops within")
 
 
 def _model_kind(value: Any) -> str:
@@ -288,6 +294,14 @@ class CampaignConfig(Config):
         if len(set(value)) != len(value):
             raise ValueError("lists each entry once")
         return value
+
+    @model_validator(mode="after")
+    def _something_to_search(self) -> CampaignConfig:
+        if self.goal is not None and self.goal.search and not any(
+                re.fullmatch(r"prune[0-9]+", method) for method in self.methods):
+            raise ValueError("[goal] search bisects pruning levels: add a pruneNN method (e.g. "
+                             "prune50) to methods, or set search = false")
+        return self
 
     @property
     def model_names(self) -> list[str]:
