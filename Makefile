@@ -125,6 +125,8 @@ STUDY_TESTS := $(addprefix tests/integration/test_study_jobs.py::,test_train_lea
 # beyond the budget of `make test`: run `make integration PROFILE=x86-tf2.12
 # TESTS=tests/integration/test_applications.py` (and 2.21) after `make applications`.
 APPLICATIONS_TEST := tests/integration/test_applications.py
+# A user's Keras 3 .keras file: only TensorFlow >= 2.16 has Keras 3 beside tf_keras (x86-tf2.21).
+KERAS3_TEST := tests/integration/test_keras3.py
 NANO_TWIN := x86-tf2.7
 integration: image ## the integration tests in PROFILE's image (TESTS narrows them)
 	EDGECOMPRESS_TEST_PROFILE=$(PROFILE) $(BIN)/pytest $(TESTS)
@@ -133,7 +135,7 @@ matrix: venv engine ## all integration tests in the first of TEST_PROFILES, job 
 	@set -e; first=1; for profile in $(TEST_PROFILES); do \
 	  if [ $$first = 1 ]; then tests="tests/integration --ignore=$(APPLICATIONS_TEST)"; \
 	  elif [ $$profile = $(NANO_TWIN) ]; then tests="$(JOB_TESTS) $(STUDY_TESTS) $(APPLICATIONS_TEST)"; \
-	  else tests="$(JOB_TESTS)"; fi; \
+	  else tests="$(JOB_TESTS) $(KERAS3_TEST)"; fi; \
 	  $(MAKE) --no-print-directory integration PROFILE=$$profile TESTS="$$tests"; first=0; \
 	done
 

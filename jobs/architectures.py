@@ -162,7 +162,7 @@ def fingerprint(model):
     lacks the ImageNet input correction) get different fingerprints."""
     layers = []
     for layer in model.layers:
-        shape = layer.output_shape
+        shape = compat.output_shape(layer)
         layers.append([type(layer).__name__, json.loads(json.dumps(shape))])
     text = json.dumps(layers, sort_keys=True, separators=(",", ":"))
     return {"parameters": int(model.count_params()), "layers": len(model.layers),

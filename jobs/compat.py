@@ -4,6 +4,7 @@ Nano: Python 3.6, TF 2.7 (Keras 2 inside TF).  Xavier: Python 3.8, TF 2.12 (Kera
 Current: TF >= 2.16 ships Keras 3, which tfmot rejects, so Keras 2 comes from ``tf_keras``.
 """
 import os
+import sys
 
 
 def import_tensorflow():
@@ -192,6 +193,41 @@ def keras_zip_version(path):
         return None
 
 
+def written_by_keras3(path):
+    """A .keras file Keras 3 wrote (its metadata.json says so)."""
+    version = keras_zip_version(path) if path else None
+    return bool(version) and str(version).split(".")[0] == "3"
+
+
+def keras3_module():
+    """Keras 3 where the stack has it beside its Keras 2 (TF >= 2.16 installs the keras
+    package; the jobs' Keras 2 is then tf_keras), else None."""
+    try:
+        import keras as candidate
+    except ImportError:
+        return None
+    return candidate if str(getattr(candidate, "__version__", "")).startswith("3.") else None
+
+
+def is_keras3(model):
+    """A model Keras 3 built or loaded: tfmot (pruning) and the Keras 2 training loops
+    (distillation) cannot take it."""
+    top = sys.modules.get(type(model).__module__.split(".")[0])
+    return str(getattr(top, "__version__", "")).startswith("3.")
+
+
+def output_shape(layer):
+    """A layer's output shape: Keras 2's ``output_shape``; Keras 3 keeps only its output
+    tensor's."""
+    try:
+        return layer.output_shape
+    except (AttributeError, RuntimeError):
+        output = layer.output
+        if isinstance(output, (list, tuple)):
+            return [tuple(item.shape) for item in output]
+        return tuple(output.shape)
+
+
 def load_hint(fmt, keras, path=None):
     """What to do about a model file this Keras cannot load, where the format explains it:
     the .keras format exists from Keras 2.12 on, and Keras 3 writes a .keras file Keras 2
@@ -205,5 +241,7 @@ def load_hint(fmt, keras, path=None):
     theirs = keras_zip_version(path) if path else None
     if theirs and theirs.split(".")[0] != ours.split(".")[0]:
         return (" (written by Keras {}, read here with Keras {}, another major version: save "
-                "it as .h5 or a SavedModel from a Keras 2 stack)".format(theirs, ours))
+                "it as .h5 or a SavedModel from a Keras 2 stack, or run it on a stack with "
+                "TensorFlow 2.16 or newer, whose jobs load Keras 3 files: x86-tf2.21)".format(
+                    theirs, ours))
     return ""

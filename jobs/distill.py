@@ -111,6 +111,7 @@ def run(spec, context):
     tf.random.set_seed(spec["seed"])
     started = time.time()
     teacher, input_format, input_load_s = models.load_input(keras, spec, "teacher", "teacher")
+    models.refuse_keras3(teacher, "teacher", spec["teacher"]["path"], "distillation")
     teacher.trainable = False
     size = int(teacher.input_shape[1])
     classes = int(teacher.output_shape[-1])

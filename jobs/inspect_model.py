@@ -43,6 +43,9 @@ def run(spec, context):
     tf, keras = context.tf, context.keras
     name = spec.get("file_name", "model")
     model, fmt, load_s = models.load_input(keras, spec, "model", name)
+    if spec.get("needs_keras2"):
+        # The campaign prunes or distils it: refused here, before anything of it runs.
+        models.refuse_keras3(model, "model", name, "pruning or distillation")
     splits = data.load_splits(tf, spec)
     problem = shape_problem(model.input_shape, model.output_shape, spec["input_size"],
                             splits.num_classes)

@@ -93,15 +93,31 @@ def _suffixed(path, fmt):
 
 def load_keras(keras, path, role="model", custom_objects=None):
     fmt = keras_format(path)
-    # keras.applications' own layers (ConvNeXt's LayerScale...) are no Keras built-ins either.
-    known = architectures.application_layers(keras)
-    known.update(custom_objects or {})
+    keras3 = compat.keras3_module() if fmt == "keras" and compat.written_by_keras3(path) else None
+    if keras3 is not None:
+        # A Keras 3 file on a stack that has Keras 3 beside tf_keras: Keras 3 loads it (fp16,
+        # int8 and benchmarks take it; pruning and distillation refuse it: compat.is_keras3).
+        keras, known = keras3, dict(custom_objects or {})
+    else:
+        # keras.applications' own layers (ConvNeXt's LayerScale...) are no Keras built-ins.
+        known = architectures.application_layers(keras)
+        known.update(custom_objects or {})
     try:
         return keras.models.load_model(_suffixed(path, fmt), compile=False,
                                        custom_objects=known)
     except Exception as error:  # Keras raises many kinds for a file it cannot read
         raise JobInputError("cannot load the {} at {} as a Keras model: {}{}".format(
             role, path, first_line(error), compat.load_hint(fmt, keras, path)))
+
+
+def refuse_keras3(model, role, path, doing):
+    """One line for a Keras 3 model where the job needs Keras 2 (tfmot, the Keras 2 loops)."""
+    if compat.is_keras3(model):
+        raise JobInputError(
+            "the {} at {} was written by Keras {}: {} needs a Keras 2 model (tfmot and the "
+            "training loops here are tf_keras's); save it with tf_keras (or as .h5 from Keras "
+            "2), or quantize and benchmark it only".format(
+                role, path, compat.keras_zip_version(path) or "3", doing))
 
 
 def load_input(keras, spec, field, role="model"):

@@ -218,6 +218,7 @@ def run(spec, context):
     tf.random.set_seed(spec["seed"])
     source = spec["model"]["path"]
     dense, input_format, load_s = models.load_input(keras, spec, "model")
+    models.refuse_keras3(dense, "model", source, "pruning")
 
     size = int(dense.input_shape[1])
     splits = data.load_splits(tf, spec)

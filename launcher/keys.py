@@ -37,7 +37,7 @@ CACHE_FIELDS = frozenset({"decoded"})
 KEYED_WHEN_SET: dict[str, Any] = {
     **{name: BenchmarkSettings.model_fields[name].default
        for name in ("min_duration_s", "cooldown_c", "cooldown_timeout_s")},
-    "canonical": False}
+    "canonical": False, "needs_keras2": False}
 
 
 def _keyed(name: str, value: Any) -> bool:

@@ -312,6 +312,9 @@ class InspectSpec(DataSpec):
     # renamed file is inspected again (a second or so), never compressed again.
     file_name: str = Field(default="model", min_length=1, max_length=255,
                            pattern=r"^[^/\x00-\x1f]+$")
+    needs_keras2: bool = Field(
+        default=False, description="the campaign prunes or distils this model: a file only "
+        "Keras 3 loads is refused here, in one line, before anything of it runs")
 
 
 def needs_tfds_download(spec: BaseModel) -> bool:

@@ -209,7 +209,8 @@ def expand(config: CampaignConfig) -> Plan:
         data = data_params(config, copy)
         for model in config.models:
             if isinstance(model, UserModel):
-                own = inspect_node(model, copy, data, data_in)
+                own = inspect_node(model, copy, data, data_in, needs_keras2=any(
+                    method.startswith(("prune", "distill")) for method in config.methods))
                 if own is None:
                     continue  # fewer files than the campaign's copies: this one has none
                 nodes.append(own)
@@ -287,16 +288,20 @@ def compressions(config: CampaignConfig, train: Node, data: Mapping[str, Any],
 
 
 def inspect_node(model: UserModel, copy: int, data: Mapping[str, Any],
-                 data_in: tuple[tuple[str, str], ...]) -> Node | None:
+                 data_in: tuple[tuple[str, str], ...], needs_keras2: bool = False
+                 ) -> Node | None:
     """Copy ``copy`` of a model of one's own, checked against the data in a job (the launcher
-    never loads it); None when the model has fewer files."""
+    never loads it); None when the model has fewer files. ``needs_keras2``: the campaign
+    prunes or distils it, so a file only Keras 3 loads is refused there (keyed only when
+    set)."""
     if copy > len(model.files):
         return None
     path = model.files[copy - 1]
     objects = model.custom_objects
     return Node(
         id=f"inspect/{model.name}/copy{copy}", job="inspect",
-        params={**data, "file_name": path.name},
+        params={**data, "file_name": path.name,
+                **({"needs_keras2": True} if needs_keras2 else {})},
         inputs=(*data_in, ("model", USER_FILE + str(path)),
                 *(((CUSTOM_OBJECTS, USER_FILE + str(objects)),) if objects else ())),
         model=model.name, method="inspect", copy=copy, role="prepare")
