@@ -364,3 +364,28 @@ def test_keras_module_before_keras_3():
 def test_package_version():
     assert compat.package_version("pytest") == pytest.__version__
     assert compat.package_version("no-such-distribution-anywhere") is None
+
+
+def test_a_keras3_file_is_told_by_its_metadata_and_a_keras3_model_by_its_package(tmp_path):
+    import sys
+    import types
+    import zipfile
+
+    for name, version in (("three.keras", "3.15.1"), ("two.keras", "2.12.0")):
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:
+            archive.writestr("metadata.json", json.dumps({"keras_version": version}))
+    (tmp_path / "model.h5").write_bytes(models.HDF5_MAGIC)
+    assert compat.written_by_keras3(str(tmp_path / "three.keras"))
+    assert not compat.written_by_keras3(str(tmp_path / "two.keras"))
+    assert not compat.written_by_keras3(str(tmp_path / "model.h5"))
+    assert not compat.written_by_keras3(None)
+    for package, version, expected in (("fake_keras3", "3.15.1", True),
+                                       ("fake_tf_keras", "2.21.0", False)):
+        module = types.ModuleType(package)
+        module.__version__ = version  # type: ignore[attr-defined]
+        sys.modules[package] = module
+        try:
+            model = type("Functional", (), {"__module__": package + ".src.models"})()
+            assert compat.is_keras3(model) is expected
+        finally:
+            del sys.modules[package]

@@ -223,3 +223,16 @@ def test_an_own_h5_files_load_counts_as_the_load():
     assert (own.load, own.total) == (2.0, 8.0)
     copied = read_compression_time(metrics, 5.0, None)
     assert (copied.load, copied.total) == (None, None)
+
+
+def test_an_inspection_is_asked_for_keras2_only_where_the_campaign_prunes_or_distils(tmp_path):
+    """A Keras 3 file can be quantized and benchmarked, not pruned or distilled: where the
+    campaign would, its inspect job refuses it first (needs_keras2). The field is keyed only
+    when set, so a campaign that only quantizes keeps its inspect keys."""
+    own = '[{name = "mynet", path = "a.keras"}]'
+    for methods, needs in (('["fp16", "int8"]', False), ('["fp16", "prune50"]', True),
+                           ('["prune50+int8"]', True), ('["distill"]', True)):
+        node = load(campaign(tmp_path, own, methods)).node("inspect/mynet/copy1")
+        assert node.params.get("needs_keras2", False) is needs, methods
+    quantized = load(campaign(tmp_path, own, '["fp16"]')).node("inspect/mynet/copy1")
+    assert "needs_keras2" not in quantized.params
