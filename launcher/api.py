@@ -235,7 +235,7 @@ class ConnectedCampaign:
         events = events or Silent()
 
         def run_round(config: CampaignConfig) -> CampaignRun:
-            plan = expand(config)
+            plan = self.plan if config is self.config else expand(config)
             summary = run_plan(plan, self.site, events, retry_failed=retry_failed,
                                deadline_s=timeout_s or config.timeout_s, weights=self.weights)
             return CampaignRun(config, plan, self.store, self.profile, self.site.target.image,

@@ -182,7 +182,8 @@ def test_goal_from_the_campaign_and_the_command_line():
     ('[goal]\nminimize = "speed"\n', "goal.minimize"),
     ('[goal]\nmax_accuracy_drop = -1\n', "goal.max_accuracy_drop"),
     ('[goal]\nmax_accuracy_drop = nan\n', "goal.max_accuracy_drop"),
-    ('[goal]\nsearch = true\n', "goal.search")])
+    ('[goal]\nsearch = true\n', "search bisects pruning levels"),  # methods: int8 alone
+    ('[goal]\nsearch_resolution = 0\n', "goal.search_resolution")])
 def test_a_bad_goal_is_one_line(table, fragment):
     with pytest.raises(UserError, match=fragment.replace(".", r"\.")):
         parse_config('name = "x"\nmodels = ["MobileNetV3Small"]\nmethods = ["int8"]\n' + table,
