@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from launcher import applications, runner
+from launcher import applications, runner, settings
 from launcher.contract.specs import AnySpec
 from launcher.device.profiles import DEFAULT_PROFILE, get_profile
 from launcher.docker_client import Engine
@@ -111,17 +111,18 @@ class Session:
         self.engine.close()
 
 
-def open_session(profile: str = DEFAULT_PROFILE, store: Path = Path("results"), *,
+def open_session(profile: str = DEFAULT_PROFILE, store: Path | None = None, *,
                  limits: Limits | None = None, warn: Say = quiet, wait: bool = False,
                  holder: str = HOLDER) -> Session:
     """The engine, the profile's image and, on a Jetson, the device preflight: what every
-    job of the session shares. ``limits`` go over the profile's own."""
-    engine, target = connect(profile, Path(store), warn, limits)
+    job of the session shares. ``store``: default ./results or $EDGECOMPRESS_STORE, as on the
+    command line; ``limits`` go over the profile's own."""
+    engine, target = connect(profile, Path(store or settings.store()), warn, limits)
     return Session(engine, target, warn, wait, holder)
 
 
 def run_job(spec: AnySpec, inputs: Mapping[str, Path] | None = None, *,
-            profile: str = DEFAULT_PROFILE, store: Path = Path("results"),
+            profile: str = DEFAULT_PROFILE, store: Path | None = None,
             limits: Limits | None = None, timeout_s: float | None = None, force: bool = False,
             wait: bool = False, on_line: Say | None = None, warn: Say = quiet,
             holder: str = HOLDER) -> JobOutcome:
