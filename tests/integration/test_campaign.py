@@ -366,7 +366,7 @@ def test_pruning_at_half_keeps_the_bases_accuracy_and_records_how(runs, image_id
     prune = folder("prune50/MobileNetV3Small/copy1")
     result = json.loads((prune / "out" / "result.json").read_text())
     metrics, samples = result["metrics"], result["samples"]
-    assert metrics["regime"] == "pruned_layers" and result["spec"]["learning_rate"] == 1e-3
+    assert metrics["regime"] == "all" and result["spec"]["learning_rate"] == 1e-3
     # Three epochs of 39 steps: masks at tfmot's step 1 and 40, the last an epoch and more
     # before the end; the thresholds moved at planned steps only.
     assert metrics["mask_steps_planned"] == [1, 40] and metrics["mask_steps"][0] == 1
