@@ -341,10 +341,10 @@ print(json.dumps({'accuracy': right / seen, 'examples': seen}))
 
 
 def test_pruning_at_half_keeps_the_bases_accuracy_and_records_how(runs, image_id):
-    """Issue 24: the quick preset's prune50 record shows the first mask at tfmot's step 1 (the
-    25-point drop came from a first mask at the last step of the first epoch) and the fit's
-    recovery, and its final validation accuracy is what the saved model scores when evaluated
-    apart."""
+    """Issue 24: the quick preset's prune50 stays within 2 points of its base; its record shows
+    the first mask at tfmot's step 1 (the 25-point drop came from a first mask at the last step
+    of the first epoch) and the fit's recovery, and its final validation accuracy is what the
+    saved model scores when evaluated apart."""
     from .in_image import python_in_image
 
     manifest = json.loads(next((runs.store / "campaigns").glob("quick@*.json")).read_text())
@@ -357,12 +357,12 @@ def test_pruning_at_half_keeps_the_bases_accuracy_and_records_how(runs, image_id
             "metrics"]["top1_accuracy"]
 
     base, pruned = (top1(f"benchmark/{n}/MobileNetV3Small/copy1") for n in ("train", "prune50"))
-    # Training is not bit-reproducible here, and one copy's drop on 279 test images has ranged
-    # from 0.00 to 6.09 points between runs (docs/benchmarks.md, "Pruning regimes"): the
-    # issue's 2-point target is measured there, not asserted on one run (issue 24 stays open).
-    # What is asserted is the mechanism the 25-point drop came from (the mask steps) and that
-    # the record is true to the saved model.
-    assert pruned > 0.5 and base > 0.5, (base, pruned)  # chance is 0.1
+    # The issue's target, on this one copy: within 2 points of the base. With the quick
+    # preset's regime (all) four copies measured ended 0.00 to 1.79 points *above* their base
+    # (docs/benchmarks.md, "Pruning on every twin"); pruned_layers, on one copy, ranged from
+    # 2.87 below to 6.09 above, which is why the preset changed.
+    assert base > 0.5, base  # chance is 0.1
+    assert 100 * (base - pruned) <= 2.0, (base, pruned)
     prune = folder("prune50/MobileNetV3Small/copy1")
     result = json.loads((prune / "out" / "result.json").read_text())
     metrics, samples = result["metrics"], result["samples"]
