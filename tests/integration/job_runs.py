@@ -3,6 +3,7 @@ folder: the helper test_study_compression.py and test_study_measurement.py share
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from launcher import api
@@ -25,11 +26,17 @@ class Jobs:
         self.images = InputRef(path="/inputs/images", sha256=tree_digest(digits))
         self.outcomes: dict[str, JobOutcome] = {}
 
-    def run(self, name: str, spec, inputs: dict[str, Path]) -> JobOutcome:
+    def run(self, name: str, spec, inputs: dict[str, Path],
+            environment: dict[str, str] | None = None) -> JobOutcome:
         """The job ``name`` (run the first time it is asked for), which must succeed and
-        leave a valid folder."""
+        leave a valid folder; ``environment``: extra variables for its container."""
         if name not in self.outcomes:
-            outcome = self.session.run(spec, {"images": self.digits, **inputs}, timeout_s=900)
+            session = self.session
+            if environment:
+                target = self.session.target
+                session = dataclasses.replace(session, target=dataclasses.replace(
+                    target, environment={**target.environment, **environment}))
+            outcome = session.run(spec, {"images": self.digits, **inputs}, timeout_s=900)
             assert outcome.record.status is JobStatus.succeeded, (
                 f"{name}: {outcome.record.status.value}: {outcome.record.reason}")
             assert_valid_on_disk(outcome.folder)
