@@ -15,7 +15,7 @@ from pathlib import Path
 
 from launcher.docker_client import Engine
 from launcher.execution.local import LocalSite
-from launcher.execution.schedule import run_plan
+from launcher.execution.schedule import Silent, run_plan
 from launcher.store import Store
 from launcher.study.campaign import load_campaign, with_overrides
 from launcher.study.plan import Plan
@@ -30,18 +30,11 @@ def rss_bytes() -> int:
     return 0
 
 
-class Report:
+class Report(Silent):
+    """The scheduler's events, silent but for one line per finished job: its memory."""
+
     def __init__(self) -> None:
         self.count = 0
-
-    def begin(self, plan: object, assessments: object) -> None:
-        pass
-
-    def started(self, node: object) -> None:
-        pass
-
-    def line(self, node: object, text: str) -> None:
-        pass
 
     def finished(self, node: object, assessment: object, ran: bool) -> None:
         self.count += 1
