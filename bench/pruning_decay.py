@@ -47,7 +47,9 @@ def quick_with(name: str, decay: str, copies: int, methods: list[str],
     text = text.replace('methods = ["fp16", "int8", "prune50", "distill"]',
                         f"methods = {json.dumps(methods)}")
     text = text.replace("copies = 1", f"copies = {copies}")
-    return text + f'\n[pruning]\nlearning_rate_decay = "{decay}"\nregime = "{regime}"\n'
+    # The preset has its own [pruning] table (its regime): this one replaces its lines.
+    return text.replace("[pruning]\n", f'[pruning]\nlearning_rate_decay = "{decay}"\n'
+                        f'regime = "{regime}"\n# the preset\'s: ', 1)
 
 
 def drops(found: dict[str, dict[str, Any]], copies: int,

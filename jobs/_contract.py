@@ -9,6 +9,7 @@ SCHEMA_VERSION = 1
 
 JOB_NAMES = (
     "probe",
+    "prepare",
     "make_model",
     "decode",
     "train",

@@ -123,19 +123,27 @@ def folder_files(root):
 def tfds_splits(tf, spec):
     import tensorflow_datasets as tfds
 
+    mock = bool(spec.get("tfds_mock_examples"))
+
     def load():
-        # The launcher mounts its tfds cache there; without it tfds uses its own default.
+        # The launcher mounts its tfds cache there, read-only; without it tfds uses its own
+        # default. Only the prepare job downloads (jobs/prepare.py): this one has no network.
         data_dir = CONTAINER_TFDS_DIR if os.path.isdir(CONTAINER_TFDS_DIR) else None
         try:
             datasets, info = tfds.load(
                 spec["tfds_name"], split=list(SPLIT_FOLDERS), as_supervised=True,
-                with_info=True, data_dir=data_dir)
-        except Exception as error:  # tfds raises many kinds: missing name, no network, ...
+                with_info=True, data_dir=data_dir, download=mock)
+        except AssertionError:  # tfds's way of saying the data is not in data_dir
+            raise JobInputError(
+                "tfds dataset {!r} is not prepared in the tfds cache: prepare it with "
+                "'edgecompress fetch CAMPAIGN' or 'edgecompress run prepare --tfds-name {}' "
+                "on a machine with the internet".format(spec["tfds_name"], spec["tfds_name"]))
+        except Exception as error:  # tfds raises many kinds: missing name, bad version, ...
             raise JobInputError("cannot load tfds dataset {!r}: {}".format(
                 spec["tfds_name"], str(error).splitlines()[0] if str(error) else error))
         return datasets, info
 
-    if spec.get("tfds_mock_examples"):
+    if mock:
         with tfds.testing.mock_data(num_examples=spec["tfds_mock_examples"]):
             datasets, info = load()
     else:

@@ -27,8 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from launcher import applications, runner, settings
-from launcher.contract.specs import AnySpec
+from launcher import applications, runner, settings, tfds_cache
+from launcher.contract.specs import AnySpec, PrepareSpec, tfds_read
 from launcher.device.profiles import DEFAULT_PROFILE, get_profile
 from launcher.docker_client import Engine
 from launcher.errors import UserError
@@ -43,7 +43,7 @@ from launcher.execution.rounds import CampaignRun, search_pruning
 from launcher.execution.schedule import Events, Silent, run_plan
 from launcher.execution.site import Site
 from launcher.files import tree_digest
-from launcher.fleet.connect import connect_fleet
+from launcher.fleet.connect import FLEET_TFDS_CACHE, connect_fleet
 from launcher.fleet.site import FleetSite
 from launcher.limits import Limits
 from launcher.report.render import Written
@@ -100,6 +100,9 @@ class Session:
         """Run ``spec`` (reusing a valid result of the same key unless ``force``) and file
         it; ``inputs`` maps the spec's input slots to host paths."""
         spec, given = prepare_job(spec, inputs, self.target.profile, self.warn)
+        dataset = tfds_read(spec)
+        if dataset is not None and self.target.tfds_cache is not None:
+            tfds_cache.require_prepared(self.target.tfds_cache, dataset)
         request = request_for(self.target, spec, given, timeout_s, force)
         with store_lock(self.target.store.root, self.holder, self.wait, self.warn):
             return runner.run_job(self.engine, self.target.store, request, on_line=on_line)
@@ -181,6 +184,41 @@ def campaign_weights(plan: Plan, profile: str, train_profile: str | None, say: S
     return fetch_weights(needed, shared)
 
 
+def campaign_dataset(config: CampaignConfig) -> str | None:
+    """The real tfds dataset the campaign's jobs read (not a mock, not a folder), or None."""
+    dataset = config.dataset
+    return (dataset.name if dataset.source == "tfds" and dataset.mock_examples is None
+            else None)
+
+
+def check_dataset(config: CampaignConfig, fleet_store: Path | None = None) -> None:
+    """The campaign's tfds dataset is prepared in the cache (a fleet's: copied to the shared
+    store, which its boards read), or one line and nothing starts."""
+    dataset = campaign_dataset(config)
+    if dataset is None:
+        return
+    if fleet_store is None:
+        tfds_cache.require_prepared(settings.tfds_dir(), dataset)
+    else:
+        tfds_cache.share(settings.tfds_dir(), dataset, fleet_store / FLEET_TFDS_CACHE)
+
+
+def prepare_dataset(tfds_name: str, *, profile: str = DEFAULT_PROFILE,
+                    store: Path | None = None, warn: Say = quiet) -> JobOutcome | None:
+    """``tfds_name`` downloaded and prepared into the tfds cache by a prepare job, the one job
+    given the network; None when the cache already holds it (no engine asked). Raises
+    UserError with the job's reason when it cannot."""
+    if tfds_cache.prepared_folder(settings.tfds_dir(), tfds_name) is not None:
+        return None
+    with open_session(profile, store, warn=warn) as session:
+        # force: the store may keep a prepare of an earlier cache, since emptied.
+        done = session.run(PrepareSpec(tfds_name=tfds_name), force=True)
+    if done.result is None:
+        raise UserError(f"cannot prepare tfds dataset {tfds_name}: {done.record.reason} "
+                        f"(log: {done.folder / 'log.txt'})")
+    return done
+
+
 def training_for(engine: Engine, config: CampaignConfig, target: Target,
                  limits: Limits) -> Training | None:
     """Where the campaign's training is keyed and runs, when placed off the device."""
@@ -256,8 +294,8 @@ def connect_campaign(campaign: str | Path | CampaignConfig, *, store: Path,
                      registry: str | None = None, say: Say = quiet, warn: Say = quiet,
                      on_preflight: Say = quiet) -> ConnectedCampaign:
     """Everything before the first job, in the order that fails fastest: the campaign, its
-    training placement, its ImageNet weights, then the engine (or the fleet's preflight,
-    told line by line to ``on_preflight``)."""
+    training placement, its ImageNet weights and tfds dataset, then the engine (or the
+    fleet's preflight, told line by line to ``on_preflight``)."""
     config = load(campaign)
     expanded = expand(config)
     name = profile_of(config, profile)
@@ -268,6 +306,7 @@ def connect_campaign(campaign: str | Path | CampaignConfig, *, store: Path,
     url = check_fleet_url(fleet) if fleet else None
     weights = campaign_weights(expanded, name, config.train_profile, say, warn,
                                fleet_store=Path(store) if url else None)
+    check_dataset(config, fleet_store=Path(store) if url else None)
     site: Site
     if url:
         placed = (None if config.train_profile in (None, name) else config.train_profile)

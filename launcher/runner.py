@@ -52,8 +52,10 @@ class JobRequest:
     # for tests that build requests by hand (request_for always sets them).
     limits: Resolved | None = None
     force: bool = False
-    network: bool = False  # only for jobs that download (tfds); everything else runs offline
+    network: bool = False  # only for the job that downloads (prepare); the others run offline
     caches: Mapping[str, Path] = field(default_factory=dict)  # container path -> host, rw
+    # container path -> host, read-only: a cache another job filled (the prepared tfds data)
+    read_caches: Mapping[str, Path] = field(default_factory=dict)
     environment: Mapping[str, str] = field(default_factory=dict)  # e.g. the device power mode
     # Benchmark jobs: the host command that samples the device's power while the job runs
     # (launcher/device/power.py); None on machines without one.

@@ -3,8 +3,8 @@
 A ``Target`` is what every job of a session shares: the store, the profile's image and its
 id, the runtime, what the device preflight learned, the power sampler. ``request_for`` turns
 a spec and its inputs into the runner's request under the same rules for ``edgecompress
-run``, campaigns and the benchmarks (deadline, network only for tfds downloads, the tfds
-cache). ``connect`` is the edge: engine, image, device preflight.
+run``, campaigns and the benchmarks (deadline, the network only for the prepare job, the tfds
+cache read-only for the others). ``connect`` is the edge: engine, image, device preflight.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from launcher import settings
-from launcher.contract.specs import AnySpec, needs_tfds_download
+from launcher.contract.specs import AnySpec, PrepareSpec, tfds_read
 from launcher.contract.vocabulary import CONTAINER_TFDS_DIR
 from launcher.deadlines import deadline_for
 from launcher.device import preflight
@@ -45,14 +45,16 @@ class Target:
 
 def request_for(target: Target, spec: AnySpec, inputs: Mapping[str, Path],
                 timeout_s: float | None = None, force: bool = False) -> JobRequest:
-    downloads = needs_tfds_download(spec)
-    caches = ({CONTAINER_TFDS_DIR: target.tfds_cache}
-              if downloads and target.tfds_cache is not None else {})
+    # Only a prepare job has the network, and the cache to write; a job that reads the
+    # dataset gets the cache read-only, so no job but prepare can change what others read.
+    downloads = isinstance(spec, PrepareSpec)
+    cache = {} if target.tfds_cache is None else {CONTAINER_TFDS_DIR: target.tfds_cache}
     return JobRequest(
         spec=spec, image=target.image, image_id=target.image_id, inputs=dict(inputs),
         deadline_s=deadline_for(spec.job, timeout_s), runtime=target.runtime,
-        network=downloads, caches=caches, environment=target.environment, force=force,
-        power=target.power, limits=target.limits)
+        network=downloads, caches=cache if downloads else {},
+        read_caches=cache if tfds_read(spec) is not None else {}, environment=target.environment,
+        force=force, power=target.power, limits=target.limits)
 
 
 def image_id_of(engine: Engine, profile: Profile) -> str:

@@ -19,6 +19,7 @@ from launcher.contract.specs import (
     DistillSpec,
     InspectSpec,
     MakeModelSpec,
+    PrepareSpec,
     ProbeSpec,
     PruneSpec,
     QuantizeSpec,
@@ -53,6 +54,23 @@ class ProbeResult(ResultBase):
     job: Literal["probe"]
     spec: ProbeSpec
     metrics: ProbeMetrics
+
+
+class PrepareMetrics(Strict):
+    """What a prepare job left in the tfds cache (jobs/prepare.py)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    version: str = Field(min_length=1, max_length=50)
+    examples: dict[str, NonNegInt]  # split -> examples in it
+    prepared_bytes: NonNegInt  # the dataset's folder in the cache, downloads not counted
+    already_prepared: bool  # found in the cache: nothing was downloaded
+    prepare_s: NonNegFloat
+
+
+class PrepareResult(ResultBase):
+    job: Literal["prepare"]
+    spec: PrepareSpec
+    metrics: PrepareMetrics
 
 
 class Fingerprint(Strict):
@@ -377,8 +395,8 @@ class InspectResult(ResultBase):
 
 
 JobResult = Annotated[
-    ProbeResult | MakeModelResult | DecodeResult | TrainResult | ScratchResult | QuantizeResult
-    | PruneResult | DistillResult | BenchmarkResult | InspectResult,
+    ProbeResult | PrepareResult | MakeModelResult | DecodeResult | TrainResult | ScratchResult
+    | QuantizeResult | PruneResult | DistillResult | BenchmarkResult | InspectResult,
     Field(discriminator="job"),
 ]
 JOB_RESULT = TypeAdapter(JobResult)

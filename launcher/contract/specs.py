@@ -90,6 +90,18 @@ class ProbeSpec(SpecBase):
     job: Literal["probe"] = "probe"
 
 
+TFDS_NAME_PATTERN = r"^[a-z0-9_]+(:[0-9.]+)?$"
+
+
+class PrepareSpec(SpecBase):
+    """Download a tfds dataset and prepare it in the launcher's tfds cache: the one job that
+    has the network; every job that reads the dataset afterwards runs without it."""
+
+    job: Literal["prepare"] = "prepare"
+    tfds_name: str = Field(default="oxford_flowers102", pattern=TFDS_NAME_PATTERN,
+                           description="the tfds dataset, optionally name:version")
+
+
 class MakeModelSpec(SpecBase):
     """Build a keras.applications architecture with a new head and save it as a SavedModel.
     Untrained unless weights are given: it is the small, download-free model of the demo."""
@@ -116,7 +128,7 @@ class DataSpec(SpecBase):
     images: InputRef | None = Field(
         default=None, description="image folder: one subfolder per class, or train/, "
         "validation/, test/ each with one subfolder per class")
-    tfds_name: str = Field(default="oxford_flowers102", pattern=r"^[a-z0-9_]+(:[0-9.]+)?$")
+    tfds_name: str = Field(default="oxford_flowers102", pattern=TFDS_NAME_PATTERN)
     tfds_mock_examples: int | None = Field(
         default=None, ge=1, le=100_000,
         description="generate this many random examples with tfds.testing.mock_data (no "
@@ -317,16 +329,18 @@ class InspectSpec(DataSpec):
         "Keras 3 loads is refused here, in one line, before anything of it runs")
 
 
-def needs_tfds_download(spec: BaseModel) -> bool:
-    """A job that reads a real tfds dataset: it needs the network (first time) and the cache."""
-    return (isinstance(spec, DataSpec) and spec.images is None
-            and spec.tfds_mock_examples is None
+def tfds_read(spec: BaseModel) -> str | None:
+    """The real tfds dataset a job reads, or None: it reads it from the tfds cache, prepared
+    beforehand by a prepare job, read-only and with no network."""
+    if (isinstance(spec, DataSpec) and spec.images is None and spec.tfds_mock_examples is None
             and not (isinstance(spec, QuantizeSpec)
-                     and spec.mode not in CALIBRATED_QUANTIZE_MODES))
+                     and spec.mode not in CALIBRATED_QUANTIZE_MODES)):
+        return spec.tfds_name
+    return None
 
 
-AnySpec = (ProbeSpec | MakeModelSpec | DecodeSpec | TrainSpec | ScratchSpec | QuantizeSpec
-           | PruneSpec | DistillSpec | BenchmarkSpec | InspectSpec)
+AnySpec = (ProbeSpec | PrepareSpec | MakeModelSpec | DecodeSpec | TrainSpec | ScratchSpec
+           | QuantizeSpec | PruneSpec | DistillSpec | BenchmarkSpec | InspectSpec)
 JobSpec = Annotated[AnySpec, Field(discriminator="job")]
 JOB_SPEC = TypeAdapter(JobSpec)
 # Job name -> its spec model, in the union's order: the names are the ``job`` Literals.

@@ -76,8 +76,8 @@ def container_request(request: JobRequest, folder: Path, user: str,
                       groups: tuple[str, ...], labels: dict[str, str], suffix: str
                       ) -> ContainerRequest:
     """The container of ``request`` whose job folder is ``folder`` (spec.json and out/ made,
-    the caches' host folders made): the spec and the inputs read-only, out/ and the caches
-    writable, no network unless the job downloads, the request's limits."""
+    the caches' host folders made): the spec, the inputs and the read caches read-only, out/
+    and the caches writable, no network unless the job downloads, the request's limits."""
     key = request.key
     mounts = [
         Mount(str((folder / "spec.json").resolve()), CONTAINER_SPEC_PATH, read_only=True),
@@ -87,6 +87,8 @@ def container_request(request: JobRequest, folder: Path, user: str,
                for name, path in sorted(request.inputs.items())]
     mounts += [Mount(str(host.resolve()), target, read_only=False)
                for target, host in sorted(request.caches.items())]
+    mounts += [Mount(str(host.resolve()), target, read_only=True)
+               for target, host in sorted(request.read_caches.items())]
     limits = request.limits
     return ContainerRequest(
         image=request.image_id,

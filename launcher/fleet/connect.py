@@ -24,6 +24,9 @@ from launcher.target import Target, image_id_of, profile_limits
 # ping): an endpoint that accepts the connection and never answers is refused in this time,
 # not the client's 60 s per request (64 s in all before). Later calls keep the 60 s.
 MANAGER_ANSWER_S = 10.0
+# The shared store's copy of the prepared tfds data (launcher/tfds_cache.py): the boards
+# read it there, read-only.
+FLEET_TFDS_CACHE = "tfds-cache"
 
 
 def manager(url: str, answer_s: float = MANAGER_ANSWER_S) -> SwarmEngine:
@@ -79,8 +82,8 @@ def _checked_target(engine: SwarmEngine, remote: str, image_id: str, profile: Pr
     resolved = resolve((limits or Limits()).over(profile_limits(profile)), smallest)
     return Target(store=Store(store), profile=profile.name, image=remote, image_id=image_id,
                   # Swarm has no runtime field: a Jetson node runs the GPU runtime by
-                  # default (docs/fleet.md); a path on the shared store for tfds downloads.
-                  runtime=None, tfds_cache=store.resolve() / "tfds-cache", limits=resolved,
+                  # default (docs/fleet.md); the shared store's tfds copy.
+                  runtime=None, tfds_cache=store.resolve() / FLEET_TFDS_CACHE, limits=resolved,
                   power=power)
 
 

@@ -65,7 +65,7 @@ def test_the_names_are_derived_from_the_models():
     spec_schema = specs.JOB_SPEC.json_schema()
     mapping = spec_schema["discriminator"]["mapping"]
     assert sorted(mapping) == sorted(specs.JOB_NAMES)
-    assert specs.JOB_NAMES[:3] == ("probe", "make_model", "decode") and len(specs.JOB_NAMES) == 10
+    assert specs.JOB_NAMES[:3] == ("probe", "prepare", "make_model") and len(specs.JOB_NAMES) == 11
     for job, cls in specs.SPEC_CLASSES.items():
         assert get_args(cls.model_fields["job"].annotation) == (job,)
         assert cls.model_fields["job"].default == job
