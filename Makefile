@@ -107,7 +107,8 @@ unit: venv ## the unit tests (no Docker, no network)
 TESTS ?= tests/integration
 # What must hold under every TensorFlow version: the stack the image reports, the ImageNet
 # branch of the six architectures (weights file, build, a training step, .h5), pruning and
-# distillation (where tfmot and Keras differ most between versions) and bad input. Training, quantization
+# distillation (where tfmot and Keras differ most between versions), bad input, and a tfds
+# dataset read offline from a prepared cache (tfds 4.5 and 4.9 read it). Training, quantization
 # and benchmarks (STUDY_TESTS) run in the Nano's twin too, the stack the most constrained
 # device runs (and the whole budget of `make test` allows no more). The
 # launcher-side tests (registry, campaigns, measurement, the trust boundary) and the network
@@ -115,7 +116,8 @@ TESTS ?= tests/integration
 JOB_TESTS := tests/integration/test_jobs_in_containers.py::test_probe_reports_the_profiles_stack \
              tests/integration/test_pretrained.py::test_the_table_names_what_this_twins_keras_asks_for \
              tests/integration/test_pretrained.py::test_the_six_build_from_their_files_train_and_save_on_this_twin \
-             tests/integration/test_study_compression.py tests/integration/test_study_bad_input.py
+             tests/integration/test_study_compression.py tests/integration/test_study_bad_input.py \
+             tests/integration/test_tfds_cache.py::test_a_prepared_dataset_is_read_with_no_network_and_a_read_only_cache
 STUDY_TESTS := $(addprefix tests/integration/test_study_jobs.py::,test_train_learns_far_above_chance \
                test_quantized_sizes_against_the_float_tflite test_int8_model_runs_and_keeps_working \
                test_latency_follows_the_papers_rule \
@@ -146,13 +148,14 @@ bench: image ## the benchmarks of docs/benchmarks.md
 	$(BIN)/python -m bench.rebuild --profile $(PROFILE)
 	$(BIN)/python -m bench.campaign --profile $(PROFILE)
 
-# On the device: pull the prebuilt image when a registry has it, else build it; the campaign
-# runs the Jetson preflight before any job; then the report.
+# On the device: pull the prebuilt image when a registry has it, else build it; fetch (the
+# weights, and the dataset prepared by a job in that image); the campaign runs the Jetson
+# preflight before any job; then the report.
 nano xavier: venv engine ## the paper's study on the device (pull or build, preflight, report)
 	@$(FLEET_CHECK)
-	$(EDGECOMPRESS) fetch paper --profile $@ $(CAMPAIGN_OPTS)
 	@if [ -n "$(REGISTRY)" ] && $(EDGECOMPRESS) pull $@ --registry "$(REGISTRY)"; then :; \
 	  else $(EDGECOMPRESS) build $@; fi
+	$(EDGECOMPRESS) fetch paper --profile $@ $(CAMPAIGN_OPTS)
 	$(EDGECOMPRESS) campaign run paper --profile $@ $(FLEET_OPTS) $(CAMPAIGN_OPTS)
 	$(EDGECOMPRESS) report
 	@echo "results: $${EDGECOMPRESS_STORE:-results}/ (report in $${EDGECOMPRESS_STORE:-results}/report/)"
