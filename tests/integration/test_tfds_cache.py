@@ -108,9 +108,9 @@ def test_a_dataset_not_prepared_is_one_line_and_nothing_starts(profile, tmp_path
     cache = tmp_path / "empty-cache"
     monkeypatch.setenv("EDGECOMPRESS_TFDS_DIR", str(cache))
     store = tmp_path / "store"
-    with api.open_session(profile.name, store) as session:
-        with pytest.raises(UserError) as refused:
-            session.run(TrainSpec(weights=None, input_size=32, epochs=1))
+    with (api.open_session(profile.name, store) as session,
+          pytest.raises(UserError) as refused):
+        session.run(TrainSpec(weights=None, input_size=32, epochs=1))
     line = str(refused.value)
     assert "tfds dataset oxford_flowers102 is not prepared in" in line and "\n" not in line
     assert "edgecompress fetch" in line and "EDGECOMPRESS_TFDS_DIR" in line
