@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -47,9 +48,10 @@ def quick_with(name: str, decay: str, copies: int, methods: list[str],
     text = text.replace('methods = ["fp16", "int8", "prune50", "distill"]',
                         f"methods = {json.dumps(methods)}")
     text = text.replace("copies = 1", f"copies = {copies}")
-    # The preset has its own [pruning] table (its regime): this one replaces its lines.
+    # The preset has its own [pruning] table: the schedule and regime compared replace its.
+    text = re.sub(r"(?m)^(regime|learning_rate_decay) = .*\n", "", text)
     return text.replace("[pruning]\n", f'[pruning]\nlearning_rate_decay = "{decay}"\n'
-                        f'regime = "{regime}"\n# the preset\'s: ', 1)
+                        f'regime = "{regime}"\n', 1)
 
 
 def drops(found: dict[str, dict[str, Any]], copies: int,

@@ -3,6 +3,7 @@ given the network; every job that reads the dataset afterwards gets the cache re
 no network (launcher/target.py), so a board needs the internet once, or never when the cache
 is carried to it (docs/campaigns.md, "Offline boards")."""
 import os
+import shutil
 import time
 
 from jobs._contract import CONTAINER_TFDS_DIR
@@ -26,14 +27,19 @@ def run(spec, context):
         raise JobInputError("no tfds dataset {!r}: {}".format(name, first_line(error)))
     already = context.tf.io.gfile.exists(
         os.path.join(builder.data_dir, "dataset_info.json"))
+    # The downloaded archives (oxford_flowers102's: 330 MB, and as much again extracted) are
+    # only needed to prepare: they go to a folder of their own, removed once prepared, so a
+    # board's SD card keeps the prepared records alone.
+    downloads = os.path.join(CONTAINER_TFDS_DIR, "downloads", builder.name)
     started = time.time()
     try:
-        builder.download_and_prepare()
+        builder.download_and_prepare(download_dir=downloads)
     except Exception as error:  # no network, a moved URL, a full disk, ...
         raise JobInputError(
             "cannot download and prepare tfds dataset {!r}: {} (prepare needs the internet; "
             "without it, prepare on a connected machine and carry the cache)".format(
                 name, first_line(error)))
+    shutil.rmtree(downloads, ignore_errors=True)
     return Outcome(metrics={
         "name": builder.name,
         "version": str(builder.version),
