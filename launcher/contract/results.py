@@ -56,9 +56,7 @@ class ProbeResult(ResultBase):
     metrics: ProbeMetrics
 
 
-class PrepareMetrics(Strict):
-    """What a prepare job left in the tfds cache (jobs/prepare.py)."""
-
+class PrepareMetrics(Strict):  # what a prepare job left in the tfds cache (jobs/prepare.py)
     name: str = Field(min_length=1, max_length=200)
     version: str = Field(min_length=1, max_length=50)
     examples: dict[str, NonNegInt]  # split -> examples in it
